@@ -1,0 +1,346 @@
+"""The ``testplan`` command: parse flags, call the library, print with rich, map errors to exit codes.
+
+Errors are caught in exactly one place (:func:`main`): a TestplanError prints one line and
+exits with its code; a usage error prints one line and exits 2; anything else is an internal
+error (exit 70) whose traceback is shown only with TESTPLAN_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .config import Config, load_config
+from .errors import ExitCode, InputError, TestplanError
+
+app = typer.Typer(
+    name="testplan",
+    help="Test-plan-first test quality auditor: requirements -> reviewed plans -> linked tests -> mutation scoped by requirement.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+Root = Annotated[Path, typer.Option("-C", "--root", help="The project directory (where pyproject.toml is).", show_default=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _config(root: Path, **overrides) -> Config:
+    return load_config(root, overrides)
+
+
+def _is_tty() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"testplan {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root_callback(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+) -> None:
+    """testplan: does each requirement's test suite check what the requirement says?"""
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+REQUIREMENTS_TEMPLATE = """\
+# Requirements of this project: what the code should do, written by people.
+# Each requirement gets a test plan in plans/<ID>.yaml ('testplan enumerate ID'),
+# reviewed and approved by a person ('testplan review ID').
+project: {project}
+requirements: []
+# - id: PAY-1                      # ^[A-Z][A-Z0-9]*-[0-9]+$, unique, never reused
+#   title: Premium discount for multi-pet households
+#   statement: >
+#     A household insuring 2 or more pets gets 10 % off each premium.
+#   acceptance:
+#     - 1 pet pays the list premium
+#     - a negative pet count is rejected with ValueError("pet count must be >= 0")
+#   risk: high                     # low | medium | high | critical
+#   code: [mypackage.pricing:premium_for]
+#   inputs:
+#     pets: {{type: int, min: 0, max: 50}}
+"""
+
+CONFIG_TABLE = """
+[tool.testplan]
+requirements = "requirements.yaml"
+plans = "plans"
+tests = ["tests"]
+min_score = 0
+fail_on = ["dangling"]
+"""
+
+
+@app.command()
+def init(
+    root: Root = Path("."),
+    from_code: Annotated[Optional[str], typer.Option("--from-code", help="Draft requirements from an existing package (one per public module).")] = None,
+) -> None:
+    """Scaffold requirements.yaml, plans/ and a [tool.testplan] table. Never overwrites a file."""
+    from .store import atomic_write
+
+    if from_code is not None:
+        from .draft import init_from_code  # the traceability issue's drafting; imported lazily
+
+        init_from_code(root, from_code, console())
+        return
+    if not root.is_dir():
+        raise InputError(f"--root: '{root}' is not a directory; create it first")
+    out = console()
+    requirements = root / "requirements.yaml"
+    if requirements.exists():
+        out.print(f"kept     {requirements} (exists)")
+    else:
+        atomic_write(requirements, REQUIREMENTS_TEMPLATE.format(project=root.resolve().name))
+        out.print(f"created  {requirements}")
+    plans = root / "plans"
+    if plans.is_dir():
+        out.print(f"kept     {plans}/ (exists)")
+    else:
+        plans.mkdir(parents=True)
+        out.print(f"created  {plans}/")
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists():
+        atomic_write(pyproject, CONFIG_TABLE.lstrip())
+        out.print(f"created  {pyproject} with [tool.testplan]")
+    else:
+        text = pyproject.read_text(encoding="utf-8")
+        if "[tool.testplan]" in text:
+            out.print(f"kept     {pyproject} (has [tool.testplan])")
+        else:
+            atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + CONFIG_TABLE)
+            out.print(f"appended [tool.testplan] to {pyproject}")
+    out.print("next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'")
+
+
+# --- lint ---------------------------------------------------------------------------------------
+
+@app.command()
+def lint(root: Root = Path("."), as_json: JsonFlag = False) -> None:
+    """Validate requirements and plans without running anything (exit 0 clean, 2 on errors)."""
+    from .lint import lint as run_lint
+
+    findings = run_lint(_config(root))
+    errors = [f for f in findings if f.severity == "error"]
+    if as_json:
+        print(json.dumps([{"path": f.path, "line": f.line, "severity": f.severity, "message": f.message} for f in findings], indent=2))
+    else:
+        for finding in findings:
+            print(str(finding))
+        if not findings:
+            print("lint: no problems")
+        else:
+            warnings = len(findings) - len(errors)
+            print(f"lint: {len(errors)} error{'s' if len(errors) != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}", file=sys.stderr)
+    raise typer.Exit(ExitCode.BAD_INPUT if errors else ExitCode.OK)
+
+
+# --- enumerate ----------------------------------------------------------------------------------
+
+@app.command("enumerate")
+def enumerate_cmd(
+    requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="REQ...", help="Requirement IDs to enumerate.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every requirement.")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="Also ask an OpenAI-compatible server for cases.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses and the rules.")] = False,
+    root: Root = Path("."),
+) -> None:
+    """Propose cases (rules; with --llm also an LLM) into plans/<REQ>.yaml as 'proposed'."""
+    from .enumerate import merge
+    from .enumerate.rules import propose
+    from .review import load_project
+    from .store import PlanFile, plan_path
+
+    config = _config(root)
+    project = load_project(config)
+    if all_ and requirement_ids:
+        raise InputError("enumerate: give requirement IDs or --all, not both")
+    if not all_ and not requirement_ids:
+        raise InputError("enumerate: name at least one requirement ID, or pass --all")
+    targets = [r.id for r in project.requirements] if all_ else list(requirement_ids or [])
+    requirements = [project.requirements.get(rid) for rid in targets]
+    llm_settings = None
+    if llm or offline:
+        from .enumerate.llm import settings_from
+
+        llm_settings = settings_from(config, model=model, base_url=base_url, timeout=timeout,
+                                     max_retries=max_retries, seed=seed, use_cache=not no_cache, offline=offline)
+    out = console()
+    for requirement in requirements:
+        plan_file = project.plans.files.get(requirement.id) or PlanFile.new(plan_path(config.plans_dir, requirement.id), requirement.id, config.root)
+        proposals = propose(requirement)
+        if llm_settings is not None:
+            from .enumerate.llm import propose as llm_propose
+
+            proposals += llm_propose(requirement, plan_file.plan, llm_settings)
+        added = merge(plan_file, proposals)
+        written = plan_file.save()
+        total = len(plan_file.plan.cases)
+        verb = "wrote" if written else "unchanged"
+        out.print(f"{verb:9} {plan_file.shown}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
+
+
+# --- review / approve / reject --------------------------------------------------------------------
+
+@app.command()
+def approve(
+    requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Approve only this case (repeatable).", show_default=False)] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="The reviewer's name (recorded in the plan).", show_default=False)] = None,
+    root: Root = Path("."),
+) -> None:
+    """Approve cases (default: all proposed) and record the review with its fingerprint."""
+    from .review import approve as do_approve, load_project
+
+    if by is None:
+        if not _is_tty():
+            raise InputError("approve: --by NAME is required when not on a terminal (the review records who approved)")
+        by = typer.prompt("Reviewer name")
+    project = load_project(_config(root))
+    requirement = project.requirements.get(requirement_id)
+    plan_file = project.plan_file(requirement_id)
+    changed = do_approve(plan_file, requirement, by, case or None)
+    plan_file.save()
+    plan = plan_file.plan
+    console().print(f"approved {len(changed)} case{'s' if len(changed) != 1 else ''} of {requirement_id} "
+                    f"({len(plan.approved())} approved in plan); review recorded by {by}: {plan.review.fingerprint[:19]}…")
+
+
+@app.command()
+def reject(
+    requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
+    case: Annotated[list[str], typer.Option("--case", help="The case to reject (repeatable).", show_default=False)],
+    reason: Annotated[str, typer.Option("--reason", help="Why the case is wrong (kept in the plan).", show_default=False)],
+    root: Root = Path("."),
+) -> None:
+    """Reject cases with a reason; rejected cases are kept, and never proposed again."""
+    from .review import load_project, reject as do_reject
+
+    project = load_project(_config(root))
+    project.requirements.get(requirement_id)
+    plan_file = project.plan_file(requirement_id)
+    for case_id in case:
+        do_reject(plan_file, case_id, reason)
+    plan_file.save()
+    console().print(f"rejected {', '.join(case)} of {requirement_id}")
+
+
+@app.command()
+def review(
+    requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
+    by: Annotated[Optional[str], typer.Option("--by", help="The reviewer's name.", show_default=False)] = None,
+    root: Root = Path("."),
+) -> None:
+    """Interactive review on a terminal: approve / reject with reason / skip each proposed case."""
+    from .review import load_project
+    from .review_tty import interactive_review
+
+    if not _is_tty():
+        raise InputError(f"review: needs a terminal; in scripts use 'testplan approve {requirement_id} --case ID --by NAME' and 'testplan reject {requirement_id} --case ID --reason TEXT'")
+    project = load_project(_config(root))
+    requirement = project.requirements.get(requirement_id)
+    plan_file = project.plan_file(requirement_id)
+    interactive_review(plan_file, requirement, by, console())
+
+
+# --- status / schema ----------------------------------------------------------------------------
+
+@app.command()
+def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
+    """Per requirement: plan state (APPROVED / SUSPECT / UNREVIEWED / NO PLAN) and cases by status and kind."""
+    from .review import load_project, status as compute
+
+    rows = compute(load_project(_config(root)))
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    table = Table(title="testplan status", title_justify="left")
+    for column in ("requirement", "risk", "plan", "cases", "kinds", "reviewed by"):
+        table.add_column(column)
+    styles = {"APPROVED": "green", "SUSPECT": "yellow", "UNREVIEWED": "cyan", "NO PLAN": "red"}
+    for row in rows:
+        cases = ", ".join(f"{n} {s}" for s, n in row.cases_by_status.items()) or "-"
+        kinds = ", ".join(f"{n} {k}" for k, n in row.cases_by_kind.items()) or "-"
+        state = row.plan_state.value
+        table.add_row(f"{row.id} {row.title}", row.risk, f"[{styles[state]}]{state}[/]", cases, kinds, row.reviewed_by or "-")
+    console().print(table)
+
+
+@app.command()
+def schema(kind: Annotated[str, typer.Argument(metavar="requirements|plan", help="Which file format.")] = "requirements") -> None:
+    """Print the JSON Schema of a file format (for editors' YAML language servers)."""
+    from .model import json_schema
+
+    if kind not in ("requirements", "plan"):
+        raise InputError(f"schema: unknown format '{kind}'; use 'requirements' or 'plan'")
+    print(json.dumps(json_schema(kind), indent=2))  # type: ignore[arg-type]
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns (and, as a console script, exits with) the exit code."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = command.main(args=args, prog_name="testplan", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.TyperException as exc:  # typer's (vendored click's) usage errors
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message(), file=sys.stderr)
+        else:
+            name = ctx.command_path if ctx is not None else "testplan"
+            print(f"testplan: usage error: {exc.format_message()} (see '{name} --help')", file=sys.stderr)
+        code = ExitCode.BAD_INPUT
+    except typer.Abort:
+        print("testplan: aborted", file=sys.stderr)
+        code = ExitCode.INCOMPLETE
+    except TestplanError as exc:
+        text = str(exc) if isinstance(exc, InputError) and exc.path else f"testplan: {exc.slug}: {exc}"
+        print(text, file=sys.stderr)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        print("testplan: interrupted", file=sys.stderr)
+        code = ExitCode.INCOMPLETE
+    except Exception as exc:  # the one place an unexpected error becomes exit 70
+        if os.environ.get("TESTPLAN_DEBUG"):
+            raise
+        print(f"testplan: internal error: {type(exc).__name__}: {exc} (rerun with TESTPLAN_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        code = ExitCode.INTERNAL
+    return int(code)
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The deterministic enumerator: test cases that follow from a requirement's text and inputs.
+
+- one case per acceptance line: ``error`` when the line names an error, else ``nominal``;
+- per numeric input: boundary values min-1, min, min+1, max-1, max, max+1 (each with its
+  expected accept/reject), one representative of the valid class, and invalid types;
+- per string input: empty, min length, max length, max length + 1, and invalid types;
+- per bool input: both values and None; per enum input: every member and one non-member.
+
+The output depends on nothing but the requirement, so re-running is byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from ..model import CaseKind, InputSpec, Priority, Requirement
+from . import Proposal
+
+ORIGIN = "rules"
+ERROR_WORDS = re.compile(
+    r"\b(reject(?:s|ed)?|raises?|errors?|invalid|fails?|refus(?:e|es|ed)|denied|not allowed|forbidden)\b"
+    r"|\b[A-Z][A-Za-z]*(?:Error|Exception)\b",
+    re.IGNORECASE,
+)
+STEP = {"int": Decimal(1), "float": Decimal("0.01"), "decimal": Decimal("0.01")}
+
+
+def names_error(line: str) -> bool:
+    return ERROR_WORDS.search(line) is not None
+
+
+def _fmt(value: Decimal | int | float | str | bool | None) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, str):
+        return repr(value)
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def _proposal(req: Requirement, key: str, title: str, kind: CaseKind, given: str, expect: str,
+              priority: Priority = Priority.medium, inputs: tuple[tuple[str, str], ...] = ()) -> Proposal:
+    return Proposal(key=f"rules:{key}", title=title, kind=kind, given=given, expect=expect,
+                    origin=ORIGIN, priority=priority, inputs=inputs)
+
+
+def acceptance_cases(req: Requirement) -> list[Proposal]:
+    out = []
+    for index, line in enumerate(req.acceptance, start=1):
+        kind = CaseKind.error if names_error(line) else CaseKind.nominal
+        out.append(_proposal(
+            req, f"acceptance:{index}", line.strip(), kind,
+            given=f"the situation of acceptance criterion {index}",
+            expect=line.strip(),
+            priority=Priority.high,
+        ))
+    return out
+
+
+def _bounds_text(spec: InputSpec) -> str:
+    if spec.min is not None and spec.max is not None:
+        return f"within {_fmt(spec.min)}..{_fmt(spec.max)}"
+    if spec.min is not None:
+        return f"at least {_fmt(spec.min)}"
+    if spec.max is not None:
+        return f"at most {_fmt(spec.max)}"
+    return "valid"
+
+
+def numeric_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
+    step = STEP[spec.type]
+    lo = Decimal(str(spec.min)) if spec.min is not None else None
+    hi = Decimal(str(spec.max)) if spec.max is not None else None
+    rng = _bounds_text(spec)
+    points: list[tuple[Decimal, str]] = []
+    if lo is not None:
+        points += [(lo - step, "min - 1"), (lo, "min"), (lo + step, "min + 1")]
+    if hi is not None:
+        points += [(hi - step, "max - 1"), (hi, "max"), (hi + step, "max + 1")]
+    out: list[Proposal] = []
+    seen: set[Decimal] = set()
+    for value, label in points:
+        if value in seen:
+            continue
+        seen.add(value)
+        valid = (lo is None or value >= lo) and (hi is None or value <= hi)
+        text = _fmt(value if spec.type != "int" else int(value))
+        if valid:
+            expect = f"accepted: {name} = {text} is {rng}"
+        elif lo is not None and value < lo:
+            expect = f"rejected: {name} = {text} is below the minimum {_fmt(spec.min)}"
+        else:
+            expect = f"rejected: {name} = {text} is above the maximum {_fmt(spec.max)}"
+        out.append(_proposal(
+            req, f"boundary:{name}={text}", f"{name} = {text} ({label})",
+            CaseKind.boundary if valid else CaseKind.error,
+            given=f"{name} = {text}", expect=expect, priority=Priority.high,
+            inputs=((name, text),),
+        ))
+    # one representative of the valid equivalence class
+    if lo is not None and hi is not None:
+        mid = (lo + hi) / 2
+        mid = mid.to_integral_value() if spec.type == "int" else mid.quantize(step)
+    elif lo is not None:
+        mid = lo + 10 * step
+    elif hi is not None:
+        mid = hi - 10 * step
+    else:
+        mid = Decimal(1)
+    if mid not in seen:
+        text = _fmt(int(mid) if spec.type == "int" else mid)
+        out.append(_proposal(
+            req, f"class:{name}=valid", f"{name} = {text} (a typical valid value)", CaseKind.nominal,
+            given=f"{name} = {text}", expect=f"accepted: {name} = {text} is {rng}",
+            inputs=((name, text),),
+        ))
+    out += _invalid_type_cases(req, name, spec, wrong="'abc'")
+    return out
+
+
+def _invalid_type_cases(req: Requirement, name: str, spec: InputSpec, wrong: str) -> list[Proposal]:
+    out = [_proposal(
+        req, f"type:{name}=None", f"{name} is None", CaseKind.error,
+        given=f"{name} = None", expect=f"rejected: {name} must be of type {spec.type}, not None",
+        inputs=((name, "None"),),
+    )]
+    if spec.type != "enum":
+        out.append(_proposal(
+            req, f"type:{name}={wrong}", f"{name} of the wrong type", CaseKind.error,
+            given=f"{name} = {wrong}", expect=f"rejected: {name} must be of type {spec.type}, not {wrong}",
+            inputs=((name, wrong),),
+        ))
+    return out
+
+
+def string_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
+    lo = spec.min_length if spec.min_length is not None else 0
+    hi = spec.max_length
+    lengths: list[tuple[int, str]] = [(0, "empty")]
+    if lo > 0:
+        lengths += [(lo - 1, "min length - 1"), (lo, "min length")]
+    if hi is not None:
+        lengths += [(hi, "max length"), (hi + 1, "max length + 1")]
+    out: list[Proposal] = []
+    seen: set[int] = set()
+    for length, label in lengths:
+        if length in seen:
+            continue
+        seen.add(length)
+        valid = length >= lo and (hi is None or length <= hi)
+        limits = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        expect = (f"accepted: a {length}-character {name} is within {limits} characters" if valid
+                  else f"rejected: a {length}-character {name} is outside {limits} characters")
+        out.append(_proposal(
+            req, f"length:{name}={length}", f"{name} {label} ({length} character{'' if length == 1 else 's'})",
+            CaseKind.boundary if valid else CaseKind.error,
+            given=f"{name} = a string of {length} characters", expect=expect,
+            priority=Priority.high, inputs=((name, f"len={length}"),),
+        ))
+    out += _invalid_type_cases(req, name, spec, wrong="123")
+    return out
+
+
+def bool_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
+    out = [
+        _proposal(req, f"class:{name}={v}", f"{name} = {v}", CaseKind.nominal,
+                  given=f"{name} = {v}", expect=f"accepted: {name} = {v}", inputs=((name, v),))
+        for v in ("True", "False")
+    ]
+    return out + _invalid_type_cases(req, name, spec, wrong="'yes'")
+
+
+def enum_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
+    values = spec.values or []
+    members = ", ".join(_fmt(v) for v in values)
+    out = [
+        _proposal(req, f"member:{name}={_fmt(v)}", f"{name} = {_fmt(v)}", CaseKind.nominal,
+                  given=f"{name} = {_fmt(v)}", expect=f"accepted: {_fmt(v)} is one of {members}",
+                  inputs=((name, _fmt(v)),))
+        for v in values
+    ]
+    outsider = "'__other__'"
+    out.append(_proposal(
+        req, f"member:{name}=non-member", f"{name} not one of the allowed values", CaseKind.error,
+        given=f"{name} = {outsider}", expect=f"rejected: {name} must be one of {members}",
+        priority=Priority.high, inputs=((name, outsider),),
+    ))
+    return out + _invalid_type_cases(req, name, spec, wrong="")
+
+
+def propose(req: Requirement) -> list[Proposal]:
+    """Every rule-based proposal for ``req``, in a fixed order."""
+    out = acceptance_cases(req)
+    for name, spec in req.inputs.items():
+        if spec.type in STEP:
+            out += numeric_cases(req, name, spec)
+        elif spec.type == "str":
+            out += string_cases(req, name, spec)
+        elif spec.type == "bool":
+            out += bool_cases(req, name, spec)
+        else:
+            out += enum_cases(req, name, spec)
+    return out

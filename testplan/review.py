@@ -1,0 +1,135 @@
+"""Human review of plans: approve, reject, and the state a plan is in.
+
+This module is the only writer of ``review:`` records. Approval records who approved, when,
+and a fingerprint of what they vouched for (see :func:`testplan.model.fingerprint`); any later
+change to that content makes the plan SUSPECT until someone approves it again.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Config
+from .errors import Finding, InputError
+from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state
+from .store import PlanFile, Plans, Requirements, load_plans, load_requirements
+
+
+@dataclass
+class Project:
+    """Requirements and plans of one project, loaded and cross-checked."""
+
+    config: Config
+    requirements: Requirements
+    plans: Plans
+
+    def plan_file(self, requirement_id: str) -> PlanFile:
+        self.requirements.get(requirement_id)
+        plan_file = self.plans.files.get(requirement_id)
+        if plan_file is None:
+            raise InputError(f"{requirement_id} has no plan yet; run 'testplan enumerate {requirement_id}' first")
+        return plan_file
+
+
+def load_project(config: Config, findings: list[Finding] | None = None) -> Project:
+    requirements = load_requirements(config.requirements_path, config.root, findings)
+    plans = load_plans(config.plans_dir, requirements, config.root, findings)
+    return Project(config, requirements, plans)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def approve(plan_file: PlanFile, requirement: Requirement, by: str, case_ids: list[str] | None = None,
+            at: datetime | None = None) -> list[str]:
+    """Approve the named cases (default: every proposed case) and record the review.
+
+    Returns the IDs whose status changed. The review record is rewritten even when no case
+    changed: re-approving an unchanged SUSPECT plan is how a reviewer vouches for it again.
+    """
+    if not by.strip():
+        raise InputError("--by: the reviewer's name is empty; pass --by 'Your Name'")
+    plan = plan_file.plan
+    if case_ids:
+        for case_id in case_ids:
+            if plan.case(case_id) is None:
+                known = ", ".join(c.id for c in plan.cases) or "none"
+                raise InputError(f"--case: {case_id} is not a case of {plan.requirement} (cases: {known}); check the ID")
+        targets = [plan.case(c) for c in case_ids]
+    else:
+        targets = [c for c in plan.cases if c.status is CaseStatus.proposed]
+    changed = []
+    for case in targets:
+        assert case is not None
+        if case.status is not CaseStatus.approved:
+            plan_file.set_case_status(case.id, CaseStatus.approved.value)
+            changed.append(case.id)
+    record_review(plan_file, requirement, by, at)
+    return changed
+
+
+def reject(plan_file: PlanFile, case_id: str, reason: str) -> None:
+    if not reason.strip():
+        raise InputError("--reason: a rejection needs a reason; pass --reason 'why this case is wrong'")
+    plan = plan_file.plan
+    if plan.case(case_id) is None:
+        raise InputError(f"{case_id} is not a case of {plan.requirement}; check the ID with 'testplan status'")
+    plan_file.set_case_status(case_id, CaseStatus.rejected.value, reason)
+
+
+def record_review(plan_file: PlanFile, requirement: Requirement, by: str, at: datetime | None = None) -> Review:
+    review = Review(by=by, at=at or now(), fingerprint=fingerprint(requirement, plan_file.plan))
+    plan_file.set_review(review)
+    return review
+
+
+@dataclass
+class RequirementStatus:
+    id: str
+    title: str
+    risk: str
+    plan_state: PlanState
+    cases_by_status: dict[str, int] = field(default_factory=dict)
+    cases_by_kind: dict[str, int] = field(default_factory=dict)
+    reviewed_by: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "risk": self.risk,
+            "plan_state": self.plan_state.value,
+            "cases_by_status": self.cases_by_status,
+            "cases_by_kind": self.cases_by_kind,
+            "reviewed_by": self.reviewed_by,
+        }
+
+
+def status(project: Project) -> list[RequirementStatus]:
+    rows = []
+    for requirement in project.requirements:
+        plan: Plan | None = project.plans.get(requirement.id)
+        row = RequirementStatus(requirement.id, requirement.title, requirement.risk.value, plan_state(requirement, plan))
+        if plan is not None:
+            row.cases_by_status = dict(sorted(Counter(c.status.value for c in plan.cases).items()))
+            row.cases_by_kind = dict(sorted(Counter(c.kind.value for c in plan.cases).items()))
+            row.reviewed_by = plan.review.by if plan.review else None
+        rows.append(row)
+    return rows
+
+
+def suspect_findings(project: Project) -> list[Finding]:
+    """A warning per SUSPECT plan: the files are valid, but the plan needs another review."""
+    findings = []
+    for requirement in project.requirements:
+        plan_file = project.plans.files.get(requirement.id)
+        if plan_file is None:
+            continue
+        if plan_state(requirement, plan_file.plan) is PlanState.SUSPECT:
+            line = plan_file.data.lc.key("review")[0] + 1 if "review" in plan_file.data else 1
+            findings.append(Finding(plan_file.shown, line, f"plan of {requirement.id} is SUSPECT: the requirement or an approved case changed after review; review it again with 'testplan approve {requirement.id} --by NAME'", "warning"))
+    return findings

@@ -1,0 +1,103 @@
+"""Where a requirement's code is: ``code:`` refs resolved statically to files and line ranges.
+
+Nothing here imports user code: modules are found on the configured source roots and
+qualnames by parsing the file with ``ast``. Trace uses the ranges for line coverage per
+requirement; mutation uses them to scope mutants to requirements.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import Finding, InputError
+from .model import Requirement
+
+
+@dataclass(frozen=True)
+class CodeSpan:
+    """The lines of one code ref: a whole module, or one class/function (decorators included)."""
+
+    ref: str
+    file: Path
+    start: int  # 1-based, inclusive
+    end: int  # inclusive
+
+    def contains(self, file: Path, line: int) -> bool:
+        return file == self.file and self.start <= line <= self.end
+
+
+def find_module(module: str, source_roots: list[Path]) -> Path | None:
+    parts = module.split(".")
+    for root in source_roots:
+        base = root.joinpath(*parts)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate.resolve()
+    return None
+
+
+@lru_cache(maxsize=256)
+def _parse(path: Path, mtime: float) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def parse_module(path: Path) -> ast.Module:
+    return _parse(path, path.stat().st_mtime)
+
+
+def _find_qualname(tree: ast.Module, qualname: str) -> ast.AST | None:
+    scope: list[ast.stmt] = tree.body
+    node: ast.AST | None = None
+    for part in qualname.split("."):
+        node = None
+        for stmt in scope:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name == part:
+                node = stmt
+            elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                if any(isinstance(t, ast.Name) and t.id == part for t in targets):
+                    node = stmt
+        if node is None:
+            return None
+        scope = getattr(node, "body", [])
+    return node
+
+
+def resolve(ref: str, source_roots: list[Path]) -> CodeSpan:
+    """Resolve ``module`` or ``module:qualname``; raises InputError (without a location)."""
+    module, _, qualname = ref.partition(":")
+    path = find_module(module, source_roots)
+    if path is None:
+        roots = ", ".join(str(r) for r in source_roots)
+        raise InputError(f"code ref '{ref}': module '{module}' not found under {roots}; fix the module path or [tool.testplan] source")
+    try:
+        tree = parse_module(path)
+    except SyntaxError as exc:
+        raise InputError(f"code ref '{ref}': {path} does not parse ({exc.msg} at line {exc.lineno})") from None
+    if not qualname:
+        lines = path.read_text(encoding="utf-8").count("\n") + 1
+        return CodeSpan(ref, path, 1, lines)
+    node = _find_qualname(tree, qualname)
+    if node is None:
+        raise InputError(f"code ref '{ref}': '{qualname}' is not defined in {module}; fix the name (module:Class.function)")
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return CodeSpan(ref, path, start, node.end_lineno or node.lineno)
+
+
+def requirement_spans(requirement: Requirement, source_roots: list[Path]) -> list[CodeSpan]:
+    return [resolve(ref, source_roots) for ref in requirement.code]
+
+
+def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int]) -> list[Finding]:
+    """One finding per ``code:`` ref that does not resolve, at that ref's line."""
+    findings = []
+    for index, ref in enumerate(requirement.code):
+        try:
+            resolve(ref, source_roots)
+        except InputError as err:
+            line = lines[index] if index < len(lines) else 1
+            findings.append(Finding(path, line, f"{requirement.id}: {err.message}"))
+    return findings

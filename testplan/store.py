@@ -1,0 +1,489 @@
+"""Load and save requirements and plans.
+
+YAML is read and written with ruamel.yaml's round-trip mode, so comments, key order and
+quoting survive a load/save. Plan files are written atomically (temp file + rename) and only
+when their content changed. Every problem is reported as ``path:line: message``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from .errors import Finding, InputError
+from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_of
+
+M = TypeVar("M", bound=BaseModel)
+
+CASE_KEY_ORDER = ("id", "title", "kind", "given", "expect", "priority", "origin", "status", "reason", "provenance")
+
+
+def make_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # never re-wrap a user's long lines
+    return yaml
+
+
+def display(path: Path, root: Path | None = None) -> str:
+    """A path as the user should see it: relative to the project root when inside it."""
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def read_yaml(path: Path, shown: str | None = None) -> Any:
+    """Parse a YAML file in round-trip mode; a syntax error becomes an InputError with its line."""
+    shown = shown or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found; create it or point [tool.testplan] at the right path", shown) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason}); save the file as UTF-8", shown, 1) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", shown) from None
+    try:
+        return make_yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = exc.problem or exc.context or "syntax error"
+        if "found duplicate key" in str(exc):
+            what = "duplicate key " + str(exc).split('found duplicate key', 1)[1].split("\n", 1)[0].strip()
+            return_msg = f"malformed YAML: {what}; remove one of them"
+        else:
+            return_msg = f"malformed YAML: {what}; fix the syntax"
+        raise InputError(return_msg, shown, line) from None
+    except YAMLError as exc:
+        raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}; fix the syntax", shown, 1) from None
+
+
+def line_of(data: Any, loc: Iterable[Any]) -> int:
+    """1-based line of the node at ``loc`` (a pydantic error location) in round-trip data.
+
+    Walks as deep as the data allows; an unknown key's line is the line of that key.
+    """
+    line = 1
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """Field names allowed where an unknown key was found (for the 'how to fix' half of a message)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        info = current.model_fields.get(part)
+        if info is None:
+            # a dict field's value (e.g. inputs.<name>): the value type is the model
+            return None
+        current = _model_in(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return None
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel inside list[M], dict[str, M], M | None, or M itself."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, ...]) -> str:
+    loc = tuple(error["loc"])
+    where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in prefix + loc).replace(".[", "[")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{loc[-1]}'{hint}; remove or rename it"
+    if kind == "missing":
+        return f"missing required key '{where}'; add it"
+    value = error.get("input")
+    if kind == "string_pattern_mismatch":
+        field_name = str(loc[-1]) if loc else "value"
+        if field_name in ("id", "requirement") or where.endswith("].id"):
+            example = "PAY-1.3" if "cases" in where else "PAY-1"
+            return f"{where}: '{value}' is not a valid ID; use the form {example}"
+        if "code" in where:
+            return f"{where}: '{value}' is not a code reference; use 'package.module' or 'package.module:Class.function'"
+        if "origin" in where:
+            return f"{where}: '{value}' is not an origin; use human, rules or llm:<model>"
+        if "fingerprint" in where:
+            return f"{where}: not a fingerprint; run 'testplan approve' instead of editing it"
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{where}: '{value}' is not allowed; use one of {expected}"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return f"{where}: {message}"
+
+
+def validate(model: type[M], data: Any, path: str, *, prefix: tuple[Any, ...] = (), doc: Any = None) -> M:
+    """Validate ``data`` as ``model``; the first error becomes an InputError at its line."""
+    try:
+        return model.model_validate(_plain(data))
+    except ValidationError as exc:
+        raise _first_error(exc, model, path, prefix, doc if doc is not None else data, data) from None
+
+
+def validation_findings(model: type[BaseModel], data: Any, path: str, *, prefix: tuple[Any, ...] = (), doc: Any = None) -> tuple[BaseModel | None, list[Finding]]:
+    try:
+        return model.model_validate(_plain(data)), []
+    except ValidationError as exc:
+        root = doc if doc is not None else data
+        findings = []
+        for error in exc.errors():
+            loc = prefix + tuple(error["loc"])
+            findings.append(Finding(path, line_of(root, loc), _describe(error, model, prefix)))
+        return None, sorted(set(findings))
+
+
+def _first_error(exc: ValidationError, model: type[BaseModel], path: str, prefix: tuple[Any, ...], root: Any, data: Any) -> InputError:
+    error = exc.errors()[0]
+    loc = prefix + tuple(error["loc"])
+    return InputError(_describe(error, model, prefix), path, line_of(root, loc))
+
+
+def _plain(data: Any) -> Any:
+    """Round-trip containers to plain dicts/lists/strs (pydantic sees ordinary values)."""
+    if isinstance(data, dict):
+        return {str(k) if not isinstance(k, (int, float, bool)) else k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    if isinstance(data, str):
+        return str(data)
+    return data
+
+
+# --- requirements -----------------------------------------------------------------------------
+
+@dataclass
+class Source:
+    path: str
+    line: int
+    code_lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Requirements:
+    """All requirements of a project, with where each was defined."""
+
+    project: str | None = None
+    items: dict[str, Requirement] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter(self.items.values())
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, req_id: str) -> Requirement:
+        try:
+            return self.items[req_id]
+        except KeyError:
+            known = ", ".join(self.items) or "none"
+            raise InputError(f"unknown requirement '{req_id}' (known: {known}); check the ID or add it to the requirements file") from None
+
+
+def requirement_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [path]
+
+
+def load_requirements(path: Path, root: Path | None = None, findings: list[Finding] | None = None) -> Requirements:
+    """Load one requirements file or a directory of them.
+
+    With ``findings`` given, every problem is appended there and loading goes on (lint);
+    without it, the first problem raises an InputError.
+    """
+    collect = findings is not None
+    found: list[Finding] = findings if findings is not None else []
+    result = Requirements()
+    if not path.exists():
+        err = InputError("requirements file not found; run 'testplan init' or set [tool.testplan] requirements", display(path, root))
+        if not collect:
+            raise err
+        found.append(err.finding)
+        return result
+    files = requirement_files(path)
+    result.files = files
+    for file in files:
+        shown = display(file, root)
+        try:
+            data = read_yaml(file, shown)
+        except InputError as err:
+            if not collect:
+                raise
+            found.append(err.finding)
+            continue
+        for finding in _load_requirement_doc(data, shown, result):
+            if not collect:
+                raise InputError(finding.message, finding.path, finding.line)
+            found.append(finding)
+    return result
+
+
+def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[Finding]:
+    if data is None:
+        return [Finding(shown, 1, "empty file; add 'requirements:' with a list of requirements")]
+    if not isinstance(data, CommentedMap):
+        return [Finding(shown, 1, "expected a mapping with 'project' and 'requirements' keys")]
+    problems: list[Finding] = []
+    for key in data:
+        if key not in RequirementSet.model_fields:
+            problems.append(Finding(shown, line_of(data, [key]), f"unknown key '{key}' (allowed: project, requirements); remove or rename it"))
+    if "project" in data and data["project"] is not None:
+        if not isinstance(data["project"], str):
+            problems.append(Finding(shown, line_of(data, ["project"]), "project: must be a string"))
+        elif result.project is None:
+            result.project = str(data["project"])
+    items = data.get("requirements")
+    if items is None:
+        problems.append(Finding(shown, 1, "missing required key 'requirements'; add a list of requirements"))
+        return problems
+    if not isinstance(items, CommentedSeq):
+        problems.append(Finding(shown, line_of(data, ["requirements"]), "requirements: must be a list of requirements"))
+        return problems
+    for index, item in enumerate(items):
+        line = items.lc.item(index)[0] + 1
+        if not isinstance(item, CommentedMap):
+            problems.append(Finding(shown, line, f"requirements[{index}]: must be a mapping with id, title, statement, ..."))
+            continue
+        requirement, errors = validation_findings(Requirement, item, shown, prefix=("requirements", index), doc=data)
+        problems.extend(errors)
+        if requirement is None:
+            continue
+        assert isinstance(requirement, Requirement)
+        if requirement.id in result.items:
+            first = result.sources[requirement.id]
+            problems.append(Finding(shown, line_of(data, ["requirements", index, "id"]), f"duplicate requirement ID {requirement.id} (first defined at {first.path}:{first.line}); IDs are unique and never reused"))
+            continue
+        result.items[requirement.id] = requirement
+        code_lines = [line_of(data, ["requirements", index, "code", i]) for i in range(len(requirement.code))]
+        result.sources[requirement.id] = Source(shown, line_of(data, ["requirements", index, "id"]), code_lines)
+    return problems
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+@dataclass
+class PlanFile:
+    """One ``plans/<REQ>.yaml``: the validated Plan plus the round-trip document it came from.
+
+    Edits go through the methods below, which change the round-trip document in place, so a
+    save keeps every comment, key order and quoting the user wrote.
+    """
+
+    path: Path
+    shown: str
+    data: CommentedMap
+    original: str | None  # the file's text as read (None: new file)
+
+    @property
+    def plan(self) -> Plan:
+        return validate(Plan, self.data, self.shown)
+
+    @classmethod
+    def new(cls, path: Path, requirement_id: str, root: Path | None = None) -> PlanFile:
+        data = CommentedMap()
+        data["requirement"] = requirement_id
+        data["cases"] = CommentedSeq()
+        return cls(path, display(path, root), data, None)
+
+    def case_line(self, case_id: str) -> int:
+        for index, item in enumerate(self.data.get("cases") or []):
+            if isinstance(item, dict) and item.get("id") == case_id:
+                return self.data["cases"].lc.item(index)[0] + 1
+        return 1
+
+    def _case_map(self, case_id: str) -> CommentedMap:
+        for item in self.data.get("cases") or []:
+            if isinstance(item, CommentedMap) and item.get("id") == case_id:
+                return item
+        raise InputError(f"no case {case_id} in this plan; check the ID with 'testplan status'", self.shown)
+
+    def add_case(self, case: Case) -> None:
+        if "cases" not in self.data or self.data["cases"] is None:
+            self.data["cases"] = CommentedSeq()
+        item = CommentedMap()
+        dumped = case.model_dump(mode="json", exclude_none=True)
+        for key in CASE_KEY_ORDER:
+            if key in dumped:
+                item[key] = dumped[key]
+        self.data["cases"].append(item)
+
+    def set_case_status(self, case_id: str, status: str, reason: str | None = None) -> None:
+        item = self._case_map(case_id)
+        item["status"] = status
+        if reason is not None:
+            _set_after(item, "reason", reason, "status")
+        elif "reason" in item and status != "rejected":
+            del item["reason"]
+
+    def set_review(self, review: Review) -> None:
+        record = CommentedMap()
+        record["by"] = review.by
+        record["at"] = review.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["fingerprint"] = review.fingerprint
+        self.data["review"] = record
+
+    def render(self) -> str:
+        stream = io.StringIO()
+        make_yaml().dump(self.data, stream)
+        return stream.getvalue()
+
+    def save(self) -> bool:
+        """Write the plan if it changed; returns whether the file was written."""
+        text = self.render()
+        if text == self.original:
+            return False
+        self.plan  # never write a plan that would not load again
+        atomic_write(self.path, text)
+        self.original = text
+        return True
+
+
+def _set_after(item: CommentedMap, key: str, value: Any, after: str) -> None:
+    if key in item:
+        item[key] = value
+        return
+    keys = list(item.keys())
+    position = keys.index(after) + 1 if after in keys else len(keys)
+    item.insert(position, key, value)
+
+
+def plan_path(plans_dir: Path, requirement_id: str) -> Path:
+    return plans_dir / f"{requirement_id}.yaml"
+
+
+def load_plan_file(path: Path, root: Path | None = None) -> PlanFile:
+    shown = display(path, root)
+    data = read_yaml(path, shown)
+    if not isinstance(data, CommentedMap):
+        raise InputError("expected a mapping with 'requirement' and 'cases' keys", shown, 1)
+    plan_file = PlanFile(path, shown, data, path.read_text(encoding="utf-8"))
+    plan_file.plan  # validate now, so errors carry the file's name
+    return plan_file
+
+
+@dataclass
+class Plans:
+    files: dict[str, PlanFile] = field(default_factory=dict)
+
+    def get(self, requirement_id: str) -> Plan | None:
+        plan_file = self.files.get(requirement_id)
+        return plan_file.plan if plan_file else None
+
+
+def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = None, findings: list[Finding] | None = None) -> Plans:
+    """Load every ``*.yaml`` under the plans directory (the requirements file itself excluded)
+    and check each against the requirements: unknown requirement, wrong file name, case IDs
+    of another requirement."""
+    collect = findings is not None
+    found: list[Finding] = findings if findings is not None else []
+    plans = Plans()
+
+    def report(finding: Finding) -> None:
+        if not collect:
+            raise InputError(finding.message, finding.path, finding.line)
+        found.append(finding)
+
+    if not plans_dir.is_dir():
+        return plans
+    excluded = {p.resolve() for p in requirements.files}
+    for path in sorted(plans_dir.glob("*.y*ml")):
+        if path.resolve() in excluded or path.suffix not in (".yaml", ".yml"):
+            continue
+        shown = display(path, root)
+        try:
+            data = read_yaml(path, shown)
+        except InputError as err:
+            report(err.finding)
+            continue
+        if not isinstance(data, CommentedMap):
+            report(Finding(shown, 1, "expected a mapping with 'requirement' and 'cases' keys"))
+            continue
+        plan, errors = validation_findings(Plan, data, shown)
+        if errors:
+            for error in errors:
+                report(error)
+            continue
+        assert isinstance(plan, Plan)
+        req_line = line_of(data, ["requirement"])
+        if plan.requirement not in requirements.items:
+            report(Finding(shown, req_line, f"plan for unknown requirement {plan.requirement}; add it to the requirements or delete this plan"))
+            continue
+        if path.stem != plan.requirement:
+            report(Finding(shown, req_line, f"plan for {plan.requirement} is in {path.name}; rename the file to {plan.requirement}.yaml"))
+            continue
+        bad_case = False
+        for index, case in enumerate(plan.cases):
+            if requirement_of(case.id) != plan.requirement:
+                bad_case = True
+                report(Finding(shown, line_of(data, ["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
+        if bad_case:
+            continue
+        plans.files[plan.requirement] = PlanFile(path, shown, data, path.read_text(encoding="utf-8"))
+    return plans
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
