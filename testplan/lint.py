@@ -14,6 +14,6 @@ def lint(config: Config) -> list[Finding]:
     project = load_project(config, findings)
     for requirement in project.requirements:
         source = project.requirements.sources[requirement.id]
-        findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines))
+        findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
     findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

@@ -66,12 +66,23 @@ def _find_qualname(tree: ast.Module, qualname: str) -> ast.AST | None:
     return node
 
 
-def resolve(ref: str, source_roots: list[Path]) -> CodeSpan:
-    """Resolve ``module`` or ``module:qualname``; raises InputError (without a location)."""
+def _shown(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve())) + "/"
+        except ValueError:
+            pass
+    return str(path)
+
+
+def resolve(ref: str, source_roots: list[Path], root: Path | None = None) -> CodeSpan:
+    """Resolve ``module`` or ``module:qualname``; raises InputError (without a location).
+
+    ``root`` only shortens the source roots named in the error message."""
     module, _, qualname = ref.partition(":")
     path = find_module(module, source_roots)
     if path is None:
-        roots = ", ".join(str(r) for r in source_roots)
+        roots = ", ".join(_shown(r, root) for r in source_roots)
         raise InputError(f"code ref '{ref}': module '{module}' not found under {roots}; fix the module path or [tool.testplan] source")
     try:
         tree = parse_module(path)
@@ -91,12 +102,12 @@ def requirement_spans(requirement: Requirement, source_roots: list[Path]) -> lis
     return [resolve(ref, source_roots) for ref in requirement.code]
 
 
-def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int]) -> list[Finding]:
+def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int], root: Path | None = None) -> list[Finding]:
     """One finding per ``code:`` ref that does not resolve, at that ref's line."""
     findings = []
     for index, ref in enumerate(requirement.code):
         try:
-            resolve(ref, source_roots)
+            resolve(ref, source_roots, root)
         except InputError as err:
             line = lines[index] if index < len(lines) else 1
             findings.append(Finding(path, line, f"{requirement.id}: {err.message}"))

@@ -131,7 +131,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, 
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return f"unknown key '{loc[-1]}'{hint}; remove or rename it"
     if kind == "missing":
-        return f"missing required key '{where}'; add it"
+        parent = where.rsplit(".", 1)[0] if "." in where else ""
+        return f"{parent + ': ' if parent else ''}missing required key '{loc[-1]}'; add it"
     value = error.get("input")
     if kind == "string_pattern_mismatch":
         field_name = str(loc[-1]) if loc else "value"
@@ -144,7 +145,7 @@ def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, 
             return f"{where}: '{value}' is not an origin; use human, rules or llm:<model>"
         if "fingerprint" in where:
             return f"{where}: not a fingerprint; run 'testplan approve' instead of editing it"
-    if kind == "enum":
+    if kind in ("enum", "literal_error"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"{where}: '{value}' is not allowed; use one of {expected}"
     message = error["msg"]
@@ -169,14 +170,29 @@ def validation_findings(model: type[BaseModel], data: Any, path: str, *, prefix:
         findings = []
         for error in exc.errors():
             loc = prefix + tuple(error["loc"])
-            findings.append(Finding(path, line_of(root, loc), _describe(error, model, prefix)))
+            findings.append(Finding(path, _refine_line(root, loc, error), _describe(error, model, prefix)))
         return None, sorted(set(findings))
 
 
 def _first_error(exc: ValidationError, model: type[BaseModel], path: str, prefix: tuple[Any, ...], root: Any, data: Any) -> InputError:
     error = exc.errors()[0]
     loc = prefix + tuple(error["loc"])
-    return InputError(_describe(error, model, prefix), path, line_of(root, loc))
+    return InputError(_describe(error, model, prefix), path, _refine_line(root, loc, error))
+
+
+def _refine_line(root: Any, loc: tuple[Any, ...], error: dict[str, Any]) -> int:
+    """The line of a problem; for a duplicate case ID, the line of its second use."""
+    message = str(error.get("msg", ""))
+    if "duplicate case ID " in message:
+        duplicate = message.rsplit(" ", 1)[-1]
+        cases = root.get("cases") if isinstance(root, CommentedMap) else None
+        seen = 0
+        for index, item in enumerate(cases or []):
+            if isinstance(item, CommentedMap) and item.get("id") == duplicate:
+                seen += 1
+                if seen == 2:
+                    return line_of(root, ("cases", index, "id"))
+    return line_of(root, loc)
 
 
 def _plain(data: Any) -> Any:
@@ -207,6 +223,12 @@ class Requirements:
     items: dict[str, Requirement] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # IDs of requirements that failed validation
+    incomplete: bool = False  # a requirements file could not be read at all
+
+    def known(self, requirement_id: str) -> bool:
+        """Whether a plan for this ID has a requirement (or may have one that failed to load)."""
+        return requirement_id in self.items or requirement_id in self.broken or self.incomplete
 
     def __iter__(self):
         return iter(self.items.values())
@@ -242,6 +264,7 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
         if not collect:
             raise err
         found.append(err.finding)
+        result.incomplete = True
         return result
     files = requirement_files(path)
     result.files = files
@@ -253,6 +276,7 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
             if not collect:
                 raise
             found.append(err.finding)
+            result.incomplete = True
             continue
         for finding in _load_requirement_doc(data, shown, result):
             if not collect:
@@ -262,9 +286,10 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
 
 
 def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[Finding]:
-    if data is None:
-        return [Finding(shown, 1, "empty file; add 'requirements:' with a list of requirements")]
-    if not isinstance(data, CommentedMap):
+    if data is None or not isinstance(data, CommentedMap):
+        result.incomplete = True
+        if data is None:
+            return [Finding(shown, 1, "empty file; add 'requirements:' with a list of requirements")]
         return [Finding(shown, 1, "expected a mapping with 'project' and 'requirements' keys")]
     problems: list[Finding] = []
     for key in data:
@@ -277,9 +302,11 @@ def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[F
             result.project = str(data["project"])
     items = data.get("requirements")
     if items is None:
+        result.incomplete = True
         problems.append(Finding(shown, 1, "missing required key 'requirements'; add a list of requirements"))
         return problems
     if not isinstance(items, CommentedSeq):
+        result.incomplete = True
         problems.append(Finding(shown, line_of(data, ["requirements"]), "requirements: must be a list of requirements"))
         return problems
     for index, item in enumerate(items):
@@ -290,6 +317,10 @@ def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[F
         requirement, errors = validation_findings(Requirement, item, shown, prefix=("requirements", index), doc=data)
         problems.extend(errors)
         if requirement is None:
+            if isinstance(item.get("id"), str):
+                result.broken.add(str(item["id"]))
+            else:
+                result.incomplete = True
             continue
         assert isinstance(requirement, Requirement)
         if requirement.id in result.items:
@@ -449,6 +480,8 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
         assert isinstance(plan, Plan)
         req_line = line_of(data, ["requirement"])
         if plan.requirement not in requirements.items:
+            if requirements.known(plan.requirement):
+                continue  # its requirement failed to load; that error is reported already
             report(Finding(shown, req_line, f"plan for unknown requirement {plan.requirement}; add it to the requirements or delete this plan"))
             continue
         if path.stem != plan.requirement:

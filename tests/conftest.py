@@ -1,0 +1,55 @@
+"""Shared fixtures: real projects in temp dirs, and the real CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from testplan.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "pet-insurance"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the real ``testplan`` CLI in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def example(tmp_path) -> Path:
+    """A private copy of the bundled pet-insurance example."""
+    target = tmp_path / "pet-insurance"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
+    return target
+
+
+def tree_digest(root: Path, exclude: tuple[str, ...] = (".testplan",)) -> dict[str, str]:
+    """sha256 of every file under root (paths relative), skipping the excluded top-level dirs."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts and rel.parts[0] in exclude:
+            continue
+        if path.is_file():
+            digest[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
