@@ -31,7 +31,7 @@ def _git_user() -> str:
 
 def _ask(console: Console, prompt: str, default: str = "") -> str:
     try:
-        answer = console.input(prompt).strip()
+        answer = console.input(escape(prompt)).strip()
     except EOFError:
         answer = "q"
     return answer or default

@@ -1,0 +1,178 @@
+"""``testplan enumerate``: the rule-based enumerator and the merge into plan files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testplan.enumerate.rules import names_error, propose
+from testplan.model import Requirement
+
+REQUIREMENTS = """\
+project: shop
+requirements:
+  - id: PAY-1
+    title: Multi-pet discount
+    statement: 2 or more pets get 10 % off; 5 or more get 15 %.
+    acceptance:
+      - 1 pet pays the list premium
+      - a negative pet count is rejected with ValueError("pet count must be >= 0")
+    risk: high
+    inputs:
+      pets: {type: int, min: 0, max: 50}
+  - id: CARD-1
+    title: Card holder name
+    statement: A card holder name is 2 to 26 characters; the brand is visa or amex.
+    inputs:
+      holder: {type: str, min_length: 2, max_length: 26}
+      brand: {type: enum, values: [visa, amex]}
+      save: {type: bool}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "requirements.yaml").write_text(REQUIREMENTS)
+    (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nrequirements = "requirements.yaml"\n')
+    return tmp_path
+
+
+def pets_requirement() -> Requirement:
+    return Requirement(id="PAY-1", title="t", statement="s", inputs={"pets": {"type": "int", "min": 0, "max": 50}})
+
+
+def test_integer_boundaries_with_expected_accept_or_reject():
+    boundary = [(p.given, p.kind.value, p.expect) for p in propose(pets_requirement()) if p.key.startswith("rules:boundary")]
+    assert boundary == [
+        ("pets = -1", "error", "rejected: pets = -1 is below the minimum 0"),
+        ("pets = 0", "boundary", "accepted: pets = 0 is within 0..50"),
+        ("pets = 1", "boundary", "accepted: pets = 1 is within 0..50"),
+        ("pets = 49", "boundary", "accepted: pets = 49 is within 0..50"),
+        ("pets = 50", "boundary", "accepted: pets = 50 is within 0..50"),
+        ("pets = 51", "error", "rejected: pets = 51 is above the maximum 50"),
+    ]
+
+
+def test_equivalence_class_and_invalid_types():
+    rest = [(p.key, p.given, p.kind.value) for p in propose(pets_requirement()) if not p.key.startswith("rules:boundary")]
+    assert rest == [
+        ("rules:class:pets=valid", "pets = 25", "nominal"),
+        ("rules:type:pets=None", "pets = None", "error"),
+        ("rules:type:pets='abc'", "pets = 'abc'", "error"),
+    ]
+
+
+def test_string_lengths_enum_members_and_bools():
+    req = Requirement(id="CARD-1", title="t", statement="s", inputs={
+        "holder": {"type": "str", "min_length": 2, "max_length": 26},
+        "brand": {"type": "enum", "values": ["visa", "amex"]},
+        "save": {"type": "bool"},
+    })
+    got = [(p.key.removeprefix("rules:"), p.kind.value) for p in propose(req)]
+    assert got == [
+        ("length:holder=0", "error"), ("length:holder=1", "error"), ("length:holder=2", "boundary"),
+        ("length:holder=26", "boundary"), ("length:holder=27", "error"),
+        ("type:holder=None", "error"), ("type:holder=123", "error"),
+        ("member:brand='visa'", "nominal"), ("member:brand='amex'", "nominal"),
+        ("member:brand=non-member", "error"), ("type:brand=None", "error"),
+        ("class:save=True", "nominal"), ("class:save=False", "nominal"),
+        ("type:save=None", "error"), ("type:save='yes'", "error"),
+    ]
+
+
+def test_decimal_steps_are_cents():
+    req = Requirement(id="PAY-2", title="t", statement="s", inputs={"amount": {"type": "decimal", "min": 0.5, "max": 100}})
+    givens = [p.given for p in propose(req) if p.key.startswith("rules:boundary")]
+    assert givens == ["amount = 0.49", "amount = 0.5", "amount = 0.51", "amount = 99.99", "amount = 100", "amount = 100.01"]
+
+
+@pytest.mark.parametrize(("line", "is_error"), [
+    ("a negative pet count is rejected with ValueError", True),
+    ("raises InvalidTransition", True),
+    ("an expired card fails", True),
+    ("1 pet pays the list premium", False),
+    ("2..4 pets pay 90 %", False),
+])
+def test_acceptance_lines_that_name_an_error_become_error_cases(line, is_error):
+    assert names_error(line) is is_error
+
+
+def test_enumerate_writes_a_proposed_plan(project, cli):
+    result = cli("enumerate", "PAY-1", "-C", project)
+    assert result.code == 0
+    assert result.out == "wrote     plans/PAY-1.yaml: 11 new cases proposed, 11 in plan\n"
+    text = (project / "plans" / "PAY-1.yaml").read_text()
+    assert text.startswith(
+        "requirement: PAY-1\n"
+        "cases:\n"
+        "  - id: PAY-1.1\n"
+        "    title: 1 pet pays the list premium\n"
+        "    kind: nominal\n"
+        "    given: the situation of acceptance criterion 1\n"
+        "    expect: 1 pet pays the list premium\n"
+        "    priority: high\n"
+        "    origin: rules\n"
+        "    status: proposed\n"
+        "    provenance:\n"
+        "      key: rules:acceptance:1\n"
+    )
+    assert text.count("status: proposed") == 11
+    assert "status: approved" not in text and "review:" not in text
+
+
+def test_rerun_is_byte_identical_and_writes_nothing(project, cli):
+    cli("enumerate", "--all", "-C", project)
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (project / "plans").iterdir()}
+    result = cli("enumerate", "--all", "-C", project)
+    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (project / "plans").iterdir()}
+    assert after == before
+    assert result.out == (
+        "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
+        "unchanged plans/CARD-1.yaml: 0 new cases proposed, 15 in plan\n"
+    )
+
+
+def test_hand_edits_and_comments_survive_a_rerun(project, cli):
+    cli("enumerate", "PAY-1", "-C", project)
+    plan = project / "plans" / "PAY-1.yaml"
+    text = plan.read_text()
+    text = text.replace("requirement: PAY-1\n", "# reviewed in the pricing meeting\nrequirement: PAY-1\n")
+    text = text.replace("    title: pets = 0 (min)\n", "    title: a household with no pets yet  # clarified\n")
+    text = text.replace("    expect: accepted: pets = 0 is within 0..50\n", "    expect: \"premium 0.00 for an empty household\"\n")
+    plan.write_text(text)
+    result = cli("enumerate", "PAY-1", "-C", project)
+    assert result.out == "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
+    assert plan.read_text() == text
+
+
+def test_new_inputs_are_appended_without_renumbering(project, cli):
+    cli("enumerate", "PAY-1", "-C", project)
+    cli("approve", "PAY-1", "--case", "PAY-1.3", "--by", "Jessie Young", "-C", project)
+    before = (project / "plans" / "PAY-1.yaml").read_text()
+    reqs = project / "requirements.yaml"
+    reqs.write_text(reqs.read_text().replace(
+        "      pets: {type: int, min: 0, max: 50}\n",
+        "      pets: {type: int, min: 0, max: 50}\n      vip: {type: bool}\n",
+    ))
+    result = cli("enumerate", "PAY-1", "-C", project)
+    after = (project / "plans" / "PAY-1.yaml").read_text()
+    assert result.out == "wrote     plans/PAY-1.yaml: 4 new cases proposed, 15 in plan\n"
+    review_at = before.index("review:")
+    assert after.startswith(before[:review_at])  # every existing case, byte for byte
+    assert "  - id: PAY-1.12\n    title: vip = True\n" in after
+    assert after.count("status: approved") == 1  # nothing re-approved
+
+
+def test_enumerate_needs_ids_or_all(project, cli):
+    result = cli("enumerate", "-C", project)
+    assert (result.code, result.err) == (2, "testplan: bad-input: enumerate: name at least one requirement ID, or pass --all\n")
+    result = cli("enumerate", "PAY-1", "--all", "-C", project)
+    assert (result.code, result.err) == (2, "testplan: bad-input: enumerate: give requirement IDs or --all, not both\n")
+
+
+def test_enumerate_unknown_requirement(project, cli):
+    result = cli("enumerate", "PAY-7", "-C", project)
+    assert result.code == 2
+    assert result.err == "testplan: bad-input: unknown requirement 'PAY-7' (known: PAY-1, CARD-1); check the ID or add it to the requirements file\n"
+    assert not (project / "plans").exists()

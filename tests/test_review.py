@@ -1,0 +1,216 @@
+"""Approval, rejection and SUSPECT detection: ``approve``, ``reject``, ``review``, ``status``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_enumerate_rules import REQUIREMENTS
+
+
+@pytest.fixture
+def project(tmp_path: Path, cli) -> Path:
+    (tmp_path / "requirements.yaml").write_text(REQUIREMENTS)
+    (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nrequirements = "requirements.yaml"\n')
+    assert cli("enumerate", "PAY-1", "-C", tmp_path).code == 0
+    return tmp_path
+
+
+def states(cli, project: Path) -> dict[str, str]:
+    result = cli("status", "--json", "-C", project)
+    assert result.code == 0
+    return {row["id"]: row["plan_state"] for row in json.loads(result.out)}
+
+
+def lint_lines(cli, project: Path) -> list[str]:
+    return cli("lint", "-C", project).out.splitlines()
+
+
+SUSPECT_WARNING = re.compile(r"^plans/PAY-1\.yaml:\d+: warning: plan of PAY-1 is SUSPECT: ")
+
+
+def test_unapproved_plan_is_unreviewed_and_missing_plan_is_no_plan(project, cli):
+    assert states(cli, project) == {"PAY-1": "UNREVIEWED", "CARD-1": "NO PLAN"}
+
+
+def test_approve_records_who_when_and_fingerprint(project, cli):
+    result = cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    assert result.code == 0
+    assert result.out.startswith("approved 11 cases of PAY-1 (11 approved in plan); review recorded by Jessie Young: sha256:")
+    text = (project / "plans" / "PAY-1.yaml").read_text()
+    assert text.count("status: approved") == 11
+    assert re.search(r"\nreview:\n  by: Jessie Young\n  at: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'\n  fingerprint: sha256:[0-9a-f]{64}\n$", text)
+    assert states(cli, project)["PAY-1"] == "APPROVED"
+
+
+def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(project, cli):
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    reqs = project / "requirements.yaml"
+    reqs.write_text(reqs.read_text().replace("5 or more get 15 %.", "5 or more get 20 %."))
+    assert states(cli, project)["PAY-1"] == "SUSPECT"
+    lines = lint_lines(cli, project)
+    assert len(lines) == 1 and SUSPECT_WARNING.match(lines[0])
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    assert states(cli, project)["PAY-1"] == "APPROVED"
+    assert lint_lines(cli, project) == ["lint: no problems"]
+
+
+@pytest.mark.parametrize("edit", [
+    ("statement: 2 or more pets get 10 % off; 5 or more get 15 %.", "statement: >\n      2 or more pets get 10 %\n      off; 5 or more get 15 %."),
+    ("title: Multi-pet discount\n", "title: Multi-pet household discount  # renamed\n"),
+    ("project: shop\n", "# pricing requirements\nproject: shop\n"),
+    ("      pets: {type: int, min: 0, max: 50}\n", "      pets:\n        type: int\n        min: 0\n        max: 50\n"),
+    ("    risk: high\n", "    risk: critical\n"),
+])
+def test_formatting_comments_titles_and_risk_do_not_make_it_suspect(project, cli, edit):
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    reqs = project / "requirements.yaml"
+    old, new = edit
+    assert old in reqs.read_text()
+    reqs.write_text(reqs.read_text().replace(old, new))
+    assert states(cli, project)["PAY-1"] == "APPROVED"
+
+
+@pytest.mark.parametrize("edit", [
+    ("      - 1 pet pays the list premium\n", "      - 1 pet pays 95 % of the list premium\n"),
+    ("    risk: high\n", "    risk: high\n    code: [shop.pricing:premium_for]\n"),
+    ("      pets: {type: int, min: 0, max: 50}\n", "      pets: {type: int, min: 0, max: 20}\n"),
+])
+def test_content_edits_make_it_suspect(project, cli, edit):
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    reqs = project / "requirements.yaml"
+    reqs.write_text(reqs.read_text().replace(*edit))
+    assert states(cli, project)["PAY-1"] == "SUSPECT"
+
+
+def test_editing_an_approved_case_makes_it_suspect_but_a_proposed_one_does_not(project, cli):
+    cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
+    plan = project / "plans" / "PAY-1.yaml"
+    plan.write_text(plan.read_text().replace("expect: accepted: pets = 0 is within 0..50", "expect: premium 0.00"))
+    assert states(cli, project)["PAY-1"] == "APPROVED"  # PAY-1.4 is still proposed
+    plan.write_text(plan.read_text().replace("expect: 1 pet pays the list premium", "expect: 1 pet pays 90 %"))
+    assert states(cli, project)["PAY-1"] == "SUSPECT"  # PAY-1.1 is approved
+
+
+def test_hand_setting_status_approved_is_not_an_approval(project, cli):
+    cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
+    plan = project / "plans" / "PAY-1.yaml"
+    text = plan.read_text()
+    first_proposed = text.index("status: proposed")
+    plan.write_text(text[:first_proposed] + "status: approved" + text[first_proposed + len("status: proposed"):])
+    assert states(cli, project)["PAY-1"] == "SUSPECT"
+
+
+def test_approve_only_named_cases(project, cli):
+    result = cli("approve", "PAY-1", "--case", "PAY-1.3", "--case", "PAY-1.8", "--by", "R", "-C", project)
+    assert result.out.startswith("approved 2 cases of PAY-1 (2 approved in plan)")
+    status = json.loads(cli("status", "--json", "-C", project).out)[0]
+    assert status["cases_by_status"] == {"approved": 2, "proposed": 9}
+
+
+def test_approve_unknown_case(project, cli):
+    result = cli("approve", "PAY-1", "--case", "PAY-1.99", "--by", "R", "-C", project)
+    assert result.code == 2
+    assert result.err.startswith("testplan: bad-input: --case: PAY-1.99 is not a case of PAY-1 (cases: PAY-1.1, PAY-1.2, ")
+
+
+def test_approve_without_by_off_a_terminal_refuses_and_writes_nothing(project, cli):
+    before = (project / "plans" / "PAY-1.yaml").read_bytes()
+    result = cli("approve", "PAY-1", "-C", project)
+    assert result.code == 2
+    assert result.err == "testplan: bad-input: approve: --by NAME is required when not on a terminal (the review records who approved)\n"
+    assert (project / "plans" / "PAY-1.yaml").read_bytes() == before
+
+
+def test_approve_requirement_without_plan(project, cli):
+    result = cli("approve", "CARD-1", "--by", "R", "-C", project)
+    assert result.code == 2
+    assert result.err == "testplan: bad-input: CARD-1 has no plan yet; run 'testplan enumerate CARD-1' first\n"
+
+
+def test_reject_keeps_the_case_with_its_reason(project, cli):
+    result = cli("reject", "PAY-1", "--case", "PAY-1.11", "--reason", "strings never reach this API", "-C", project)
+    assert (result.code, result.out) == (0, "rejected PAY-1.11 of PAY-1\n")
+    text = (project / "plans" / "PAY-1.yaml").read_text()
+    assert "    status: rejected\n    reason: strings never reach this API\n    provenance:\n      key: rules:type:pets='abc'\n" in text
+    # a rejected rules case is never proposed again
+    assert cli("enumerate", "PAY-1", "-C", project).out == "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
+
+
+def test_reject_needs_a_reason(project, cli):
+    result = cli("reject", "PAY-1", "--case", "PAY-1.2", "--reason", " ", "-C", project)
+    assert (result.code, result.err) == (2, "testplan: bad-input: --reason: a rejection needs a reason; pass --reason 'why this case is wrong'\n")
+
+
+def test_review_off_a_terminal_points_to_the_scriptable_commands(project, cli):
+    result = cli("review", "PAY-1", "-C", project)
+    assert result.code == 2
+    assert result.err == ("testplan: bad-input: review: needs a terminal; in scripts use 'testplan approve PAY-1 --case ID --by NAME' "
+                          "and 'testplan reject PAY-1 --case ID --reason TEXT'\n")
+
+
+def test_status_table(project, cli):
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    out = cli("status", "-C", project).out
+    assert "PAY-1 Multi-pet discount" in out
+    assert "APPROVED" in out and "NO PLAN" in out
+    assert "11 approved" in out and "Jessie Young" in out
+
+
+pexpect = pytest.importorskip("pexpect")
+PLAIN_TERMINAL = {**os.environ, "TERM": "dumb"}  # a terminal without styles: match the words
+
+
+def test_interactive_review_on_a_terminal(project):
+    """A real pseudo-terminal: approve one case, reject one with a reason, skip, quit, sign."""
+    child = pexpect.spawn(sys.executable, ["-m", "testplan", "review", "PAY-1", "-C", str(project)],
+                          encoding="utf-8", timeout=10, dimensions=(50, 200), env=PLAIN_TERMINAL)
+    child.expect(r"PAY-1 Multi-pet discount  \(risk high, plan UNREVIEWED\)")
+    child.expect(r"11 proposed cases to review \(0 approved, 0 rejected already\)")
+    child.expect(r"\[1/11\] PAY-1\.1  nominal  priority high  origin rules")
+    child.expect_exact("(a)pprove, (r)eject, (s)kip, (q)uit [s]: ")
+    child.sendline("a")
+    child.expect(r"\[2/11\] PAY-1\.2  error")
+    child.expect_exact("[s]: ")
+    child.sendline("r")
+    child.expect_exact("reason for rejecting: ")
+    child.sendline("duplicate of PAY-1.1")
+    child.expect(r"\[3/11\]")
+    child.expect_exact("[s]: ")
+    child.sendline("s")
+    child.expect(r"\[4/11\]")
+    child.expect_exact("[s]: ")
+    child.sendline("q")
+    child.expect_exact("decisions: 1 approve, 1 reject, 9 left proposed")
+    child.expect_exact("reviewer name")
+    child.sendline("Jessie Young")
+    child.expect_exact("save these decisions and sign the review of PAY-1 as Jessie Young? [y/N]: ")
+    child.sendline("y")
+    child.expect_exact("saved plans/PAY-1.yaml: review signed by Jessie Young")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    text = (project / "plans" / "PAY-1.yaml").read_text()
+    assert text.count("status: approved") == 1
+    assert "    status: rejected\n    reason: duplicate of PAY-1.1\n" in text
+    assert "review:\n  by: Jessie Young\n" in text
+
+
+def test_interactive_review_declined_writes_nothing(project):
+    before = (project / "plans" / "PAY-1.yaml").read_bytes()
+    child = pexpect.spawn(sys.executable, ["-m", "testplan", "review", "PAY-1", "--by", "R", "-C", str(project)],
+                          encoding="utf-8", timeout=10, dimensions=(50, 200), env=PLAIN_TERMINAL)
+    child.expect_exact("[s]: ")
+    child.sendline("a")
+    child.expect_exact("[s]: ")
+    child.sendline("q")
+    child.expect_exact("as R? [y/N]: ")
+    child.sendline("n")
+    child.expect_exact("not saved")
+    child.expect(pexpect.EOF)
+    assert (project / "plans" / "PAY-1.yaml").read_bytes() == before
