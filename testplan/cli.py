@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .config import Config, load_config
@@ -35,11 +36,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a 
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+    """stdout console; markup off, so user text with [brackets] prints as written."""
+    return Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 120)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _config(root: Path, **overrides) -> Config:
@@ -109,31 +111,30 @@ def init(
         return
     if not root.is_dir():
         raise InputError(f"--root: '{root}' is not a directory; create it first")
-    out = console()
     requirements = root / "requirements.yaml"
     if requirements.exists():
-        out.print(f"kept     {requirements} (exists)")
+        print(f"kept     {requirements} (exists)")
     else:
         atomic_write(requirements, REQUIREMENTS_TEMPLATE.format(project=root.resolve().name))
-        out.print(f"created  {requirements}")
+        print(f"created  {requirements}")
     plans = root / "plans"
     if plans.is_dir():
-        out.print(f"kept     {plans}/ (exists)")
+        print(f"kept     {plans}/ (exists)")
     else:
         plans.mkdir(parents=True)
-        out.print(f"created  {plans}/")
+        print(f"created  {plans}/")
     pyproject = root / "pyproject.toml"
     if not pyproject.exists():
         atomic_write(pyproject, CONFIG_TABLE.lstrip())
-        out.print(f"created  {pyproject} with [tool.testplan]")
+        print(f"created  {pyproject} with [tool.testplan]")
     else:
         text = pyproject.read_text(encoding="utf-8")
         if "[tool.testplan]" in text:
-            out.print(f"kept     {pyproject} (has [tool.testplan])")
+            print(f"kept     {pyproject} (has [tool.testplan])")
         else:
             atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + CONFIG_TABLE)
-            out.print(f"appended [tool.testplan] to {pyproject}")
-    out.print("next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'")
+            print(f"appended [tool.testplan] to {pyproject}")
+    print("next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'")
 
 
 # --- lint ---------------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ def review(
     project = load_project(_config(root))
     requirement = project.requirements.get(requirement_id)
     plan_file = project.plan_file(requirement_id)
-    interactive_review(plan_file, requirement, by, console())
+    interactive_review(plan_file, requirement, by, Console(highlight=False))  # markup on: user text is escaped there
 
 
 # --- status / schema ----------------------------------------------------------------------------
@@ -291,7 +292,7 @@ def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
         cases = ", ".join(f"{n} {s}" for s, n in row.cases_by_status.items()) or "-"
         kinds = ", ".join(f"{n} {k}" for k, n in row.cases_by_kind.items()) or "-"
         state = row.plan_state.value
-        table.add_row(f"{row.id} {row.title}", row.risk, f"[{styles[state]}]{state}[/]", cases, kinds, row.reviewed_by or "-")
+        table.add_row(f"{row.id} {row.title}", row.risk, Text(state, style=styles[state]), cases, kinds, row.reviewed_by or "-")
     console().print(table)
 
 
@@ -344,3 +345,4 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # pragma: no cover - console script shim
     sys.exit(main())
+from . import cli_audit  # noqa: E402,F401  (registers audit, gate)

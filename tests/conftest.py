@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +10,7 @@ import pytest
 
 from testplan.cli import main
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "pet-insurance"
+from tp_helpers import EXAMPLE
 
 
 @dataclass
@@ -41,15 +39,3 @@ def example(tmp_path) -> Path:
     target = tmp_path / "pet-insurance"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
     return target
-
-
-def tree_digest(root: Path, exclude: tuple[str, ...] = (".testplan",)) -> dict[str, str]:
-    """sha256 of every file under root (paths relative), skipping the excluded top-level dirs."""
-    digest = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if rel.parts and rel.parts[0] in exclude:
-            continue
-        if path.is_file():
-            digest[str(rel)] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest

@@ -8,27 +8,8 @@ import pytest
 
 from testplan.enumerate.rules import names_error, propose
 from testplan.model import Requirement
+from tp_helpers import REQUIREMENTS
 
-REQUIREMENTS = """\
-project: shop
-requirements:
-  - id: PAY-1
-    title: Multi-pet discount
-    statement: 2 or more pets get 10 % off; 5 or more get 15 %.
-    acceptance:
-      - 1 pet pays the list premium
-      - a negative pet count is rejected with ValueError("pet count must be >= 0")
-    risk: high
-    inputs:
-      pets: {type: int, min: 0, max: 50}
-  - id: CARD-1
-    title: Card holder name
-    statement: A card holder name is 2 to 26 characters; the brand is visa or amex.
-    inputs:
-      holder: {type: str, min_length: 2, max_length: 26}
-      brand: {type: enum, values: [visa, amex]}
-      save: {type: bool}
-"""
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_root_that_is_not_a_directory(tmp_path, cli):
 
 
 def test_example_lints_clean_with_one_suspect_warning(cli):
-    from conftest import EXAMPLE
+    from tp_helpers import EXAMPLE
 
     result = cli("lint", "-C", EXAMPLE)
     assert result.code == 0

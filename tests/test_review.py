@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from test_enumerate_rules import REQUIREMENTS
+from tp_helpers import REQUIREMENTS
 
 
 @pytest.fixture
