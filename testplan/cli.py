@@ -196,6 +196,9 @@ def enumerate_cmd(
         llm_settings = settings_from(config, model=model, base_url=base_url, timeout=timeout,
                                      max_retries=max_retries, seed=seed, use_cache=not no_cache, offline=offline)
     out = console()
+    # every requirement's proposals first: a failing LLM request (exit 2 or 4) must leave every
+    # plan file as it was, so nothing is merged or saved until all proposals are in
+    pending = []
     for requirement in requirements:
         plan_file = project.plans.files.get(requirement.id) or PlanFile.new(plan_path(config.plans_dir, requirement.id), requirement.id, config.root)
         proposals = propose(requirement)
@@ -203,6 +206,8 @@ def enumerate_cmd(
             from .enumerate.llm import propose as llm_propose
 
             proposals += llm_propose(requirement, plan_file.plan, llm_settings)
+        pending.append((plan_file, proposals))
+    for plan_file, proposals in pending:
         added = merge(plan_file, proposals)
         written = plan_file.save()
         total = len(plan_file.plan.cases)
