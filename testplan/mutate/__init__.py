@@ -1,0 +1,19 @@
+"""Mutation testing scoped by requirement: mutants from mutmut, our own fork-per-mutant executor.
+
+Library API::
+
+    run = run_mutation(config, project, trace, jobs=None, fast=False, all_tests=False,
+                       diff_base=None, shard=None, progress=None)   # -> MutationRun
+    merged = merge_shards([Path("shard1/audit.json"), ...])         # -> result.AuditResult
+
+Modules, one domain noun each: ``generate`` (mutmut -> mutants in a scratch copy, stable IDs,
+scope, unmutated code), ``worker`` (the warm pytest process that forks one child per mutant),
+``executor`` (starts and stops the worker), ``outcome`` (verdicts -> status), ``cache``
+(incremental re-runs), ``diff`` (``--diff BASE``), ``shard`` (``--shard k/n`` and merge),
+``lab`` (the main loop).
+"""
+
+from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation
+from .shard import merge_shards, parse_shard
+
+__all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "merge_shards", "parse_shard", "run_mutation"]

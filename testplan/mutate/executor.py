@@ -1,0 +1,156 @@
+"""Runs the warm worker (:mod:`testplan.mutate.worker`) and collects its events.
+
+The worker is a separate Python process (the user's tests are never imported into the testplan
+process) started in its own session with the scratch copy as cwd, so:
+
+* Ctrl-C reaches testplan only; testplan then sends SIGTERM to the worker, which kills its
+  children and reports ``interrupted``; whatever finished is kept (partial result);
+* at the end the whole process group is SIGKILLed before the worker is reaped, so no child
+  (nor a process a test spawned) outlives the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import TestplanError
+
+STOP_GRACE_SECONDS = 10.0
+
+
+class WorkerError(TestplanError):
+    """The worker process died without finishing (an internal error; its log says why)."""
+
+    slug = "mutation-worker"
+
+
+@dataclass
+class WorkerResult:
+    collected: int | None = None
+    missing: list[str] = field(default_factory=list)
+    live: dict[str, str | None] | None = None
+    baseline: dict[str, str] | None = None
+    baseline_durations: dict[str, float] = field(default_factory=dict)
+    forced_fail: dict[str, str] | None = None
+    mutants: dict[str, dict[str, str]] = field(default_factory=dict)
+    error: str | None = None
+    done: bool = False
+    interrupted: bool = False
+    returncode: int | None = None
+    seconds: float = 0.0
+
+
+def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
+               on_mutant: Callable[[str, dict[str, str]], None] | None = None) -> WorkerResult:
+    """Start the worker on ``job`` and wait for it; KeyboardInterrupt stops it cleanly and
+    returns the partial result with ``interrupted`` set."""
+    job_path.parent.mkdir(parents=True, exist_ok=True)
+    job_path.write_text(json.dumps(job), encoding="utf-8")
+    env = dict(os.environ)
+    env.pop("MUTANT_UNDER_TEST", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    read_fd, write_fd = os.pipe()
+    result = WorkerResult()
+    started = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "testplan.mutate.worker", str(job_path), str(write_fd)],
+            cwd=scratch, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    os.close(write_fd)
+    buffer = b""
+
+    def handle(line: bytes) -> None:
+        event = json.loads(line)
+        kind = event.pop("ev")
+        if kind == "collected":
+            result.collected, result.missing = event["n"], event["missing"]
+        elif kind == "live":
+            result.live = event["modules"]
+        elif kind == "baseline":
+            result.baseline, result.baseline_durations = event["verdicts"], event["durations"]
+        elif kind == "forced_fail":
+            result.forced_fail = event["verdicts"]
+        elif kind == "mutant":
+            result.mutants[event["id"]] = event["verdicts"]
+            if on_mutant is not None:
+                on_mutant(event["id"], event["verdicts"])
+        elif kind == "error":
+            result.error = event["message"]
+        elif kind == "done":
+            result.done = True
+        elif kind == "interrupted":
+            result.interrupted = True
+
+    def pump(timeout: float | None) -> bool:
+        """Read what is there; False at EOF."""
+        nonlocal buffer
+        ready, _, _ = select.select([read_fd], [], [], timeout)
+        if not ready:
+            return True
+        data = os.read(read_fd, 1 << 16)
+        if not data:
+            return False
+        buffer += data
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line:
+                handle(line)
+        return True
+
+    try:
+        try:
+            while pump(1.0):
+                pass
+        except KeyboardInterrupt:
+            result.interrupted = True
+            _signal_group(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            try:
+                while time.monotonic() < deadline and pump(max(0.0, deadline - time.monotonic())):
+                    pass
+            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+                pass
+    finally:
+        os.close(read_fd)
+        _reap(proc)
+        result.returncode = proc.returncode
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    """Wait for the worker (killing it after a grace period), then SIGKILL its process group while
+    the worker is still a zombie (so the group ID cannot have been reused), then reap it."""
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while True:
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:
+            info = None
+            break
+        if info is not None:
+            break
+        if time.monotonic() > deadline:
+            _signal_group(proc.pid, signal.SIGKILL)
+            deadline = float("inf")
+        time.sleep(0.02)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -1,0 +1,311 @@
+"""The main loop: generate -> select tests -> cache -> baseline -> run -> classify.
+
+See :func:`run_mutation`. The output directory ``.testplan/`` holds, as the run goes:
+``mutants/`` (the scratch copy with mutmut's trampolines: the tests run there, never in the
+user's tree), ``mutate-job.json`` (what the worker was asked to run), ``mutate.log`` (the
+worker's pytest output) and ``cache/mutation.json`` (verdicts for the next run).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BaselineError, IncompleteError, InputError
+from ..model import requirement_of
+from ..result import MutantResult
+from ..trace import TraceData
+from . import outcome
+from .cache import CACHE_FILE, MutationCache, hash_tests, tool_key
+from .diff import changed_lines, touches
+from .executor import WorkerError, run_worker
+from .generate import Mutant, generate, mutmut_version
+from .shard import in_shard, parse_shard
+
+NOT_RUNNABLE = ("skipped", "xfailed")  # outcomes of tests that never ran their body
+FAILING = ("failed", "error")
+
+
+@dataclass
+class MutationRun:
+    mutants: list[MutantResult]
+    unmutated: dict[str, list[str]]  # requirement ID -> ["module:qualname (decorated)", "module (module-level code)", ...]
+    complete: bool
+    incomplete_reason: str | None
+    stats: dict = field(default_factory=dict)
+
+
+class MutationIncomplete(IncompleteError):
+    """Raised by :func:`audit_hook` for a partial run; ``.run`` is the partial MutationRun to save."""
+
+    def __init__(self, message: str, run: MutationRun):
+        super().__init__(message)
+        self.run = run
+
+
+@dataclass
+class _Plan:
+    mutant: Mutant
+    tests: list[str]  # selected, suite order
+    judges: list[str]  # the selected tests whose verdicts decide the status
+
+
+def _coverage_by_file(trace: TraceData) -> dict[str, dict[str, set[int]]]:
+    """nodeid -> {file relative to the trace root: executed lines} (the trace ran in the user's tree)."""
+    root = Path(trace.root).resolve()
+    out: dict[str, dict[str, set[int]]] = {}
+    for nodeid, files in trace.lines.items():
+        for path, lines in files.items():
+            try:
+                rel = Path(path).resolve().relative_to(root).as_posix()
+            except ValueError:
+                continue
+            out.setdefault(nodeid, {})[rel] = set(lines)
+    return out
+
+
+def _select(mutants: list[Mutant], trace: TraceData, all_tests: bool) -> list[_Plan]:
+    coverage = _coverage_by_file(trace)
+    runnable = [t for t in trace.tests if t.outcome not in NOT_RUNNABLE]
+    plans = []
+    for mutant in mutants:
+        wanted = set(mutant.requirements)
+        tests, judges = [], []
+        for test in runnable:
+            if not mutant.covered_by(coverage.get(test.nodeid, {}).get(mutant.file, set())):
+                continue
+            linked = any(requirement_of(link) in wanted for link in test.links)
+            if linked or all_tests:
+                tests.append(test.nodeid)
+            if linked or (all_tests and not wanted):
+                judges.append(test.nodeid)
+        plans.append(_Plan(mutant, tests, judges))
+    return plans
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class _SigtermAsInterrupt:
+    """SIGTERM ends a run like Ctrl-C does (partial result, children killed), in the main thread."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            def raise_interrupt(signum, frame):
+                raise KeyboardInterrupt()
+            self.previous = signal.signal(signal.SIGTERM, raise_interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, fast: bool = False,
+                 all_tests: bool = False, diff_base: str | None = None,
+                 shard: str | tuple[int, int] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 scratch: Path | None = None, use_cache: bool = True) -> MutationRun:
+    """Mutation-test the code in the scope of ``project``'s requirements.
+
+    For each mutant (mutmut's, in a scratch copy under ``.testplan/mutants``), run the tests linked
+    to its requirement(s) that execute the mutated line (per-test coverage from ``trace``), in
+    suite order, without ``-x`` (``fast``: stop at the first assertion/timeout kill), ``jobs``
+    children at a time; ``all_tests`` also runs covering tests of other requirements (their
+    verdicts are recorded; the status is still decided by the linked tests).
+
+    Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
+    mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
+    (exit 3) when the selected tests fail unmutated in the scratch copy or the forced-fail check
+    shows the mutants are not active, InputError on bad ``diff_base``/``shard``.
+    """
+    started = time.perf_counter()
+    if not hasattr(os, "fork"):
+        raise InputError("mutation testing needs fork(): run it on Linux or macOS (or in WSL)")
+    shard_kn = parse_shard(shard) if shard else None
+    workers = jobs or config.mutation.jobs or os.cpu_count() or 1
+    stats: dict = {"jobs": workers, "fast": fast, "all_tests": all_tests, "diff_base": diff_base,
+                   "shard": f"{shard_kn[0]}/{shard_kn[1]}" if shard_kn else None,
+                   "executed": 0, "cache_hits": 0, "cache_misses": 0, "seconds": {}}
+    results: dict[str, dict[str, str]] = {}
+    plans: list[_Plan] = []
+    unmutated: dict[str, list[str]] = {}
+    complete, reason = True, None
+    cache = None
+    generated_ids: set[str] = set()
+    with _SigtermAsInterrupt():
+        try:
+            gen = generate(config, project.requirements, scratch)
+            unmutated = gen.unmutated
+            generated_ids = {m.id for m in gen.mutants}
+            stats["seconds"]["generate"] = round(gen.seconds, 3)
+            stats.update(generated=len(gen.mutants), files=len(gen.files), scratch=str(gen.scratch))
+            candidates = [m for m in gen.mutants if m.requirements or all_tests]
+            stats["in_scope"] = len(candidates)
+            if diff_base:
+                changed = changed_lines(config.root, diff_base, sorted(gen.files))
+                candidates = [m for m in candidates if m.file in changed and touches(changed[m.file], m.line, m.end_line)]
+                stats["changed_files"] = sorted(changed)
+            if shard_kn:
+                chosen = in_shard([m.id for m in candidates], shard_kn)
+                candidates = [m for m in candidates if m.id in chosen]
+            plans = _select(candidates, trace, all_tests)
+            outcomes = {t.nodeid: t.outcome for t in trace.tests}
+            position = {n: i for i, n in enumerate(outcomes)}
+            selected = sorted({n for p in plans for n in p.tests}, key=position.__getitem__)
+            failing = [n for n in selected if outcomes.get(n) in FAILING]
+            if failing:
+                raise BaselineError(f"{len(failing)} test(s) selected for mutation fail before any mutant runs: "
+                                    f"{', '.join(failing[:10])}{' ...' if len(failing) > 10 else ''}; "
+                                    "make them pass (or unlink them), then run the audit again")
+            hashes = hash_tests(config.root, selected)
+            cache = MutationCache(config.state_dir / "cache" / CACHE_FILE,
+                                  tool_key(mutmut_version(), list(config.pytest_args))) if use_cache else None
+            to_run: list[_Plan] = []
+            for plan in plans:
+                if not plan.tests:
+                    continue
+                cached = cache.get(plan.mutant, {n: hashes[n] for n in plan.tests}, fast) if cache else None
+                if cached is not None:
+                    results[plan.mutant.id] = cached
+                    stats["cache_hits"] += 1
+                else:
+                    to_run.append(plan)
+            stats["cache_misses"] = len(to_run)
+            total = len(plans)
+            done = total - len(to_run)
+            if progress:
+                progress(done, total)
+            if to_run:
+                by_id = {p.mutant.id: p for p in to_run}
+
+                def on_mutant(mutant_id: str, verdicts: dict[str, str]) -> None:
+                    nonlocal done
+                    plan = by_id[mutant_id]
+                    results[mutant_id] = verdicts
+                    stats["executed"] += 1
+                    if cache is not None:
+                        cut_short = fast and len(verdicts) < len(plan.tests)
+                        cache.put(plan.mutant, {n: hashes[n] for n in plan.tests}, verdicts, cut_short)
+                    done += 1
+                    if progress:
+                        progress(done, total)
+
+                worker = _run_worker(config, gen, to_run, trace, workers, fast, on_mutant)
+                stats["seconds"]["worker"] = round(worker.seconds, 3)
+                stats["baseline_tests"] = len(worker.baseline or {})
+                if worker.forced_fail is not None:
+                    stats["forced_fail"] = {"failed": sum(v != "pass" for v in worker.forced_fail.values()),
+                                            "of": len(worker.forced_fail)}
+                if worker.interrupted:
+                    complete, reason = False, "interrupted"
+                else:
+                    _check_worker(worker, gen, config.state_dir / "mutate.log")
+        except KeyboardInterrupt:
+            complete, reason = False, "interrupted"
+        finally:
+            if cache is not None:
+                cache.save(generated_ids)
+
+    mutants = []
+    for plan in plans:
+        m = plan.mutant
+        if plan.tests and m.id not in results:
+            continue  # not run (interrupted)
+        verdicts = results.get(m.id, {})
+        ordered = {n: verdicts[n] for n in plan.tests if n in verdicts}
+        mutants.append(MutantResult(id=m.id, file=m.file, line=m.line, operator=m.operator, original=m.original,
+                                    mutated=m.mutated, requirements=list(m.requirements),
+                                    status=outcome.status(ordered, plan.judges), verdicts=ordered))
+    mutants.sort(key=lambda r: (r.file, r.line, r.id))
+    counts = Counter(r.status for r in mutants)
+    stats.update(
+        mutants=len(mutants), not_run=len(plans) - len(mutants), statuses=dict(sorted(counts.items())),
+        cells=sum(len(r.verdicts) for r in mutants),
+        per_requirement={req: dict(sorted(Counter(r.status for r in mutants if req in r.requirements).items()))
+                         for req in sorted(unmutated)},
+        detected_by_any_test=sum(1 for r in mutants if set(r.verdicts.values()) - {"pass"}),
+    )
+    stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
+    return MutationRun(mutants, unmutated, complete, reason, stats)
+
+
+def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, fast: bool, on_mutant):
+    scratch = gen.scratch
+    order = {t.nodeid: n for n, t in enumerate(trace.tests)}
+    tests = sorted({n for p in to_run for n in p.tests}, key=order.__getitem__)
+    wanted = set(tests)
+    durations = {t.nodeid: t.duration for t in trace.tests if t.nodeid in wanted}
+    sys_path = []
+    for source in config.source:
+        path = (scratch / source).resolve()
+        if path.is_dir() and str(path) not in sys_path:
+            sys_path.append(str(path))
+    job = {
+        "scratch": str(scratch), "user_root": str(config.root.resolve()), "sys_path": sys_path,
+        "pytest_args": ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:random_order",
+                        "--capture=sys", f"--rootdir={scratch}", *config.tests, *config.pytest_args],
+        "modules": {module: str(scratch / rel) for rel, module in gen.files.items()},
+        "mutated_files": [str(scratch / rel) for rel in gen.files],
+        "tests": tests, "durations": durations, "fast": fast, "workers": workers,
+        "timeout_multiplier": config.mutation.timeout_multiplier,
+        "timeout_min_seconds": config.mutation.timeout_min_seconds,
+        "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests, "stop_on": p.judges or p.tests}
+                  for p in to_run],
+    }
+    return run_worker(job, scratch=scratch, job_path=config.state_dir / "mutate-job.json",
+                      log_path=config.state_dir / "mutate.log", on_mutant=on_mutant)
+
+
+def _check_worker(worker, gen, log: Path) -> None:
+    where = f"see {log}"
+    if worker.error:
+        raise BaselineError(f"the tests cannot run in the scratch copy {gen.scratch}: {worker.error}; {where}")
+    if worker.missing:
+        raise BaselineError(f"{len(worker.missing)} test(s) of the trace were not collected in the scratch copy "
+                            f"{gen.scratch}: {', '.join(worker.missing[:5])}; does collection depend on files "
+                            "outside the project or under an ignored directory? " + where)
+    if worker.live is not None:
+        for rel, module in gen.files.items():
+            expected = os.path.realpath(gen.scratch / rel)
+            if worker.live.get(module) != expected:
+                raise BaselineError(
+                    f"mutants are not active: module {module} is imported from {worker.live.get(module) or 'nowhere'} "
+                    f"instead of the scratch copy {expected}; an installed copy (site-packages, or an editable "
+                    "install) shadows it: check [tool.testplan] source, or put the source root on the tests' "
+                    "pythonpath")
+    if worker.baseline is not None:
+        bad = {n: v for n, v in worker.baseline.items() if v != "pass"}
+        if bad:
+            listed = ", ".join(f"{n} ({v})" for n, v in list(bad.items())[:10])
+            raise BaselineError(f"{len(bad)} test(s) fail unmutated in the scratch copy {gen.scratch}: {listed}; "
+                                f"they pass in the project itself, so they depend on something the copy lacks "
+                                f"(files outside the project, absolute paths, test order); {where}")
+    if worker.forced_fail is not None and all(v == "pass" for v in worker.forced_fail.values()):
+        raise BaselineError("mutants are not active: with every mutant forced to fail (MUTANT_UNDER_TEST=fail) "
+                            "all selected tests still pass; the code under test is probably imported from "
+                            "site-packages instead of the scratch copy")
+    if not worker.done:
+        raise WorkerError(f"the mutation worker stopped (exit {worker.returncode}) before finishing; {where}:\n"
+                          + _tail(log))
+
+
+def audit_hook(config, project, trace: TraceData) -> list[MutantResult]:
+    """The ``mutate`` hook of :func:`testplan.audit.run_audit` (defaults for every option).
+    A partial run raises MutationIncomplete carrying the partial MutationRun."""
+    run = run_mutation(config, project, trace)
+    if not run.complete:
+        raise MutationIncomplete(f"mutation testing did not finish: {run.incomplete_reason}", run)
+    return run.mutants

@@ -1,0 +1,331 @@
+"""The warm process: pytest collects once in the scratch copy, then one forked child per mutant.
+
+Run by :mod:`testplan.mutate.executor` as ``python -m testplan.mutate.worker JOB.json EVENT_FD``
+with the scratch copy as cwd. It writes one JSON object per line to ``EVENT_FD``:
+
+``collected`` · ``live`` · ``baseline`` · ``forced_fail`` · ``mutant`` (one per mutant, as it
+finishes) · ``error`` · ``interrupted`` · ``done``.
+
+How it avoids mutmut's traps:
+
+* **the worker never runs a test**: baseline, forced-fail and every mutant run in forked
+  children, so each child starts from the same post-collection module state (no state leaks
+  from one run into the next, no reset hook needed);
+* tests run in the suite's own (collection) order, without ``-x`` (``fast`` stops at the
+  first kill by a test of the mutant's requirement);
+* the verdict of each (mutant, test) comes from the exception object, not the exit code:
+  ``assert`` (AssertionError raised outside the mutated code, ``pytest.fail``, ``DID NOT RAISE``),
+  ``crash`` (any other exception, a setup/teardown error, a child that dies), ``timeout``
+  (the child is SIGKILLed at the test's deadline and a new child resumes after that test);
+* ``MUTANT_UNDER_TEST`` is set with mutmut's ``set_mutant_under_test`` in the child only.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections import deque
+
+ASSERT_TYPES = ("AssertionError", "Failed")  # Failed: pytest.fail(), pytest.raises' DID NOT RAISE
+IDLE_SECONDS = 30.0  # a child that says nothing between tests for this long is killed
+
+
+class Stop(BaseException):
+    """SIGTERM/SIGINT in the worker: stop cleanly (children killed, partial results kept)."""
+
+
+def _on_signal(signum, frame):  # pragma: no cover - exercised through the executor
+    raise Stop()
+
+
+class Driver:
+    """A pytest plugin: classifies test outcomes (in children) and owns the run loop (in the worker)."""
+
+    def __init__(self, job: dict, events):
+        self.job = job
+        self.events = events
+        self.verdict: dict[str, str] = {}
+        self.setup_seconds: dict[str, float] = {}
+        self.mutated_files = {os.path.realpath(f) for f in job["mutated_files"]}
+        self.stopped = False
+
+    # --- child side ---------------------------------------------------------------------------
+    import pytest as _pytest
+
+    @_pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "setup":
+            self.setup_seconds[item.nodeid] = report.duration
+        if self.verdict.get(item.nodeid, "pass") != "pass":
+            return  # the first failing phase decides
+        if call.excinfo is None or report.skipped:
+            self.verdict.setdefault(item.nodeid, "pass")
+            return
+        name = call.excinfo.type.__name__
+        verdict = "crash"
+        if call.when == "call" and name in ASSERT_TYPES:
+            verdict = "assert"
+            if name == "AssertionError":  # an assert inside the code under test is the code crashing
+                tb = call.excinfo.tb
+                while tb.tb_next is not None:
+                    tb = tb.tb_next
+                if os.path.realpath(tb.tb_frame.f_code.co_filename) in self.mutated_files:
+                    verdict = "crash"
+        self.verdict[item.nodeid] = verdict
+
+    def _child(self, wfd: int, items: list, mutant: str, stop_on: set[str] | None) -> None:
+        """Runs in the forked child; never returns."""
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.close(self.events.fileno())
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            from mutmut.mutation.trampoline import set_mutant_under_test
+
+            if mutant:
+                set_mutant_under_test(mutant)
+            out = os.fdopen(wfd, "w", buffering=1)
+            for index, item in enumerate(items):
+                out.write(json.dumps({"ev": "start", "id": item.nodeid}) + "\n")
+                started = time.perf_counter()
+                nextitem = items[index + 1] if index + 1 < len(items) else None
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                verdict = self.verdict.get(item.nodeid, "crash")
+                out.write(json.dumps({"ev": "done", "id": item.nodeid, "v": verdict,
+                                      "dur": time.perf_counter() - started,
+                                      "setup": self.setup_seconds.get(item.nodeid, 0.0)}) + "\n")
+                kills = ("assert", "crash") if mutant == "fail" else ("assert",)
+                if stop_on is not None and item.nodeid in stop_on and verdict in kills:
+                    break
+            out.close()
+        finally:
+            os._exit(0)
+
+    # --- worker side --------------------------------------------------------------------------
+    def _spawn(self, items: list, mutant: str, stop_on: set[str] | None) -> dict:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            os.close(read)
+            self._child(write, items, mutant, stop_on)
+        os.close(write)
+        return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant, "stop_on": stop_on,
+                "cur": None, "deadline": time.monotonic() + IDLE_SECONDS}
+
+    def run_pool(self, tasks: list[tuple[str, str, list, set[str] | None]], timeouts: dict[str, float],
+                 workers: int, on_done) -> None:
+        """tasks: (key, mutant name, items, stop_on). Calls ``on_done(key, verdicts, durations)``
+        when every test of a task has a verdict. Suite order is kept inside a task."""
+        queue = deque(tasks)
+        outstanding = {key: 1 for key, *_ in tasks}
+        verdicts: dict[str, dict[str, str]] = {key: {} for key, *_ in tasks}
+        durations: dict[str, dict[str, float]] = {key: {} for key, *_ in tasks}
+        running: dict[int, dict] = {}
+
+        def finish(child: dict, resume: bool) -> None:
+            key = child["key"]
+            if resume and child["cur"] is not None:
+                ids = [i.nodeid for i in child["items"]]
+                rest = child["items"][ids.index(child["cur"]) + 1:]
+                kills = ("assert", "timeout", "crash") if child["mutant"] == "fail" else ("assert", "timeout")
+                fast_stop = child["stop_on"] is not None and child["cur"] in child["stop_on"] \
+                    and verdicts[key][child["cur"]] in kills
+                if rest and not fast_stop:
+                    queue.appendleft((key, child["mutant"], rest, child["stop_on"]))
+                    return  # outstanding unchanged: the resumed segment replaces this one
+            outstanding[key] -= 1
+            if outstanding[key] == 0:
+                on_done(key, verdicts[key], durations[key])
+
+        try:
+            while queue or running:
+                while queue and len(running) < workers:
+                    key, mutant, items, stop_on = queue.popleft()
+                    child = self._spawn(items, mutant, stop_on)
+                    child["key"] = key
+                    running[child["fd"]] = child
+                now = time.monotonic()
+                wait = max(0.0, min([c["deadline"] - now for c in running.values()] + [1.0]))
+                ready, _, _ = select.select(list(running), [], [], wait)
+                for fd in ready:
+                    child = running[fd]
+                    data = os.read(fd, 65536)
+                    if data:
+                        child["buf"] += data
+                        *lines, child["buf"] = child["buf"].split(b"\n")
+                        for line in lines:
+                            self._event(child, json.loads(line), timeouts, verdicts, durations)
+                        continue
+                    os.close(fd)  # EOF: the child finished, or died
+                    del running[fd]
+                    os.waitpid(child["pid"], 0)
+                    if child["cur"] is not None:  # died inside a test (os._exit, segfault, ...)
+                        verdicts[child["key"]][child["cur"]] = "crash"
+                    finish(child, resume=child["cur"] is not None)
+                now = time.monotonic()
+                for fd, child in list(running.items()):
+                    if now > child["deadline"]:
+                        _kill(child["pid"])
+                        os.close(fd)
+                        del running[fd]
+                        if child["cur"] is not None:
+                            verdicts[child["key"]][child["cur"]] = "timeout"
+                        finish(child, resume=True)
+        finally:
+            for fd, child in running.items():  # Stop, or an error: no child may outlive the worker
+                _kill(child["pid"])
+                os.close(fd)
+
+    def _event(self, child: dict, event: dict, timeouts, verdicts, durations) -> None:
+        now = time.monotonic()
+        if event["ev"] == "start":
+            child["cur"] = event["id"]
+            child["deadline"] = now + timeouts.get(event["id"], IDLE_SECONDS)
+        elif event["ev"] == "done":
+            verdicts[child["key"]][event["id"]] = event["v"]
+            durations[child["key"]][event["id"]] = event["dur"]
+            durations[child["key"]]["setup:" + event["id"]] = event["setup"]
+            child["cur"] = None
+            child["deadline"] = now + IDLE_SECONDS
+
+    def emit(self, **event) -> None:
+        self.events.write(json.dumps(event) + "\n")
+        self.events.flush()
+
+    def pytest_runtestloop(self, session):
+        try:
+            self._loop(session)
+        except Stop:
+            self.emit(ev="interrupted")
+        return True
+
+    def _loop(self, session) -> None:
+        job = self.job
+        if session.testsfailed:
+            self.emit(ev="error", kind="collection",
+                      message=f"{session.testsfailed} collection error(s) in the scratch copy")
+            return
+        by_id = {item.nodeid: item for item in session.items}
+        missing = [n for n in job["tests"] if n not in by_id]
+        self.emit(ev="collected", n=len(session.items), missing=missing)
+        if missing:
+            return
+        order = {item.nodeid: n for n, item in enumerate(session.items)}
+
+        def items_of(nodeids):
+            return [by_id[n] for n in sorted(set(nodeids), key=order.__getitem__)]
+
+        live = {}
+        for module, path in job["modules"].items():
+            live[module] = _module_file(module)
+        self.emit(ev="live", modules=live)
+        expected = {m: os.path.realpath(p) for m, p in job["modules"].items()}
+        if any(live[m] != expected[m] for m in expected):
+            return
+        gc.freeze()  # copy-on-write friendly forks
+        multiplier, minimum = job["timeout_multiplier"], job["timeout_min_seconds"]
+        durations = dict(job["durations"])
+        base_items = items_of(job["tests"])
+
+        results: dict[str, tuple[dict, dict]] = {}
+
+        def keep(key, verdicts, durs):
+            results[key] = (verdicts, durs)
+
+        generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
+        self.run_pool([("baseline", "", base_items, None)], generous, 1, keep)
+        verdicts, durs = results["baseline"]
+        self.emit(ev="baseline", verdicts=verdicts, durations={k: v for k, v in durs.items() if not k.startswith("setup:")})
+        if any(verdicts.get(n) != "pass" for n in job["tests"]):
+            return
+        setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [0.0])
+        timeouts = {n: max(minimum, multiplier * (max(durs.get(n, 0.0), durations.get(n, 0.0)) + setup))
+                    for n in job["tests"]}
+        self.run_pool([("fail", "fail", base_items, set(job["tests"]))], timeouts, 1, keep)
+        forced = results["fail"][0]
+        self.emit(ev="forced_fail", verdicts=forced)
+        if all(v == "pass" for v in forced.values()):
+            return
+
+        tasks = [(task["id"], task["name"], items_of(task["tests"]),
+                  set(task["stop_on"]) if job["fast"] else None) for task in job["tasks"]]
+
+        def report(key, verdicts, durs):
+            self.emit(ev="mutant", id=key, verdicts=verdicts)
+
+        self.run_pool(tasks, timeouts, job["workers"], report)
+        self.emit(ev="done")
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _module_file(module: str) -> str | None:
+    """Where ``module`` is imported from (without importing it when it is not loaded yet)."""
+    import importlib.util
+
+    loaded = sys.modules.get(module)
+    path = getattr(loaded, "__file__", None) if loaded is not None else None
+    if path is None:
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        path = spec.origin if spec is not None else None
+    return os.path.realpath(path) if path else None
+
+
+def _fix_sys_path(job: dict) -> None:
+    """The scratch copy's source roots first; nothing from the user's tree (an editable install
+    would otherwise import the unmutated package)."""
+    user_root = os.path.realpath(job["user_root"])
+    scratch = os.path.realpath(job["scratch"])
+
+    def from_user_tree(entry: str) -> bool:
+        real = os.path.realpath(entry or ".")
+        inside = real == user_root or real.startswith(user_root + os.sep)
+        return inside and not (real == scratch or real.startswith(scratch + os.sep))
+
+    sys.path[:] = list(job["sys_path"]) + [p for p in sys.path if p and not from_user_tree(p)]
+
+
+def main(argv: list[str]) -> int:
+    job_path, event_fd = argv[0], int(argv[1])
+    with open(job_path, encoding="utf-8") as handle:
+        job = json.load(handle)
+    events = os.fdopen(event_fd, "w", buffering=1)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    os.environ.pop("MUTANT_UNDER_TEST", None)
+    _fix_sys_path(job)
+    driver = Driver(job, events)
+    import pytest
+
+    try:
+        code = pytest.main(job["pytest_args"], plugins=[driver])
+    except Stop:
+        driver.emit(ev="interrupted")
+        code = 2
+    events.close()
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
