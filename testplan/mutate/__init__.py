@@ -11,9 +11,28 @@ scope, unmutated code), ``worker`` (the warm pytest process that forks one child
 ``executor`` (starts and stops the worker), ``outcome`` (verdicts -> status), ``cache``
 (incremental re-runs), ``diff`` (``--diff BASE``), ``shard`` (``--shard k/n`` and merge),
 ``lab`` (the main loop).
+
+The names are imported lazily: the worker process (``python -m testplan.mutate.worker``)
+imports this package too and should not pay for the library's imports.
 """
 
-from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation
-from .shard import merge_shards, parse_shard
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "merge_shards", "parse_shard", "run_mutation"]
+
+_WHERE = {"MutationIncomplete": "lab", "MutationRun": "lab", "audit_hook": "lab", "run_mutation": "lab",
+          "merge_shards": "shard", "parse_shard": "shard"}
+
+if TYPE_CHECKING:
+    from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation
+    from .shard import merge_shards, parse_shard
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -138,7 +138,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     workers = jobs or config.mutation.jobs or os.cpu_count() or 1
     stats: dict = {"jobs": workers, "fast": fast, "all_tests": all_tests, "diff_base": diff_base,
                    "shard": f"{shard_kn[0]}/{shard_kn[1]}" if shard_kn else None,
-                   "executed": 0, "cache_hits": 0, "cache_misses": 0, "seconds": {}}
+                   "executed": 0, "executed_ids": [], "cache_hits": 0, "cache_misses": 0, "seconds": {}}
     results: dict[str, dict[str, str]] = {}
     plans: list[_Plan] = []
     unmutated: dict[str, list[str]] = {}
@@ -196,6 +196,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                     plan = by_id[mutant_id]
                     results[mutant_id] = verdicts
                     stats["executed"] += 1
+                    stats["executed_ids"].append(mutant_id)
                     if cache is not None:
                         cut_short = fast and len(verdicts) < len(plan.tests)
                         cache.put(plan.mutant, {n: hashes[n] for n in plan.tests}, verdicts, cut_short)
@@ -230,6 +231,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                                     mutated=m.mutated, requirements=list(m.requirements),
                                     status=outcome.status(ordered, plan.judges), verdicts=ordered))
     mutants.sort(key=lambda r: (r.file, r.line, r.id))
+    stats["executed_ids"].sort()
     counts = Counter(r.status for r in mutants)
     stats.update(
         mutants=len(mutants), not_run=len(plans) - len(mutants), statuses=dict(sorted(counts.items())),

@@ -1,0 +1,321 @@
+"""The mutation engine end to end on a real fixture project: real mutmut mutants, a real trace,
+the real fork-per-mutant worker; exact verdicts per (mutant, test).
+
+tests/fixtures/mutate_shop gives each status a concrete mutant: a strong test (TAX-1), a weak
+one (SHIP-1), a crash-only one (LBL-1 slug), an infinite loop (WAIT-1 countdown), a decorated
+function (LBL-1 label, unmutated) and a test linked to CART-1 that would catch SHIP-1's mutants
+but must not be credited with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from testplan.config import load_config
+from testplan.errors import BaselineError, InputError
+from testplan.mutate import merge_shards, run_mutation
+from testplan.result import AuditResult, save_result
+from testplan.review import load_project
+from testplan.trace import TraceData, run_trace
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
+FAST_TIMEOUTS = {"timeout_min_seconds": 1.0, "timeout_multiplier": 5.0}
+T = "tests/test_shop.py::"
+
+# (line, mutated text) -> (status, {test: verdict})
+EXPECTED = {
+    (8, "self.lines = None"): ("killed-by-crash", {"test_cart_total": "crash"}),
+    (11, "self.lines.append(None)"): ("killed-by-crash", {"test_cart_total": "crash"}),
+    (11, "self.lines.append(price / qty)"): ("killed", {"test_cart_total": "assert"}),
+    (15, "return sum(line - shipping(line) for line in self.lines)"): ("killed", {"test_cart_total": "assert"}),
+    (15, "return sum(None)"): ("killed-by-crash", {"test_cart_total": "crash"}),
+    (15, "return sum(line + shipping(None) for line in self.lines)"): ("killed-by-crash", {"test_cart_total": "crash"}),
+    (9, "return net - net * RATE // 100"): ("killed", {"test_gross_strong": "assert"}),
+    (9, "return net + net * RATE / 100"): ("killed", {"test_gross_strong": "assert"}),
+    (9, "return net + net / RATE // 100"): ("killed", {"test_gross_strong": "assert"}),
+    (9, "return net + net * RATE // 101"): ("killed", {"test_gross_strong": "assert"}),
+    (12, "def shipping(total, parcels=2):"): ("survived", {"test_shipping_weak": "pass"}),
+    (13, "if total > 50:"): ("survived", {"test_shipping_weak": "pass"}),
+    (13, "if total >= 51:"): ("survived", {"test_shipping_weak": "pass"}),
+    (14, "return 1"): ("no-coverage", {}),
+    (15, "return 5 / parcels"): ("killed", {"test_shipping_weak": "assert"}),
+    (15, "return 6 * parcels"): ("survived", {"test_shipping_weak": "pass"}),
+    (24, "text = None"): ("killed-by-crash", {"test_slug_runs": "crash"}),
+    (25, 'return text.lower().replace(None, "-")'): ("killed-by-crash", {"test_slug_runs": "crash"}),
+    (25, 'return text.lower().replace(" ", None)'): ("killed-by-crash", {"test_slug_runs": "crash"}),
+    (25, 'return text.lower().replace("-")'): ("killed-by-crash", {"test_slug_runs": "crash"}),
+    (25, 'return text.lower().replace(" ", )'): ("killed-by-crash", {"test_slug_runs": "crash"}),
+    (25, 'return text.upper().replace(" ", "-")'): ("survived", {"test_slug_runs": "pass"}),
+    (25, 'return text.lower().replace("XX XX", "-")'): ("survived", {"test_slug_runs": "pass"}),
+    (25, 'return text.lower().replace(" ", "XX-XX")'): ("survived", {"test_slug_runs": "pass"}),
+    (29, "steps = None"): ("killed-by-crash", {"test_countdown": "crash"}),
+    (29, "steps = 1"): ("killed", {"test_countdown": "assert"}),
+    (30, "while n >= 0:"): ("killed", {"test_countdown": "assert"}),
+    (30, "while n > 1:"): ("killed", {"test_countdown": "assert"}),
+    (31, "n = 1"): ("timeout", {"test_countdown": "timeout"}),
+    (31, "n += 1"): ("timeout", {"test_countdown": "timeout"}),
+    (31, "n -= 2"): ("killed", {"test_countdown": "assert"}),
+    (32, "steps = 1"): ("killed", {"test_countdown": "assert"}),
+    (32, "steps -= 1"): ("killed", {"test_countdown": "assert"}),
+    (32, "steps += 2"): ("killed", {"test_countdown": "assert"}),
+}
+
+
+def digest(root: Path) -> dict[str, str]:
+    """sha256 of every file of the user's tree (everything but .testplan/)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".testplan" or not path.is_file():
+            continue
+        out[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def copy_project(source: Path, target: Path, keep_state: bool = False) -> Path:
+    ignore = ["__pycache__"] + ([] if keep_state else [".testplan"])
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*ignore))
+    return target
+
+
+def retarget(trace: TraceData, root: Path) -> TraceData:
+    """The same trace for an identical copy of the project at ``root``."""
+    old, new = str(Path(trace.root).resolve()), str(root.resolve())
+    lines = {n: {f.replace(old, new, 1): set(v) for f, v in files.items()} for n, files in trace.lines.items()}
+    return replace(trace, root=root.resolve(), lines=lines)
+
+
+def load(root: Path, **mutation):
+    config = load_config(root, {"mutation": {**FAST_TIMEOUTS, **mutation}})
+    return config, load_project(config)
+
+
+def table(run) -> dict:
+    return {(m.line, m.mutated): (m.status, {k.removeprefix(T): v for k, v in m.verdicts.items()}) for m in run.mutants}
+
+
+@dataclass
+class ShopRun:
+    root: Path
+    trace: TraceData
+    run: object
+    before: dict
+    after: dict
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory) -> ShopRun:
+    root = copy_project(FIXTURE, tmp_path_factory.mktemp("mutate") / "shop")
+    before = digest(root)
+    config, project = load(root)
+    trace = run_trace(config)
+    calls: list[tuple[int, int]] = []
+    started = time.perf_counter()
+    run = run_mutation(config, project, trace, jobs=2, progress=lambda done, total: calls.append((done, total)))
+    seconds = time.perf_counter() - started
+    run.stats["progress_calls"] = calls
+    return ShopRun(root, trace, run, before, digest(root), seconds)
+
+
+def test_every_mutant_gets_its_exact_status_and_verdicts(shop):
+    assert shop.run.complete and shop.run.incomplete_reason is None
+    assert table(shop.run) == EXPECTED
+
+
+def test_statuses_requirements_and_stats(shop):
+    stats = shop.run.stats
+    assert stats["statuses"] == {"killed": 14, "killed-by-crash": 10, "no-coverage": 1, "survived": 7, "timeout": 2}
+    assert stats["per_requirement"]["SHIP-1"] == {"killed": 1, "no-coverage": 1, "survived": 4}
+    assert (stats["executed"], stats["cache_hits"], stats["cache_misses"]) == (33, 0, 33)
+    assert stats["forced_fail"]["failed"] >= 1
+    assert stats["progress_calls"] == [(n, 34) for n in range(1, 35)]  # the no-coverage mutant is done at once
+    by_req = {m.requirements[0] for m in shop.run.mutants if m.file == "src/shop/cart.py"}
+    assert by_req == {"CART-1"}
+    # the two infinite loops cost about one timeout each (1 s minimum), not the whole run
+    assert shop.seconds < 30
+
+
+def test_unmutated_code_is_reported_not_hidden(shop):
+    assert shop.run.unmutated["LBL-1"] == ["shop.core:label (decorated)"]
+    assert shop.run.unmutated["TAX-1"] == ["shop.core:RATE (module-level code)"]
+
+
+def test_the_users_tree_is_byte_identical(shop):
+    assert shop.after == shop.before
+    assert not list(shop.root.rglob("__pycache__"))
+
+
+def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path):
+    """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""
+    mutant = next(m for m in shop.run.mutants if m.mutated == "def shipping(total, parcels=2):")
+    assert (mutant.status, list(mutant.verdicts)) == ("survived", [T + "test_shipping_weak"])
+    # --all-tests runs the other covering tests too: the verdict is recorded, the status is not moved
+    root = copy_project(shop.root, tmp_path / "shop")
+    config, project = load(root)
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, all_tests=True, fast=True, use_cache=False)
+    again = next(m for m in run.mutants if m.id == mutant.id)
+    assert again.verdicts == {T + "test_shipping_weak": "pass", T + "test_cart_total": "assert"}
+    assert again.status == "survived"
+    uncovered = next(m for m in run.mutants if m.mutated == "return 1")
+    assert uncovered.status == "no-coverage"
+    assert {(m.line, m.mutated): m.status for m in run.mutants} == {k: v[0] for k, v in EXPECTED.items()}
+
+
+def test_cache_unchanged_rerun_executes_nothing_and_an_edited_test_reruns_its_mutants(shop, tmp_path):
+    root = copy_project(shop.root, tmp_path / "shop", keep_state=True)
+    config, project = load(root)
+    rerun = run_mutation(config, project, retarget(shop.trace, root), jobs=2)
+    assert (rerun.stats["executed"], rerun.stats["cache_hits"]) == (0, 33)
+    assert table(rerun) == EXPECTED
+    test_file = root / "tests" / "test_shop.py"
+    test_file.write_text(test_file.read_text().replace("assert countdown(3) == 3", "assert countdown(4) == 4"))
+    config, project = load(root)
+    edited = run_mutation(config, project, run_trace(config), jobs=2)
+    countdown = sorted(m.id for m in shop.run.mutants if T + "test_countdown" in m.verdicts)
+    assert len(countdown) == 10
+    assert edited.stats["executed_ids"] == countdown
+    assert edited.stats["cache_hits"] == 23
+    assert table(edited) == EXPECTED
+
+
+@pytest.mark.slow
+def test_three_shards_merge_to_the_unsharded_result(shop, tmp_path):
+    root = copy_project(shop.root, tmp_path / "shop")
+    config, project = load(root)
+    trace = retarget(shop.trace, root)
+    paths = []
+    for k in (1, 2, 3):
+        run = run_mutation(config, project, trace, jobs=2, shard=f"{k}/3", use_cache=False)
+        assert run.complete and run.stats["shard"] == f"{k}/3"
+        path = tmp_path / f"shard{k}" / "audit.json"
+        save_result(AuditResult(complete=True, mutation=True, shard=f"{k}/3", mutants=run.mutants), path)
+        paths.append(path)
+    merged = merge_shards(paths)
+    assert merged.complete and merged.shard is None
+    assert [(m.id, m.status, m.verdicts) for m in merged.mutants] == \
+        [(m.id, m.status, m.verdicts) for m in shop.run.mutants]
+    partial = merge_shards([paths[0], paths[2]])
+    assert not partial.complete and partial.incomplete_reason == "shard 2/3 missing"
+    with pytest.raises(InputError, match="given twice"):
+        merge_shards([paths[0], paths[0]])
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
+    root = copy_project(shop.root, tmp_path / "shop")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    core = root / "src" / "shop" / "core.py"
+    core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
+    config, project = load(root)
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", use_cache=False)
+    assert {(m.line, m.mutated): m.status for m in run.mutants} == {
+        (13, "if total > 40:"): "survived", (13, "if total >= 41:"): "survived"}
+    assert run.stats["changed_files"] == ["src/shop/core.py"]
+    with pytest.raises(InputError, match="not a git revision"):
+        run_mutation(config, project, retarget(shop.trace, root), diff_base="no-such-branch")
+    elsewhere = copy_project(FIXTURE, tmp_path / "nogit")
+    config, project = load(elsewhere)
+    with pytest.raises(InputError, match="not inside a git work tree"):
+        run_mutation(config, project, retarget(shop.trace, elsewhere), diff_base="HEAD")
+
+
+def test_a_failing_linked_test_stops_before_any_mutant(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    test_file = root / "tests" / "test_shop.py"
+    test_file.write_text(test_file.read_text().replace("assert gross(100) == 120", "assert gross(100) == 121"))
+    before = digest(root)
+    config, project = load(root)
+    with pytest.raises(BaselineError, match="test_gross_strong") as info:
+        run_mutation(config, project, run_trace(config))
+    assert info.value.exit_code == 3
+    assert digest(root) == before
+
+
+def test_a_test_failing_only_in_the_scratch_copy_is_a_baseline_error(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    (root / "tests" / "test_where.py").write_text(
+        'import pytest\n\nfrom shop.core import gross\n\n\n@pytest.mark.verifies("TAX-1.2")\n'
+        'def test_not_in_a_copy():\n    assert gross(5) == 6\n    assert ".testplan" not in __file__\n')
+    config, project = load(root)
+    with pytest.raises(BaselineError, match=r"fail unmutated in the scratch copy .*test_not_in_a_copy \(assert\)"):
+        run_mutation(config, project, run_trace(config))
+
+
+def test_code_imported_from_outside_the_scratch_copy_is_refused(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    (root / "tests" / "conftest.py").write_text(
+        f"import sys\n\nsys.path.insert(0, {str(root / 'src')!r})  # the user's tree, even in a copy\n")
+    config, project = load(root)
+    with pytest.raises(BaselineError, match=r"mutants are not active: module shop\.\w+ is imported from \S+/shop/src/shop/"):
+        run_mutation(config, project, run_trace(config))
+
+
+INTERRUPTED = """
+import json, sys
+from pathlib import Path
+from testplan.config import load_config
+from testplan.review import load_project
+from testplan.trace import run_trace
+from testplan.mutate import run_mutation
+config = load_config(Path(sys.argv[1]), {"mutation": {"timeout_min_seconds": 5.0}})
+project = load_project(config)
+trace = run_trace(config)
+print("traced", flush=True)
+run = run_mutation(config, project, trace, jobs=1)
+print(json.dumps({"complete": run.complete, "reason": run.incomplete_reason, "mutants": len(run.mutants),
+                  "not_run": run.stats["not_run"]}), flush=True)
+"""
+
+
+def _processes_in(directory: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")).is_relative_to(directory):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc to look for stray processes")
+def test_ctrl_c_returns_a_partial_result_and_leaves_nothing_behind(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    before = digest(root)
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, str(root)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "traced"
+    job = root / ".testplan" / "mutate-job.json"
+    deadline = time.monotonic() + 30
+    while not job.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # the worker is running mutants (two of them loop for 5 s each)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 8
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["complete"] is False and result["reason"] == "interrupted"
+    assert result["not_run"] > 0 and result["mutants"] + result["not_run"] == 34
+    assert proc.returncode == 0
+    assert _processes_in(root / ".testplan") == []
+    assert digest(root) == before

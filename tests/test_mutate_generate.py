@@ -1,0 +1,189 @@
+"""Mutant generation (mutmut 3.8 as the generator), stable IDs, scope, unmutated code, cache keys,
+diff parsing and shard splitting: no test run needed, so these are fast."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from testplan.config import load_config
+from testplan.errors import InputError
+from testplan.mutate.cache import MutationCache, hash_tests
+from testplan.mutate.diff import parse_diff, touches
+from testplan.mutate.generate import generate, install_mutmut_config, mutate_source
+from testplan.mutate.shard import in_shard, parse_shard
+from testplan.review import load_project
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
+
+
+@pytest.fixture
+def shop(tmp_path) -> Path:
+    target = tmp_path / "shop"
+    shutil.copytree(FIXTURE, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__"))
+    return target
+
+
+def _generate(root: Path):
+    config = load_config(root)
+    return generate(config, load_project(config).requirements)
+
+
+def test_trampolined_code_is_exactly_mutmuts(shop):
+    from mutmut.mutation.file_mutation import mutate_file_contents
+
+    previous = install_mutmut_config()
+    try:
+        for rel in ("src/shop/core.py", "src/shop/cart.py"):
+            code = (shop / rel).read_text()
+            ours = mutate_source(rel, code)
+            reference = mutate_file_contents(rel, code)
+            assert ours.code == reference.code
+            assert [f"{m.key}__mutmut_{m.number}" for m in ours.mutations] == list(reference.mutant_names)
+            assert {k: v for k, v in ours.hashes.items() if k in reference.hash_by_function_name} == dict(reference.hash_by_function_name)
+    finally:
+        import mutmut.configuration
+
+        mutmut.configuration._config = previous
+
+
+def test_mutants_are_written_to_the_scratch_copy_only(shop):
+    before = (shop / "src/shop/core.py").read_text()
+    gen = _generate(shop)
+    assert gen.scratch == (shop / ".testplan" / "mutants").resolve()
+    assert (shop / "src/shop/core.py").read_text() == before
+    scratch_code = (gen.scratch / "src/shop/core.py").read_text()
+    assert "mutmut_mutated" in scratch_code and "x_countdown__mutmut_6" in scratch_code
+    assert (gen.scratch / "conftest.py").is_file() and (gen.scratch / "tests/test_shop.py").is_file()
+    assert not (gen.scratch / ".testplan").exists()
+
+
+def test_every_mutant_has_place_operator_text_and_scope(shop):
+    gen = _generate(shop)
+    assert len(gen.mutants) == 34
+    by_text = {(m.line, m.mutated): m for m in gen.mutants}
+    loop = by_text[(31, "n += 1")]
+    assert (loop.file, loop.module, loop.qualname, loop.operator, loop.original) == (
+        "src/shop/core.py", "shop.core", "countdown", "swap_op", "n -= 1")
+    assert loop.name == "shop.core.x_countdown__mutmut_6"
+    assert loop.requirements == ["WAIT-1"]
+    method = by_text[(11, "self.lines.append(price / qty)")]
+    assert (method.qualname, method.name, method.requirements) == ("Cart.add", "shop.cart.xǁCartǁadd__mutmut_2", ["CART-1"])
+    signature = by_text[(12, "def shipping(total, parcels=2):")]
+    assert signature.operator == "number" and signature.cover_line is None  # default values: "function entered"
+    assert {m.requirements[0] for m in gen.mutants} == {"TAX-1", "SHIP-1", "LBL-1", "WAIT-1", "CART-1"}
+    assert len({m.id for m in gen.mutants}) == len(gen.mutants)
+
+
+def test_original_and_mutated_text_agree_with_mutmuts_diff(shop):
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    gen = _generate(shop)
+    for mutant in gen.mutants:
+        code = (gen.scratch / mutant.file).read_text()
+        diff = get_diff_for_mutant(mutant.name, source=code, path=mutant.file).splitlines()[2:]
+        removed = [line[1:].strip() for line in diff if line.startswith("-")]
+        added = [line[1:].strip() for line in diff if line.startswith("+")]
+        assert "\n".join(removed) == mutant.original, mutant.name
+        assert "\n".join(added) == mutant.mutated, mutant.name
+
+
+def test_unmutated_code_is_reported_per_requirement(shop):
+    gen = _generate(shop)
+    assert gen.unmutated == {
+        "TAX-1": ["shop.core:RATE (module-level code)"],
+        "SHIP-1": [],
+        "LBL-1": ["shop.core:label (decorated)"],
+        "WAIT-1": [],
+        "CART-1": [],
+    }
+
+
+def test_ids_survive_edits_elsewhere_in_the_file(shop):
+    first = {(m.qualname, m.operator, m.mutated): m.id for m in _generate(shop).mutants}
+    core = shop / "src/shop/core.py"
+    core.write_text(core.read_text().replace('"""Prices, shipping and labels."""',
+                                             '"""Prices, shipping and labels."""\n\n\ndef added(x):\n    return x + 1\n'))
+    second = _generate(shop).mutants
+    lines = {m.mutated: m.line for m in second if m.qualname == "countdown"}
+    assert lines["n += 1"] == 36  # moved down five lines ...
+    again = {(m.qualname, m.operator, m.mutated): m.id for m in second if m.qualname != "added"}
+    assert again == first  # ... same IDs
+    core.write_text(core.read_text().replace("while n > 0:", "while n > 0 and steps < 100:"))
+    third = {(m.qualname, m.operator, m.mutated): m.id for m in _generate(shop).mutants if m.qualname == "gross"}
+    assert third == {k: v for k, v in first.items() if k[0] == "gross"}
+
+
+def test_bad_code_ref_is_an_input_error(shop):
+    req = shop / "requirements.yaml"
+    req.write_text(req.read_text().replace("shop.core:countdown", "shop.core:count_down"))
+    with pytest.raises(InputError, match="count_down"):
+        _generate(shop)
+
+
+def test_editing_one_test_changes_only_its_hash(shop):
+    ids = ["tests/test_shop.py::test_gross_strong", "tests/test_shop.py::test_countdown",
+           "tests/test_shop.py::test_cart_total"]
+    before = hash_tests(shop, ids)
+    test_file = shop / "tests/test_shop.py"
+    test_file.write_text(test_file.read_text().replace("assert countdown(3) == 3", "assert countdown(4) == 4"))
+    after = hash_tests(shop, ids)
+    assert [before[i] == after[i] for i in ids] == [True, False, True]
+    test_file.write_text(test_file.read_text() + "\n# a comment changes nothing\n")
+    assert hash_tests(shop, ids) == after
+    (shop / "tests" / "conftest.py").write_text("import pytest\n")
+    assert all(hash_tests(shop, ids)[i] != after[i] for i in ids)  # a conftest may change any test
+
+
+def test_cache_reuse_needs_same_function_tests_and_tool(tmp_path):
+    class M:
+        id, function_hash, operator = "abc", "f1", "number"
+
+    path = tmp_path / "mutation.json"
+    cache = MutationCache(path, "tool 1")
+    cache.put(M, {"t::a": "h1"}, {"t::a": "assert"}, False)
+    cache.save({"abc"})
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, False) == {"t::a": "assert"}
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h2"}, False) is None
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1", "t::b": "h3"}, False) is None
+    assert MutationCache(path, "tool 2").get(M, {"t::a": "h1"}, False) is None
+    M.function_hash = "f2"
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, False) is None
+
+
+def test_diff_hunks_give_added_and_modified_lines():
+    text = """diff --git a/src/a.py b/src/a.py
+--- a/src/a.py
++++ b/src/a.py
+@@ -3 +3 @@ def f():
+-    return 1
++    return 2
+@@ -10,0 +11,2 @@ def g():
++    x = 1
++    y = 2
+@@ -20,3 +21,0 @@
+-gone
+-gone
+-gone
+diff --git a/src/b.py b/src/b.py
+deleted file mode 100644
+--- a/src/b.py
++++ /dev/null
+@@ -1 +0,0 @@
+-x = 1
+"""
+    assert parse_diff(text) == {"src/a.py": {3, 11, 12}}
+    assert touches({3}, 2, 3) and not touches({3}, 4, 9) and touches(None, 1, 1)
+
+
+def test_shards_split_ids_deterministically_and_disjointly():
+    ids = [f"{n:04x}" for n in range(50)]
+    parts = [in_shard(list(reversed(ids)), (k, 3)) for k in (1, 2, 3)]
+    assert set().union(*parts) == set(ids) and sum(map(len, parts)) == 50
+    assert parts[0] == in_shard(ids, (1, 3))
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        with pytest.raises(InputError, match="--shard"):
+            parse_shard(bad)
