@@ -319,3 +319,17 @@ def test_ctrl_c_returns_a_partial_result_and_leaves_nothing_behind(tmp_path):
     assert proc.returncode == 0
     assert _processes_in(root / ".testplan") == []
     assert digest(root) == before
+
+
+def test_worker_drops_the_users_source_dirs_but_keeps_a_venv_inside_the_project(tmp_path, monkeypatch):
+    from testplan.mutate import worker
+
+    root = tmp_path / "proj"
+    venv_site = root / ".venv" / "lib" / "python3.11" / "site-packages"
+    scratch_src = root / ".testplan" / "mutants" / "src"
+    for d in (venv_site, scratch_src, root / "src"):
+        d.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(root / "src"), str(root), str(venv_site), "/usr/lib/python3.11"])
+    worker._fix_sys_path({"user_root": str(root), "scratch": str(root / ".testplan" / "mutants"),
+                          "sys_path": [str(scratch_src)]})
+    assert sys.path == [str(scratch_src), str(venv_site), "/usr/lib/python3.11"]

@@ -57,7 +57,8 @@ def hash_tests(root: Path, nodeids: list[str]) -> dict[str, str]:
     out = {}
     root = root.resolve()
     for nodeid in nodeids:
-        path, *names = nodeid.split("::")
+        path, *names = nodeid.partition("[")[0].split("::")  # parameters may contain '::'
+
         if path not in trees:
             try:
                 trees[path] = ast.parse((root / path).read_text(encoding="utf-8"))
@@ -69,8 +70,7 @@ def hash_tests(root: Path, nodeids: list[str]) -> dict[str, str]:
             digest.update(b"<unreadable>")
         else:
             body, parts, node = tree.body, [], None
-            wanted = [n.split("[", 1)[0] for n in names]
-            for name in wanted:
+            for name in names:
                 node = next((st for st in body if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                              and st.name == name), None)
                 if node is None:

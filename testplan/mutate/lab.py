@@ -8,6 +8,7 @@ worker's pytest output) and ``cache/mutation.json`` (verdicts for the next run).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import threading
@@ -255,10 +256,13 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         path = (scratch / source).resolve()
         if path.is_dir() and str(path) not in sys_path:
             sys_path.append(str(path))
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:random_order", "--capture=sys",
+                   f"--rootdir={scratch}", *config.tests, *config.pytest_args]
+    if importlib.util.find_spec("xdist") is not None:
+        pytest_args += ["-n", "0"]  # the worker is the parallelism; an addopts -n would stop collection
     job = {
         "scratch": str(scratch), "user_root": str(config.root.resolve()), "sys_path": sys_path,
-        "pytest_args": ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:random_order",
-                        "--capture=sys", f"--rootdir={scratch}", *config.tests, *config.pytest_args],
+        "pytest_args": pytest_args,
         "modules": {module: str(scratch / rel) for rel, module in gen.files.items()},
         "mutated_files": [str(scratch / rel) for rel in gen.files],
         "tests": tests, "durations": durations, "fast": fast, "workers": workers,

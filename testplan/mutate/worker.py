@@ -201,6 +201,7 @@ class Driver:
         self.events.write(json.dumps(event) + "\n")
         self.events.flush()
 
+    @_pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
         try:
             self._loop(session)
@@ -293,15 +294,23 @@ def _module_file(module: str) -> str | None:
 
 
 def _fix_sys_path(job: dict) -> None:
-    """The scratch copy's source roots first; nothing from the user's tree (an editable install
-    would otherwise import the unmutated package)."""
+    """The scratch copy's source roots first; no source directory of the user's tree (an editable
+    install or a PYTHONPATH would otherwise import the unmutated package). Installed packages stay,
+    even when the virtualenv lives inside the project."""
     user_root = os.path.realpath(job["user_root"])
     scratch = os.path.realpath(job["scratch"])
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix)}
+
+    def under(path: str, directory: str) -> bool:
+        return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
     def from_user_tree(entry: str) -> bool:
         real = os.path.realpath(entry or ".")
-        inside = real == user_root or real.startswith(user_root + os.sep)
-        return inside and not (real == scratch or real.startswith(scratch + os.sep))
+        if not under(real, user_root) or under(real, scratch):
+            return False
+        if any(under(real, prefix) for prefix in prefixes):
+            return False
+        return not ({"site-packages", "dist-packages"} & set(real.split(os.sep)))
 
     sys.path[:] = list(job["sys_path"]) + [p for p in sys.path if p and not from_user_tree(p)]
 
