@@ -1,0 +1,155 @@
+"""The library entry point: load the project, trace the tests, (mutate,) score, gate, write audit.json.
+
+``audit.json`` is written as the run goes, so a crash leaves evidence:
+
+1. before anything else, a record with ``complete: false`` (a stale result of an earlier run
+   can never be gated as if it were this one);
+2. after tracing, the scored result, still ``complete: false``;
+3. at the end, the final result with the gate verdict and ``complete: true`` (only when the
+   test run itself completed).
+
+An error on the way rewrites the record with ``complete: false`` and the reason, then propagates;
+Ctrl-C becomes an :class:`IncompleteError` (exit 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import Config
+from .errors import IncompleteError, InputError, TestplanError
+from .gate import apply_gate
+from .result import AuditResult, MutantResult, save_result
+from .review import Project, load_project
+from .score import build_result
+from .trace import TraceData
+
+AUDIT_FILE = "audit.json"
+
+
+
+@dataclass
+class MutationRun:
+    """What a mutation hook may return instead of a bare list (any object with these attributes
+    will do, e.g. ``testplan.mutate.MutationRun``): the mutants; per requirement, the code in
+    its scope that could not be mutated ("module:qualname (reason)"); whether the run finished.
+    A hook may also raise a TestplanError carrying the partial run as ``.run``: its mutants are
+    saved in the incomplete result."""
+
+    mutants: list[MutantResult]
+    unmutated: dict[str, list[str]] = field(default_factory=dict)
+    complete: bool = True
+    incomplete_reason: str | None = None
+
+
+def _as_run(value) -> MutationRun:
+    if isinstance(value, (list, tuple)):
+        return MutationRun(list(value))
+    return MutationRun(list(value.mutants), dict(getattr(value, "unmutated", None) or {}),
+                       bool(getattr(value, "complete", True)), getattr(value, "incomplete_reason", None))
+
+
+MutateHook = Callable[[Config, Project, TraceData], "list[MutantResult] | MutationRun"]
+
+
+def default_mutation_hook() -> MutateHook | None:
+    """testplan's own mutation engine, or None when it cannot be imported."""
+    try:
+        from .mutate import audit_hook
+    except ImportError:
+        return None
+    return audit_hook
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def run_audit(
+    config: Config,
+    *,
+    mutation: bool = False,
+    mutate: MutateHook | None = None,
+    out_dir: Path | None = None,
+    min_score: float | None = None,
+    min_requirement_score: float | None = None,
+    fail_on: Iterable[str] | str | None = None,
+    extra_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> AuditResult:
+    """Run one audit and return its result (also written to ``out_dir/audit.json``).
+
+    Mutation runs when ``mutate`` is given, or with ``mutation=True`` (the default engine,
+    :func:`testplan.mutate.audit_hook`). The gate is applied with ``min_score``/``min_requirement_score``/``fail_on``
+    overriding the config. Raises InputError on bad requirements/plans/flags, whatever
+    ``trace.run_trace`` raises (BaselineError, ...), and IncompleteError on Ctrl-C.
+    """
+    if mutation and mutate is None:
+        mutate = default_mutation_hook()
+        if mutate is None:
+            raise InputError("mutation testing is not available in this installation; pass --no-mutation")
+    out = (out_dir if out_dir is not None else config.state_dir) / AUDIT_FILE
+    result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running")
+    save_result(result, out)
+    try:
+        project = load_project(config)
+        result.project = project.requirements.project
+        apply_gate(result, config, min_score, min_requirement_score, fail_on)  # bad flags fail before the run
+
+        from .trace import run_trace  # lazily: the engine is the slow part
+
+        trace = run_trace(config, extra_args=tuple(extra_args), env=env)
+        _carry(result, build_result(project, trace, None))
+        result.incomplete_reason = "mutation testing is running" if mutate is not None else "the audit is scoring"
+        save_result(result, out)
+
+        incomplete: str | None = None
+        if mutate is not None:
+            try:
+                run = _as_run(mutate(config, project, trace))
+            except TestplanError as exc:  # a partial run may come with the mutants it finished
+                partial = getattr(exc, "run", None)
+                if partial is not None:
+                    partial = _as_run(partial)
+                    _carry(result, build_result(project, trace, partial.mutants, partial.unmutated))
+                    result.mutation = True
+                raise
+            _carry(result, build_result(project, trace, run.mutants, run.unmutated))
+            if not run.complete:
+                incomplete = run.incomplete_reason or "mutation testing did not finish"
+
+        result.complete = trace.complete and incomplete is None
+        result.incomplete_reason = incomplete if incomplete else None if trace.complete else "the test run did not finish"
+        result.finished_at = _now()
+        result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
+        save_result(result, out)
+        return result
+    except KeyboardInterrupt:
+        _abandon(result, out, "interrupted")
+        raise IncompleteError(f"interrupted; {out} records an incomplete audit") from None
+    except TestplanError as exc:
+        _abandon(result, out, f"{exc.slug}: {exc}")
+        raise
+    except Exception as exc:
+        _abandon(result, out, f"internal error: {type(exc).__name__}: {exc}")
+        raise
+
+
+def _carry(result: AuditResult, scored: AuditResult) -> None:
+    """Copy the scored content into the running record (timestamps and flags stay)."""
+    for name in ("project", "score", "requirements", "tests", "mutants", "problems"):
+        setattr(result, name, getattr(scored, name))
+
+
+def _abandon(result: AuditResult, out: Path, reason: str) -> None:
+    result.complete = False
+    result.incomplete_reason = reason
+    result.finished_at = _now()
+    result.gate = None
+    try:
+        save_result(result, out)
+    except OSError:  # the original error matters more than the evidence
+        pass

@@ -1,0 +1,399 @@
+"""States and scores: pure functions from (Project, TraceData, mutants) to an AuditResult.
+
+Nothing here runs tests or mutants; it classifies what trace and mutation recorded.
+
+Links
+-----
+A test links to case IDs (``PAY-1.3``) or to whole requirements (``PAY-1``).
+
+* A **case link** covers that case: it counts for case coverage and for the case's state.
+* A **requirement link** makes the test one of the requirement's tests (line coverage,
+  oracle score, NOK) but covers **no case**: every approved case needs its own link.
+* A link to a **rejected** case counts for nothing (a warning problem per such link).
+* The tests of requirement R (``RequirementResult.tests``) are those linking R itself or a
+  proposed/approved case of R.
+
+Test states (first match wins)
+------------------------------
+``ORPHAN``        no links at all.
+``DANGLING``      at least one link is malformed, names an unknown requirement, or an unknown case
+                  (an error problem per bad link). Its valid links still count.
+``REJECTED-LINK`` every link names a rejected case.
+``LINKED``        otherwise.
+
+Test outcomes: ``passed``/``xpassed`` pass; ``failed``/``error`` fail; ``skipped``/``xfailed``
+are skipped. A mutant is *killed* by a test when its verdict is ``assert``, ``crash`` or
+``timeout``.
+
+Case states
+-----------
+``REJECTED`` / ``UNREVIEWED`` for rejected / proposed cases. For an approved case:
+``UNCOVERED`` (no linked test), else ``FAILING`` (a linked test fails), else ``SKIPPED`` (no
+linked test passes), else — the linked tests pass — ``VERIFIED``, except with mutation data:
+``WEAK`` when R's scope has mutants and none of the case's linked tests kills any of them
+(no mutants in scope: ``VERIFIED``).
+
+Requirement states (first match wins)
+-------------------------------------
+1. ``SUSPECT`` when the plan is SUSPECT; ``UNREVIEWED`` when it is UNREVIEWED or there is no plan.
+2. ``NOK`` when a test of R fails (failed/error).
+3. ``UNCOVERED`` when an approved case is UNCOVERED or SKIPPED, or the plan approves no case.
+4. ``WEAK`` (mutation only) when an approved case is WEAK, or R's scope has mutants and O_R < 0.5.
+5. ``OK``.
+
+Scores (DESIGN.md section 5)
+----------------------------
+* ``C_R`` case coverage = approved cases in state VERIFIED or WEAK / approved cases (a case with
+  a failing linked test is not covered even if another linked test passes). ``None`` when the
+  plan approves no case.
+* ``O_R`` oracle score = Σ credit(m) / mutants in R's scope, where, over the verdicts of R's
+  tests, credit is 1 if one of them fails by ``assert`` or ``timeout``, ½ if the best is
+  ``crash``, else 0. A mutant with no verdicts at all is credited from its status (killed 1,
+  timeout 1, killed-by-crash ½, else 0). ``None`` when mutation did not run or R's scope
+  has no mutant.
+* ``M_R`` mutation score (Stryker) = detected / (detected + survived + no-coverage), detected =
+  killed + killed-by-crash + timeout, by mutant status. ``None`` as for O_R.
+* ``L_R`` line coverage = run-time statement lines of R's code spans executed by R's tests /
+  run-time statement lines of the spans. Statement lines come from coverage.py's parser (so
+  docstrings, blank lines and ``# pragma: no cover`` lines do not count); *run-time* lines are
+  those inside a function body (def lines, decorators, class bodies and module-level code run
+  at import, outside any test). ``None`` when R's spans have no run-time line.
+* oracle gap = L_R − O_R (``None`` unless both are known).
+* ``S_R`` = 100 · C_R · O_R; without mutation data (or with no mutant in scope) S_R = 100 · C_R.
+  SUSPECT and UNREVIEWED requirements score 0, and so does a plan approving no case.
+* project score = Σ w_R · S_R / Σ w_R with risk weights low 1, medium 2, high 3, critical 5
+  (``None`` without requirements).
+
+Ratios are rounded to 4 decimals and scores to 2 in the result; the project score is computed
+from unrounded S_R.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import InputError
+from .model import CaseStatus, PlanState, Requirement, is_case_id, is_requirement_id, plan_state, requirement_of
+from .result import (
+    AuditResult,
+    CaseResult,
+    MutantCounts,
+    MutantResult,
+    Problem,
+    RequirementResult,
+    TestResult,
+)
+from .review import Project
+from .scope import CodeSpan, resolve
+from .trace import TestRecord, TraceData
+
+PASSING = frozenset({"passed", "xpassed"})
+FAILING = frozenset({"failed", "error"})
+KILLING_VERDICTS = frozenset({"assert", "crash", "timeout"})
+WEAK_ORACLE = Fraction(1, 2)  # a requirement with O_R below this is WEAK
+
+
+def _round(value: Fraction | None, digits: int = 4) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+@dataclass
+class LinkIndex:
+    """Every test's links resolved against the project."""
+
+    test_states: dict[str, str] = field(default_factory=dict)  # nodeid -> TestState
+    case_tests: dict[str, list[str]] = field(default_factory=dict)  # case ID -> nodeids
+    requirement_tests: dict[str, list[str]] = field(default_factory=dict)  # req ID -> nodeids (req or its live cases)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _add(mapping: dict[str, list[str]], key: str, nodeid: str) -> None:
+    bucket = mapping.setdefault(key, [])
+    if nodeid not in bucket:
+        bucket.append(nodeid)
+
+
+def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
+    index = LinkIndex()
+    for test in tests:
+        if not test.links:
+            index.test_states[test.nodeid] = "ORPHAN"
+            continue
+        dangling = rejected = live = 0
+        for link in test.links:
+            problem = _link_problem(project, link)
+            if problem is not None:
+                dangling += 1
+                index.problems.append(Problem(path=test.file, line=test.line, severity="error",
+                                              message=f"{test.nodeid}: {problem}; fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"))
+                continue
+            req_id = requirement_of(link)
+            if is_case_id(link):
+                plan = project.plans.get(req_id)
+                case = plan.case(link) if plan is not None else None
+                assert case is not None
+                if case.status is CaseStatus.rejected:
+                    rejected += 1
+                    index.problems.append(Problem(path=test.file, line=test.line, severity="warning",
+                                                  message=f"{test.nodeid}: links {link}, a rejected case; remove the link or re-approve the case"))
+                    continue
+                _add(index.case_tests, link, test.nodeid)
+            live += 1
+            _add(index.requirement_tests, req_id, test.nodeid)
+        if dangling:
+            state = "DANGLING"
+        elif rejected and not live:
+            state = "REJECTED-LINK"
+        else:
+            state = "LINKED"
+        index.test_states[test.nodeid] = state
+    return index
+
+
+def _link_problem(project: Project, link: str) -> str | None:
+    """Why ``link`` is dangling, or None when it names a known requirement or case."""
+    if not (is_requirement_id(link) or is_case_id(link)):
+        return f"'{link}' is not a requirement ID (PAY-1) or case ID (PAY-1.3)"
+    req_id = requirement_of(link)
+    if req_id not in project.requirements.items:
+        known = ", ".join(project.requirements.items) or "none"
+        return f"links unknown requirement {req_id} (known: {known})"
+    if is_case_id(link):
+        plan = project.plans.get(req_id)
+        if plan is None:
+            return f"links {link}, but {req_id} has no plan; run 'testplan enumerate {req_id}'"
+        if plan.case(link) is None:
+            known = ", ".join(c.id for c in plan.cases) or "none"
+            return f"links unknown case {link} (cases of {req_id}: {known})"
+    return None
+
+
+# --- line coverage -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileLines:
+    statements: frozenset[int]  # coverage.py's executable statement lines (first lines)
+    runtime: frozenset[int]  # the statements inside a function body
+    first_line: dict[int, int]  # any line of a multi-line statement -> its first line
+
+
+@lru_cache(maxsize=256)
+def _file_lines(path: str, mtime: float) -> FileLines:
+    from coverage.python import PythonParser
+
+    text = Path(path).read_text(encoding="utf-8")
+    parser = PythonParser(text=text, filename=path, exclude=r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)")
+    parser.parse_source()
+    statements = frozenset(parser.statements)
+    body_lines: set[int] = set()
+    for node in ast.walk(ast.parse(text, filename=path)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            body_lines.update(range(node.body[0].lineno, (node.end_lineno or node.body[0].lineno) + 1))
+    return FileLines(statements, frozenset(statements & body_lines), dict(parser.multiline_map))
+
+
+def file_lines(path: Path) -> FileLines:
+    return _file_lines(str(path), path.stat().st_mtime)
+
+
+def runtime_lines(spans: Iterable[CodeSpan]) -> dict[str, set[int]]:
+    """file -> run-time statement lines inside the spans (the denominator of L_R)."""
+    lines: dict[str, set[int]] = {}
+    for span in spans:
+        info = file_lines(span.file)
+        inside = {n for n in info.runtime if span.start <= n <= span.end}
+        if inside:
+            lines.setdefault(str(span.file), set()).update(inside)
+    return lines
+
+
+def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable[str]) -> tuple[Fraction | None, int, int]:
+    """(L_R, executed, executable) for the spans over the given tests' executed lines."""
+    wanted = runtime_lines(spans)
+    total = sum(len(v) for v in wanted.values())
+    if total == 0:
+        return None, 0, 0
+    executed: dict[str, set[int]] = {}
+    nodeids = list(nodeids)
+    for file, lines in wanted.items():
+        info = file_lines(Path(file))
+        hit: set[int] = set()
+        for nodeid in nodeids:
+            raw = trace.lines.get(nodeid, {}).get(file, set())
+            hit.update(info.first_line.get(n, n) for n in raw)
+        executed[file] = hit & lines
+    count = sum(len(v) for v in executed.values())
+    return Fraction(count, total), count, total
+
+
+# --- mutation ------------------------------------------------------------------------------------
+
+_STATUS_CREDIT = {"killed": Fraction(1), "timeout": Fraction(1), "killed-by-crash": Fraction(1, 2)}
+
+
+def oracle_credit(mutant: MutantResult, nodeids: Iterable[str]) -> Fraction:
+    """1 when an assertion (or a timeout) of the given tests kills the mutant, ½ when only a crash
+    does, else 0. A mutant without any verdict is credited from its status."""
+    if not mutant.verdicts:
+        return _STATUS_CREDIT.get(mutant.status, Fraction(0))
+    verdicts = {mutant.verdicts.get(n) for n in nodeids}
+    if verdicts & {"assert", "timeout"}:
+        return Fraction(1)
+    if "crash" in verdicts:
+        return Fraction(1, 2)
+    return Fraction(0)
+
+
+def kills(mutant: MutantResult, nodeids: Iterable[str]) -> bool:
+    return any(mutant.verdicts.get(n) in KILLING_VERDICTS for n in nodeids)
+
+
+def mutant_counts(mutants: Sequence[MutantResult]) -> MutantCounts:
+    counts = MutantCounts(total=len(mutants))
+    for mutant in mutants:
+        name = mutant.status.replace("-", "_")
+        setattr(counts, name, getattr(counts, name) + 1)
+    return counts
+
+
+def mutation_score(counts: MutantCounts) -> Fraction | None:
+    detected = counts.killed + counts.killed_by_crash + counts.timeout
+    denominator = detected + counts.survived + counts.no_coverage
+    return Fraction(detected, denominator) if denominator else None
+
+
+def oracle_score(mutants: Sequence[MutantResult], nodeids: Sequence[str]) -> Fraction | None:
+    if not mutants:
+        return None
+    return sum((oracle_credit(m, nodeids) for m in mutants), Fraction(0)) / len(mutants)
+
+
+# --- requirement ---------------------------------------------------------------------------------
+
+def _outcomes(trace: TraceData) -> dict[str, str]:
+    return {t.nodeid: t.outcome for t in trace.tests}
+
+
+def case_state(status: CaseStatus, nodeids: Sequence[str], outcomes: dict[str, str],
+               scope_mutants: Sequence[MutantResult] | None) -> str:
+    if status is CaseStatus.rejected:
+        return "REJECTED"
+    if status is CaseStatus.proposed:
+        return "UNREVIEWED"
+    if not nodeids:
+        return "UNCOVERED"
+    results = [outcomes.get(n, "skipped") for n in nodeids]
+    if any(r in FAILING for r in results):
+        return "FAILING"
+    if not any(r in PASSING for r in results):
+        return "SKIPPED"
+    if scope_mutants and not any(kills(m, nodeids) for m in scope_mutants):
+        return "WEAK"
+    return "VERIFIED"
+
+
+def score_requirement(project: Project, requirement: Requirement, trace: TraceData, links: LinkIndex,
+                      mutants: Sequence[MutantResult] | None, problems: list[Problem],
+                      unmutated: list[str] | None = None) -> tuple[RequirementResult, Fraction]:
+    """The requirement's result and its unrounded S_R."""
+    plan = project.plans.get(requirement.id)
+    pstate = plan_state(requirement, plan)
+    outcomes = _outcomes(trace)
+    tests = links.requirement_tests.get(requirement.id, [])
+    scope = [m for m in mutants if requirement.id in m.requirements] if mutants is not None else None
+
+    cases: list[CaseResult] = []
+    for case in plan.cases if plan is not None else []:
+        nodeids = links.case_tests.get(case.id, [])
+        cases.append(CaseResult(id=case.id, title=case.title, kind=case.kind.value, status=case.status.value,
+                                state=case_state(case.status, nodeids, outcomes, scope), tests=list(nodeids)))  # type: ignore[arg-type]
+    approved = [c for c in cases if c.status == "approved"]
+    covered = [c for c in approved if c.state in ("VERIFIED", "WEAK")]
+    c_r = Fraction(len(covered), len(approved)) if approved else None
+
+    spans: list[CodeSpan] = []
+    source = project.requirements.sources.get(requirement.id)
+    for index, ref in enumerate(requirement.code):
+        try:
+            spans.append(resolve(ref, project.config.source_roots))
+        except InputError as err:
+            path = source.path if source else "requirements.yaml"
+            line = source.code_lines[index] if source and index < len(source.code_lines) else (source.line if source else 1)
+            problems.append(Problem(path=path, line=line, severity="error", message=f"{requirement.id}: {err.message}"))
+    l_r, _, _ = line_coverage(spans, trace, tests)
+
+    counts = mutant_counts(scope) if scope is not None else None
+    o_r = oracle_score(scope, tests) if scope is not None else None
+    m_r = mutation_score(counts) if counts is not None else None
+
+    if pstate is PlanState.SUSPECT:
+        state = "SUSPECT"
+    elif pstate is not PlanState.APPROVED:
+        state = "UNREVIEWED"
+    elif any(outcomes.get(n) in FAILING for n in tests):
+        state = "NOK"
+    elif not approved or any(c.state in ("UNCOVERED", "SKIPPED") for c in approved):
+        state = "UNCOVERED"
+    elif any(c.state == "WEAK" for c in approved) or (o_r is not None and o_r < WEAK_ORACLE):
+        state = "WEAK"
+    else:
+        state = "OK"
+
+    if state in ("SUSPECT", "UNREVIEWED") or c_r is None:
+        s_r = Fraction(0)
+    else:
+        s_r = 100 * c_r * (o_r if o_r is not None else 1)
+
+    gap = l_r - o_r if l_r is not None and o_r is not None else None
+    result = RequirementResult(
+        id=requirement.id, title=requirement.title, risk=requirement.risk.value, state=state,  # type: ignore[arg-type]
+        plan_state=pstate.value, code=list(requirement.code),  # type: ignore[arg-type]
+        case_coverage=_round(c_r), line_coverage=_round(l_r), oracle_score=_round(o_r),
+        mutation_score=_round(m_r), oracle_gap=_round(gap), score=_round(s_r, 2) or 0.0,
+        cases=cases, tests=list(tests), unmutated=list(unmutated or []), mutants=counts,
+    )
+    return result, s_r
+
+
+def project_score(weighted: Sequence[tuple[int, Fraction]]) -> Fraction | None:
+    total = sum(w for w, _ in weighted)
+    if not total:
+        return None
+    return sum((w * s for w, s in weighted), Fraction(0)) / total
+
+
+def to_test_result(record: TestRecord, state: str) -> TestResult:
+    return TestResult(nodeid=record.nodeid, file=record.file, line=record.line, links=list(record.links),
+                      outcome=record.outcome, failure_class=record.failure_class, state=state,  # type: ignore[arg-type]
+                      assertions=record.assertions, flags=list(record.flags), duration=record.duration)
+
+
+def build_result(project: Project, trace: TraceData, mutants: Sequence[MutantResult] | None = None,
+                 unmutated: dict[str, list[str]] | None = None) -> AuditResult:
+    """Classify and score everything; ``complete``, timestamps and the gate are the caller's."""
+    links = resolve_links(project, trace.tests)
+    problems = list(links.problems)
+    requirements: list[RequirementResult] = []
+    weighted: list[tuple[int, Fraction]] = []
+    for requirement in project.requirements:
+        result, s_r = score_requirement(project, requirement, trace, links, mutants, problems,
+                                        (unmutated or {}).get(requirement.id))
+        requirements.append(result)
+        weighted.append((requirement.risk.weight, s_r))
+    total = project_score(weighted)
+    return AuditResult(
+        project=project.requirements.project,
+        mutation=mutants is not None,
+        score=_round(total, 2),
+        requirements=requirements,
+        tests=[to_test_result(t, links.test_states[t.nodeid]) for t in trace.tests],
+        mutants=list(mutants or []),
+        problems=problems,
+    )

@@ -1,0 +1,214 @@
+"""``testplan audit`` end to end: real pytest runs under the real tracer, on copies of real projects."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tp_helpers import tree_digest
+from test_score import PAYMENTS, PRICING, approve_plans, copy_fixture, worked_mutants
+from testplan.audit import MutationRun, run_audit
+from testplan.cli import main
+from testplan.config import load_config
+from testplan.errors import IncompleteError
+from testplan.result import AuditResult, load_result
+
+pytestmark = pytest.mark.slow
+
+
+def states(result: AuditResult) -> dict[str, str]:
+    return {r.id: r.state for r in result.requirements}
+
+
+def saved(root) -> AuditResult:
+    return load_result(root / ".testplan" / "audit.json")
+
+
+def test_audit_of_the_example(example, cli):
+    before = tree_digest(example)
+    run = cli("audit", "--no-mutation", "-C", example)
+    assert run.code == 0, run.err
+    result = saved(example)
+    assert result.complete is True and result.incomplete_reason is None and result.mutation is False
+    assert states(result) == {"PAY-1": "OK", "CARD-1": "OK", "CARD-2": "SUSPECT", "PAY-2": "UNCOVERED", "PAY-3": "OK", "POL-1": "OK"}
+    # (3·100 + 5·100 + 2·0 + 5·83.33 + 3·100 + 2·100) / 20
+    assert result.score == 85.83
+    assert result.requirement("PAY-2").case_coverage == 0.8333
+    assert [c.id for c in result.requirement("PAY-2").cases if c.state == "UNCOVERED"] == ["PAY-2.6"]
+    assert result.requirement("POL-1").cases[-1].state == "REJECTED"
+    assert {t.state for t in result.tests} == {"LINKED"} and len(result.tests) == 72
+    assert (result.gate.passed, result.gate.min_score) == (True, 60.0)
+    assert run.out.splitlines()[-2:] == ["project score 85.8 (no mutation: O not measured, S = 100·C)",
+                                         "gate: passed (min score 60, fail on nothing)"]
+    assert tree_digest(example) == before  # the user's tree is byte-identical
+    assert cli("gate", "-C", example).code == 0
+
+
+def test_failing_test_makes_the_requirement_nok(example, cli):
+    test_file = example / "tests" / "test_pricing.py"
+    text = test_file.read_text()
+    assert 'pytest.param(2, "90.00", id="2-pets"' in text
+    test_file.write_text(text.replace('pytest.param(2, "90.00", id="2-pets"', 'pytest.param(2, "90.01", id="2-pets"'))
+    run = cli("audit", "--no-mutation", "-C", example, "--fail-on", "failing")
+    assert run.code == 1
+    result = saved(example)
+    failing = "tests/test_pricing.py::test_premium_by_household_size[2-pets]"
+    assert [t.nodeid for t in result.tests if t.outcome == "failed"] == [failing]
+    assert states(result)["PAY-1"] == "NOK"
+    assert {c.id: c.state for c in result.requirement("PAY-1").cases}["PAY-1.1"] == "FAILING"
+    assert (result.requirement("PAY-1").case_coverage, result.requirement("PAY-1").score) == (0.875, 87.5)
+    assert result.score == 83.96  # (3·87.5 + 5·100 + 2·0 + 5·83.33 + 3·100 + 2·100) / 20
+    assert result.gate.reasons == [f"PAY-1 (Premium discount for multi-pet households) has 1 failing linked test: {failing}"]
+    assert cli("gate", "-C", example, "--fail-on", "failing").code == 1  # the same verdict from the saved result
+    assert cli("gate", "-C", example).code == 0  # the config's gate alone: 83.96 >= 60
+
+
+def test_approve_then_edit_makes_suspect(example, cli):
+    assert main(["approve", "CARD-2", "--by", "T", "-C", str(example)]) == 0
+    requirements = example / "requirements.yaml"
+    text = requirements.read_text()
+    requirements.write_text(text.replace("Premiums are rounded half-up to whole cents.", "Premiums are rounded half-even to whole cents."))
+    run = cli("audit", "--no-mutation", "-C", example, "--fail-on", "suspect")
+    assert run.code == 1
+    result = saved(example)
+    assert (states(result)["CARD-2"], states(result)["PAY-1"]) == ("OK", "SUSPECT")
+    assert result.requirement("PAY-1").score == 0.0
+    assert result.gate.reasons == ["PAY-1 (Premium discount for multi-pet households) is SUSPECT: changed after review; approve it again"]
+
+
+def test_orphan_and_dangling_tests(tmp_path, cli):
+    root = copy_fixture(tmp_path, "audit_links")
+    approve_plans(root)
+    run = cli("audit", "--no-mutation", "-C", root, "--fail-on", "dangling,orphan")
+    assert run.code == 1
+    result = saved(root)
+    tests = {t.nodeid: t.state for t in result.tests if t.file == "tests/check_links.py"}
+    assert tests == {
+        "tests/check_links.py::test_orphan": "ORPHAN",
+        "tests/check_links.py::test_unknown_case": "DANGLING",
+        "tests/check_links.py::test_unknown_requirement": "DANGLING",
+        "tests/check_links.py::test_malformed_id": "DANGLING",
+        "tests/check_links.py::test_rejected_case": "REJECTED-LINK",
+    }
+    assert result.gate.reasons == [
+        "tests/check_links.py::test_orphan (tests/check_links.py:6) is ORPHAN: it links no requirement or case",
+        "tests/check_links.py::test_unknown_case (tests/check_links.py:11) links an unknown ID: PRICE-1.9",
+        "tests/check_links.py::test_unknown_requirement (tests/check_links.py:16) links an unknown ID: NOPE-1, PRICE-1.2",
+        "tests/check_links.py::test_malformed_id (tests/check_links.py:21) links an unknown ID: price-1",
+    ]
+    assert [(p.line, p.severity) for p in result.problems] == [(11, "error"), (16, "error"), (21, "error"), (26, "warning")]
+    assert run.err.splitlines()[0] == "tests/check_links.py:11: tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"
+    assert states(result) == {"PRICE-1": "OK", "PAY-1": "UNCOVERED", "POL-1": "OK"}
+    assert cli("gate", "-C", root, "--fail-on", "dangling,orphan").code == 1
+
+
+def test_worked_example_end_to_end_with_a_mutation_hook(tmp_path):
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+    seen = {}
+
+    def mutate(config, project, trace):
+        seen["tests"] = [t.nodeid for t in trace.tests]
+        return MutationRun(worked_mutants(), {"POL-1": ["shop.policy:helper (decorated)"]})
+
+    result = run_audit(load_config(root), mutate=mutate, min_score=60)
+    assert seen["tests"][:2] == [f"{PAYMENTS}::test_capture", f"{PAYMENTS}::test_capture_returns_amount"]
+    assert (result.complete, result.mutation, result.score) == (True, True, 66.5)
+    assert states(result) == {"PRICE-1": "OK", "PAY-1": "UNCOVERED", "POL-1": "WEAK"}
+    # line coverage from the real trace equals the hand-written trace of the worked example
+    assert [(r.line_coverage, r.oracle_score, r.oracle_gap, r.score) for r in result.requirements] == [
+        (1.0, 0.8, 0.2, 80.0), (1.0, 1.0, 0.0, 75.0), (0.75, 0.25, 0.5, 25.0)]
+    assert result.requirement("POL-1").unmutated == ["shop.policy:helper (decorated)"]
+    assert result.gate.passed is True
+    assert saved(root) == result
+
+
+def test_worked_example_without_mutation(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+    run = cli("audit", "--no-mutation", "-C", root, "--json", "--min-score", "90")
+    assert run.code == 1
+    result = AuditResult.model_validate_json(run.out)
+    assert result == saved(root)
+    assert (result.score, result.gate.reasons) == (87.5, ["project score 87.5 is below the minimum 90"])
+
+
+def test_out_dir(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    out = tmp_path / "reports"
+    assert cli("audit", "--no-mutation", "-C", root, "--out", out).code == 0
+    assert load_result(out / "audit.json").complete is True
+    assert not (root / ".testplan" / "audit.json").exists()
+    assert states(load_result(out / "audit.json")) == {"PRICE-1": "UNREVIEWED", "PAY-1": "UNREVIEWED", "POL-1": "UNREVIEWED"}
+
+
+def test_interrupt_leaves_an_incomplete_result(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+
+    def mutate(config, project, trace):
+        assert saved(root).complete is False  # the scored result is on disk before mutation starts
+        assert saved(root).incomplete_reason == "mutation testing is running"
+        assert states(saved(root)) == {"PRICE-1": "OK", "PAY-1": "UNCOVERED", "POL-1": "OK"}
+        raise KeyboardInterrupt
+
+    with pytest.raises(IncompleteError, match=r"^interrupted; .*audit\.json records an incomplete audit$"):
+        run_audit(load_config(root), mutate=mutate)
+    result = saved(root)
+    assert (result.complete, result.incomplete_reason, result.gate) == (False, "interrupted", None)
+    assert len(result.tests) == 9  # the evidence gathered so far is kept
+    gate = cli("gate", "-C", root)
+    assert (gate.code, gate.out.splitlines()[0]) == (4, "gate: INCOMPLETE — interrupted")
+
+
+def test_bad_input_replaces_a_stale_result(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    assert cli("audit", "--no-mutation", "-C", root).code == 0
+    (root / "requirements.yaml").write_text("requirements:\n  - id: bad id\n")
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 2
+    assert run.err == "requirements.yaml:2: requirements[0].id: 'bad id' is not a valid ID; use the form PAY-1\n"
+    result = saved(root)
+    assert (result.complete, result.incomplete_reason) == (False, "bad-input: requirements.yaml:2: requirements[0].id: 'bad id' is not a valid ID; use the form PAY-1")
+    assert cli("gate", "-C", root).code == 4
+
+
+def test_broken_suite_exits_3(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    (root / "tests" / "check_broken.py").write_text("def test_x(:\n")
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 3
+    assert run.err.startswith("testplan: baseline-failing: tests could not be collected: tests/check_broken.py")
+    assert saved(root).complete is False
+
+
+def test_audit_with_the_real_mutation_engine(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+    before = tree_digest(root)
+    run = cli("audit", "-C", root)
+    assert run.code == 0, run.err
+    result = saved(root)
+    assert (result.complete, result.mutation) == (True, True)
+    assert states(result) == {"PRICE-1": "OK", "PAY-1": "UNCOVERED", "POL-1": "WEAK"}
+    for req in result.requirements:
+        scope = [m for m in result.mutants if req.id in m.requirements]
+        assert req.mutants.total == len(scope) > 0
+        assert req.score == round(100 * req.case_coverage * req.oracle_score, 2)
+    assert tree_digest(root) == before
+
+
+def test_bad_flag_fails_before_running(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    run = cli("audit", "--no-mutation", "-C", root, "--fail-on", "flaky")
+    assert run.code == 2
+    assert not (root / ".testplan" / "trace").exists()
+    assert json.loads((root / ".testplan" / "audit.json").read_text())["complete"] is False
+
+
+def test_pricing_nodeids_are_relative_to_the_project(tmp_path):
+    root = copy_fixture(tmp_path)
+    result = run_audit(load_config(root))
+    assert [t.nodeid for t in result.tests if t.file == PRICING] == [
+        f"{PRICING}::test_one_pet", f"{PRICING}::test_two_pets", f"{PRICING}::test_five_pets", f"{PRICING}::test_negative"]

@@ -1,0 +1,353 @@
+"""States and scores on real projects (YAML in tmp_path) and real TraceData / MutantResult objects.
+
+The worked example (tests/fixtures/audit_worked, also in the README's "Scores" section):
+
+| req     | risk (w)     | approved cases | covered | mutants in scope                                    | C    | O    | M    | L    | S    |
+|---------|--------------|----------------|---------|-----------------------------------------------------|------|------|------|------|------|
+| PRICE-1 | high (3)     | 4              | 4       | 10: 6 assert, 1 timeout, 2 crash only, 1 survived    | 1    | 0.8  | 0.9  | 1    | 80   |
+| PAY-1   | critical (5) | 4              | 3       | 4: all assert                                       | 0.75 | 1    | 1    | 1    | 75   |
+| POL-1   | medium (2)   | 2              | 2       | 4: 1 assert, 2 survived, 1 no-coverage              | 1    | 0.25 | 0.25 | 0.75 | 25   |
+
+project = (3·80 + 5·75 + 2·25) / (3 + 5 + 2) = 665 / 10 = 66.5; without mutation (S = 100·C):
+(3·100 + 5·75 + 2·100) / 10 = 87.5.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from testplan.config import load_config
+from testplan.result import MutantCounts, MutantResult
+from testplan.review import Project, load_project, record_review
+from testplan.score import build_result, line_coverage, oracle_credit
+from testplan.scope import resolve
+from testplan.trace import TestRecord, TraceData
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AT = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+PRICING = "tests/check_pricing.py"
+PAYMENTS = "tests/check_payments.py"
+POLICY = "tests/check_policy.py"
+
+
+def copy_fixture(tmp_path: Path, *overlays: str) -> Path:
+    root = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "audit_worked", root)
+    for overlay in overlays:
+        shutil.copytree(FIXTURES / overlay, root, dirs_exist_ok=True)
+    return root
+
+
+def approve_plans(root: Path, *ids: str) -> None:
+    """Record a review of each plan (all of them when no ID is given), as 'testplan approve' does."""
+    project = load(root)
+    for requirement in project.requirements:
+        if not ids or requirement.id in ids:
+            plan_file = project.plan_file(requirement.id)
+            record_review(plan_file, requirement, "Tess Reviewer", AT)
+            plan_file.save()
+
+
+def load(root: Path) -> Project:
+    return load_project(load_config(root))
+
+
+def src(root: Path, module: str) -> str:
+    return str((root / "src" / "shop" / f"{module}.py").resolve())
+
+
+def worked_trace(root: Path, outcomes: dict[str, str] | None = None, links: dict[str, list[str]] | None = None) -> TraceData:
+    pricing, payments, policy = src(root, "pricing"), src(root, "payments"), src(root, "policy")
+    rows = [
+        (f"{PRICING}::test_one_pet", ["PRICE-1.1"], {pricing: {4, 6, 8, 10}}),  # line 4 (def) runs at import: ignored
+        (f"{PRICING}::test_two_pets", ["PRICE-1.2"], {pricing: {6, 8, 10}}),
+        (f"{PRICING}::test_five_pets", ["PRICE-1.3"], {pricing: {6, 8, 9}}),
+        (f"{PRICING}::test_negative", ["PRICE-1.4"], {pricing: {6, 7}}),
+        (f"{PAYMENTS}::test_capture", ["PAY-1.1"], {payments: {5, 7}}),
+        (f"{PAYMENTS}::test_capture_returns_amount", ["PAY-1.2"], {payments: {5, 7}}),
+        (f"{PAYMENTS}::test_unauthorized", ["PAY-1.3"], {payments: {5, 6}}),
+        (f"{POLICY}::test_issue", ["POL-1.1"], {policy: {5, 6, 8, 9}}),
+        (f"{POLICY}::test_issue_strips", ["POL-1.2"], {policy: {5, 6, 9}}),  # 9 continues the statement of line 8
+    ]
+    trace = TraceData(root=root, complete=True)
+    for line, (nodeid, ids, executed) in enumerate(rows, start=1):
+        trace.tests.append(TestRecord(nodeid=nodeid, file=nodeid.split("::")[0], line=line,
+                                      links=(links or {}).get(nodeid, ids), outcome=(outcomes or {}).get(nodeid, "passed")))
+        trace.lines[nodeid] = executed
+    return trace
+
+
+def mutant(mid: str, file: str, line: int, req: str, status: str, verdicts: dict[str, str]) -> MutantResult:
+    return MutantResult(id=mid, file=file, line=line, operator="number", original="a", mutated="b",
+                        requirements=[req], status=status, verdicts=verdicts)  # type: ignore[arg-type]
+
+
+def worked_mutants() -> list[MutantResult]:
+    p = "src/shop/pricing.py"
+    one, two, five, neg = (f"{PRICING}::test_{n}" for n in ("one_pet", "two_pets", "five_pets", "negative"))
+    passing = {one: "pass", two: "pass", five: "pass", neg: "pass"}
+    cap, amount, unauth = (f"{PAYMENTS}::test_{n}" for n in ("capture", "capture_returns_amount", "unauthorized"))
+    issue, strips = f"{POLICY}::test_issue", f"{POLICY}::test_issue_strips"
+    return [
+        mutant("m1", p, 10, "PRICE-1", "killed", {**passing, one: "assert"}),
+        mutant("m2", p, 10, "PRICE-1", "killed", {**passing, two: "assert"}),
+        mutant("m3", p, 8, "PRICE-1", "killed", {**passing, five: "assert"}),
+        mutant("m4", p, 6, "PRICE-1", "killed", {**passing, neg: "assert"}),
+        mutant("m5", p, 10, "PRICE-1", "killed", {**passing, two: "assert", one: "crash"}),
+        mutant("m6", p, 10, "PRICE-1", "killed", {**passing, two: "assert"}),
+        mutant("m7", p, 9, "PRICE-1", "timeout", {**passing, five: "timeout"}),
+        mutant("m8", p, 7, "PRICE-1", "killed-by-crash", {**passing, neg: "crash"}),
+        mutant("m9", p, 7, "PRICE-1", "killed-by-crash", {**passing, neg: "crash"}),
+        mutant("m10", p, 8, "PRICE-1", "survived", passing),
+        mutant("p1", "src/shop/payments.py", 5, "PAY-1", "killed", {cap: "assert", amount: "pass", unauth: "pass"}),
+        mutant("p2", "src/shop/payments.py", 7, "PAY-1", "killed", {cap: "pass", amount: "assert", unauth: "pass"}),
+        mutant("p3", "src/shop/payments.py", 6, "PAY-1", "killed", {cap: "pass", amount: "pass", unauth: "assert"}),
+        mutant("p4", "src/shop/payments.py", 5, "PAY-1", "killed", {cap: "assert", amount: "assert", unauth: "assert"}),
+        mutant("q1", "src/shop/policy.py", 9, "POL-1", "killed", {issue: "assert", strips: "pass"}),
+        mutant("q2", "src/shop/policy.py", 5, "POL-1", "survived", {issue: "pass", strips: "pass"}),
+        mutant("q3", "src/shop/policy.py", 6, "POL-1", "survived", {issue: "pass", strips: "pass"}),
+        mutant("q4", "src/shop/policy.py", 7, "POL-1", "no-coverage", {}),
+    ]
+
+
+def summary(result, req_id: str) -> tuple:
+    r = result.requirement(req_id)
+    return (r.state, r.plan_state, r.case_coverage, r.line_coverage, r.oracle_score, r.mutation_score, r.oracle_gap, r.score)
+
+
+def case_states(result, req_id: str) -> dict[str, str]:
+    return {c.id: c.state for c in result.requirement(req_id).cases}
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+    return root
+
+
+# --- the worked example -------------------------------------------------------------------------
+
+def test_worked_example_with_mutation(shop):
+    result = build_result(load(shop), worked_trace(shop), worked_mutants())
+    assert result.mutation is True
+    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, 0.8, 0.9, 0.2, 80.0)
+    assert summary(result, "PAY-1") == ("UNCOVERED", "APPROVED", 0.75, 1.0, 1.0, 1.0, 0.0, 75.0)
+    assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.25, 0.25, 0.5, 25.0)
+    assert result.score == 66.5
+    assert case_states(result, "PRICE-1") == {f"PRICE-1.{n}": "VERIFIED" for n in range(1, 5)}
+    assert case_states(result, "PAY-1") == {"PAY-1.1": "VERIFIED", "PAY-1.2": "VERIFIED", "PAY-1.3": "VERIFIED", "PAY-1.4": "UNCOVERED"}
+    assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "WEAK"}
+    assert result.requirement("PRICE-1").mutants == MutantCounts(total=10, killed=6, killed_by_crash=2, timeout=1, survived=1, no_coverage=0)
+    assert result.requirement("POL-1").mutants == MutantCounts(total=4, killed=1, survived=2, no_coverage=1)
+    assert result.requirement("PAY-1").tests == [f"{PAYMENTS}::test_capture", f"{PAYMENTS}::test_capture_returns_amount", f"{PAYMENTS}::test_unauthorized"]
+    assert [m.id for m in result.mutants] == [m.id for m in worked_mutants()]
+    assert result.problems == []
+    assert {t.state for t in result.tests} == {"LINKED"}
+
+
+def test_worked_example_without_mutation(shop):
+    result = build_result(load(shop), worked_trace(shop))
+    assert result.mutation is False
+    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, None, None, None, 100.0)
+    assert summary(result, "PAY-1") == ("UNCOVERED", "APPROVED", 0.75, 1.0, None, None, None, 75.0)
+    assert summary(result, "POL-1") == ("OK", "APPROVED", 1.0, 0.75, None, None, None, 100.0)
+    assert result.score == 87.5
+    assert result.requirement("POL-1").mutants is None
+
+
+def test_result_round_trips_through_json(shop):
+    from testplan.result import AuditResult
+
+    result = build_result(load(shop), worked_trace(shop), worked_mutants())
+    assert AuditResult.model_validate_json(result.dump()) == result
+
+
+# --- oracle credit and line coverage --------------------------------------------------------------
+
+def test_oracle_credit_uses_only_the_given_tests():
+    m = mutant("x", "f.py", 1, "R-1", "killed", {"a": "assert", "b": "crash", "c": "pass"})
+    assert oracle_credit(m, ["a", "b"]) == 1
+    assert oracle_credit(m, ["b", "c"]) == Fraction(1, 2)
+    assert oracle_credit(m, ["c"]) == 0
+    assert oracle_credit(m, []) == 0
+    assert oracle_credit(mutant("t", "f.py", 1, "R-1", "timeout", {"c": "timeout"}), ["c"]) == 1
+
+
+@pytest.mark.parametrize(("status", "credit"), [("killed", 1), ("timeout", 1), ("killed-by-crash", Fraction(1, 2)), ("survived", 0), ("no-coverage", 0)])
+def test_a_mutant_without_verdicts_is_credited_from_its_status(status, credit):
+    assert oracle_credit(mutant("x", "f.py", 1, "R-1", status, {}), ["anything"]) == credit
+
+
+def test_line_coverage_counts_runtime_statements_and_folds_multiline_statements(shop):
+    span = resolve("shop.policy:issue", [shop / "src"])
+    trace = TraceData(root=shop, lines={"t": {src(shop, "policy"): {4, 5, 9}}, "u": {src(shop, "policy"): {6}}})
+    # run-time statements of issue(): 5, 6, 7, 8 (the def line 4 runs at import; 9-10 belong to line 8)
+    assert line_coverage([span], trace, ["t"]) == (Fraction(2, 4), 2, 4)
+    assert line_coverage([span], trace, ["t", "u"]) == (Fraction(3, 4), 3, 4)
+    assert line_coverage([span], trace, []) == (Fraction(0), 0, 4)
+
+
+def test_line_coverage_of_a_module_counts_every_function_body_once(shop):
+    module = resolve("shop.pricing", [shop / "src"])
+    function = resolve("shop.pricing:discount", [shop / "src"])
+    trace = TraceData(root=shop, lines={"t": {src(shop, "pricing"): {6, 7}}})
+    assert line_coverage([module, function], trace, ["t"]) == (Fraction(2, 5), 2, 5)
+
+
+def test_code_without_runtime_lines_has_no_line_coverage(tmp_path):
+    (tmp_path / "consts.py").write_text('"""Constants."""\nRATE = 10\n')
+    span = resolve("consts", [tmp_path])
+    assert line_coverage([span], TraceData(root=tmp_path), ["t"]) == (None, 0, 0)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+def test_a_requirement_link_counts_for_lines_and_mutants_but_covers_no_case(shop):
+    links = {f"{POLICY}::test_issue": ["POL-1"], f"{POLICY}::test_issue_strips": ["POL-1"]}
+    mutants = [mutant("q1", "src/shop/policy.py", 9, "POL-1", "killed", {f"{POLICY}::test_issue": "assert"})]
+    result = build_result(load(shop), worked_trace(shop, links=links), mutants)
+    assert summary(result, "POL-1") == ("UNCOVERED", "APPROVED", 0.0, 0.75, 1.0, 1.0, -0.25, 0.0)
+    assert case_states(result, "POL-1") == {"POL-1.1": "UNCOVERED", "POL-1.2": "UNCOVERED"}
+    assert result.requirement("POL-1").tests == [f"{POLICY}::test_issue", f"{POLICY}::test_issue_strips"]
+
+
+def test_orphan_dangling_and_rejected_links(tmp_path):
+    root = copy_fixture(tmp_path, "audit_links")
+    approve_plans(root)
+    trace = worked_trace(root)
+    extra = [("test_orphan", []), ("test_unknown_case", ["PRICE-1.9"]), ("test_unknown_requirement", ["NOPE-1", "PRICE-1.2"]),
+             ("test_malformed_id", ["price-1"]), ("test_rejected_case", ["POL-1.3"])]
+    for line, (name, ids) in enumerate(extra, start=20):
+        trace.tests.append(TestRecord(nodeid=f"tests/check_links.py::{name}", file="tests/check_links.py", line=line, links=ids))
+    result = build_result(load(root), trace)
+    states = {t.nodeid.split("::")[1]: t.state for t in result.tests if t.file == "tests/check_links.py"}
+    assert states == {"test_orphan": "ORPHAN", "test_unknown_case": "DANGLING", "test_unknown_requirement": "DANGLING",
+                      "test_malformed_id": "DANGLING", "test_rejected_case": "REJECTED-LINK"}
+    assert [(p.path, p.line, p.severity, p.message) for p in result.problems] == [
+        ("tests/check_links.py", 21, "error", "tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
+        ("tests/check_links.py", 22, "error", "tests/check_links.py::test_unknown_requirement: links unknown requirement NOPE-1 (known: PRICE-1, PAY-1, POL-1); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
+        ("tests/check_links.py", 23, "error", "tests/check_links.py::test_malformed_id: 'price-1' is not a requirement ID (PAY-1) or case ID (PAY-1.3); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
+        ("tests/check_links.py", 24, "warning", "tests/check_links.py::test_rejected_case: links POL-1.3, a rejected case; remove the link or re-approve the case"),
+    ]
+    # the valid link of a DANGLING test still counts; links to rejected cases count for nothing
+    assert result.requirement("PRICE-1").cases[1].tests == [f"{PRICING}::test_two_pets", "tests/check_links.py::test_unknown_requirement"]
+    assert "tests/check_links.py::test_rejected_case" not in result.requirement("POL-1").tests
+    assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED", "POL-1.3": "REJECTED"}
+    assert summary(result, "POL-1")[0] == "OK"
+
+
+def test_a_case_link_to_a_requirement_without_plan_dangles(shop):
+    (shop / "plans" / "POL-1.yaml").unlink()
+    result = build_result(load(shop), worked_trace(shop))
+    assert result.tests[-1].state == "DANGLING"
+    assert result.problems[0].message.startswith(f"{POLICY}::test_issue: links POL-1.1, but POL-1 has no plan; run 'testplan enumerate POL-1'")
+    assert summary(result, "POL-1") == ("UNREVIEWED", "NO PLAN", None, 0.0, None, None, None, 0.0)
+
+
+# --- case and requirement states -------------------------------------------------------------------
+
+def test_a_failing_linked_test_makes_the_case_failing_and_the_requirement_nok(shop):
+    trace = worked_trace(shop, outcomes={f"{PRICING}::test_five_pets": "failed"})
+    result = build_result(load(shop), trace, worked_mutants())
+    assert case_states(result, "PRICE-1")["PRICE-1.3"] == "FAILING"
+    assert summary(result, "PRICE-1") == ("NOK", "APPROVED", 0.75, 1.0, 0.8, 0.9, 0.2, 60.0)
+
+
+def test_an_error_counts_as_failing_and_nok_hides_uncovered(shop):
+    trace = worked_trace(shop, outcomes={f"{PAYMENTS}::test_unauthorized": "error"})
+    result = build_result(load(shop), trace)
+    assert case_states(result, "PAY-1") == {"PAY-1.1": "VERIFIED", "PAY-1.2": "VERIFIED", "PAY-1.3": "FAILING", "PAY-1.4": "UNCOVERED"}
+    assert summary(result, "PAY-1")[:3] == ("NOK", "APPROVED", 0.5)
+
+
+def test_skipped_tests_leave_the_case_skipped_and_the_requirement_uncovered(shop):
+    trace = worked_trace(shop, outcomes={f"{POLICY}::test_issue": "skipped", f"{POLICY}::test_issue_strips": "xfailed"})
+    result = build_result(load(shop), trace)
+    assert case_states(result, "POL-1") == {"POL-1.1": "SKIPPED", "POL-1.2": "SKIPPED"}
+    assert summary(result, "POL-1")[:3] == ("UNCOVERED", "APPROVED", 0.0)
+
+
+def test_one_passing_test_is_enough_unless_another_fails(shop):
+    links = {f"{PRICING}::test_two_pets": ["PRICE-1.1", "PRICE-1.2"]}
+    trace = worked_trace(shop, outcomes={f"{PRICING}::test_one_pet": "skipped", f"{PRICING}::test_two_pets": "xpassed"}, links=links)
+    result = build_result(load(shop), trace)
+    assert case_states(result, "PRICE-1")["PRICE-1.1"] == "VERIFIED"
+    assert summary(result, "PRICE-1")[0] == "OK"
+
+
+def test_suspect_plan_scores_zero(shop):
+    requirements = shop / "requirements.yaml"
+    requirements.write_text(requirements.read_text().replace("a negative count is rejected.", "a negative count is rejected; 50 is the maximum."))
+    result = build_result(load(shop), worked_trace(shop), worked_mutants())
+    assert summary(result, "PRICE-1") == ("SUSPECT", "SUSPECT", 1.0, 1.0, 0.8, 0.9, 0.2, 0.0)
+    assert result.score == 42.5  # (3*0 + 5*75 + 2*25) / 10
+
+
+def test_unreviewed_plan_scores_zero_and_proposed_cases_are_unreviewed(tmp_path):
+    root = copy_fixture(tmp_path)
+    approve_plans(root, "PRICE-1", "PAY-1")
+    plan = root / "plans" / "PAY-1.yaml"
+    plan.write_text(plan.read_text().replace("review:", "  - {id: PAY-1.5, title: negative amounts, kind: error, status: proposed}\nreview:"))
+    result = build_result(load(root), worked_trace(root))
+    assert summary(result, "POL-1") == ("UNREVIEWED", "UNREVIEWED", 1.0, 0.75, None, None, None, 0.0)
+    # a proposed case is not vouched for: the plan stays APPROVED, the case UNREVIEWED, C ignores it
+    assert case_states(result, "PAY-1")["PAY-1.5"] == "UNREVIEWED"
+    assert summary(result, "PAY-1")[:3] == ("UNCOVERED", "APPROVED", 0.75)
+    assert result.score == 67.5  # (3*100 + 5*75 + 2*0) / 10
+
+
+def test_with_mutation_a_scope_without_mutants_is_verified_and_scored_on_cases(shop):
+    mutants = [m for m in worked_mutants() if m.requirements != ["POL-1"]]
+    result = build_result(load(shop), worked_trace(shop), mutants)
+    assert summary(result, "POL-1") == ("OK", "APPROVED", 1.0, 0.75, None, None, None, 100.0)
+    assert result.requirement("POL-1").mutants == MutantCounts()
+    assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED"}
+
+
+def test_oracle_score_below_half_is_weak_even_when_every_case_kills(shop):
+    issue, strips = f"{POLICY}::test_issue", f"{POLICY}::test_issue_strips"
+    mutants = [
+        mutant("q1", "src/shop/policy.py", 9, "POL-1", "killed-by-crash", {issue: "crash", strips: "pass"}),
+        mutant("q2", "src/shop/policy.py", 5, "POL-1", "killed-by-crash", {issue: "pass", strips: "crash"}),
+        mutant("q3", "src/shop/policy.py", 6, "POL-1", "survived", {issue: "pass", strips: "pass"}),
+    ]
+    result = build_result(load(shop), worked_trace(shop), mutants)
+    assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED"}
+    # O = (1/2 + 1/2 + 0) / 3 = 1/3 < 1/2; M = 2/3 (Stryker counts crash kills as detected)
+    assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.3333, 0.6667, 0.4167, 33.33)
+
+
+def test_a_mutant_killed_by_another_requirements_test_gives_no_oracle_credit(shop):
+    mutants = [mutant("q1", "src/shop/policy.py", 9, "POL-1", "killed", {f"{PRICING}::test_one_pet": "assert"})]
+    result = build_result(load(shop), worked_trace(shop), mutants)
+    assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.0, 1.0, 0.75, 0.0)
+
+
+def test_a_plan_approving_no_case_is_uncovered(shop):
+    plan = shop / "plans" / "POL-1.yaml"
+    plan.write_text("requirement: POL-1\ncases: []\n")
+    approve_plans(shop, "POL-1")
+    result = build_result(load(shop), worked_trace(shop))
+    assert summary(result, "POL-1") == ("UNCOVERED", "APPROVED", None, 0.0, None, None, None, 0.0)
+    assert [t.state for t in result.tests][-2:] == ["DANGLING", "DANGLING"]
+
+
+def test_a_code_ref_that_no_longer_resolves_is_a_problem(shop):
+    (shop / "src" / "shop" / "policy.py").write_text('"""Policies."""\n')
+    result = build_result(load(shop), worked_trace(shop))
+    assert [(p.path, p.line, p.severity, p.message) for p in result.problems] == [
+        ("requirements.yaml", 18, "error", "POL-1: code ref 'shop.policy:issue': 'issue' is not defined in shop.policy; fix the name (module:Class.function)"),
+    ]
+    assert summary(result, "POL-1") == ("OK", "APPROVED", 1.0, None, None, None, None, 100.0)
+
+
+def test_no_requirements_means_no_project_score(tmp_path):
+    (tmp_path / "requirements.yaml").write_text("requirements: []\n")
+    result = build_result(load(tmp_path), TraceData(root=tmp_path, tests=[TestRecord("t.py::t", "t.py", 1)]))
+    assert (result.score, result.requirements, [t.state for t in result.tests]) == (None, [], ["ORPHAN"])
