@@ -187,3 +187,18 @@ def test_shards_split_ids_deterministically_and_disjointly():
     for bad in ("0/3", "4/3", "x", "1/0"):
         with pytest.raises(InputError, match="--shard"):
             parse_shard(bad)
+
+
+def test_module_and_empty_refs_are_reported_too(shop):
+    (shop / "src" / "shop" / "model.py").write_text("class Box:\n    size: int\n")
+    req = shop / "requirements.yaml"
+    req.write_text(req.read_text() + """
+  - id: ALL-1
+    title: The whole core module
+    statement: Everything in core, and the Box type.
+    code: [shop.core, shop.model:Box]
+""")
+    gen = _generate(shop)
+    assert gen.unmutated["ALL-1"] == ["shop.core:label (decorated)", "shop.core (module-level code)",
+                                      "shop.model:Box (nothing to mutate)"]
+    assert sum("ALL-1" in m.requirements for m in gen.mutants) == 28

@@ -372,9 +372,11 @@ def generate(config: Config, requirements, scratch: Path | None = None) -> Gener
                     if any(s.start <= mutant.line <= s.end for s in mine) and req_id not in mutant.requirements:
                         mutant.requirements.append(req_id)
                 notes = unmutated.setdefault(req_id, [])
-                for note in _unmutated(module, mine, defs, {m.key for m in file_mutants}, result, _classes(tree)):
-                    if note not in notes:
-                        notes.append(note)
+                for span in mine:
+                    found = _unmutated(module, [span], defs, {m.key for m in file_mutants}, result, _classes(tree))
+                    if not found and not any(span.start <= m.line <= span.end for m in file_mutants):
+                        found = [f"{span.ref} (nothing to mutate)"]  # a ref that yields nothing is said so
+                    notes.extend(n for n in found if n not in notes)
             mutants.extend(file_mutants)
     finally:
         import mutmut.configuration as conf
