@@ -1,16 +1,53 @@
-"""The pytest plugin (entry point ``pytest11``): the ``verifies`` marker.
+"""The pytest plugin (entry point ``pytest11``): the ``verifies`` marker, and an opt-in recorder.
 
 Tests declare which plan cases (``PAY-1.3``) or requirements (``PAY-1``) they verify::
 
     @pytest.mark.verifies("PAY-1.1", "PAY-1.2")
     def test_two_pets_get_ten_percent(): ...
 
-Disable with ``-p no:testplan``.
+The marker works on functions, classes, modules (``pytestmark = pytest.mark.verifies(...)``)
+and parametrized cases (``pytest.param(..., marks=pytest.mark.verifies(...))``).
+
+This module stays thin. It registers the marker (so ``--strict-markers`` accepts it) and the
+options; only with ``--testplan-record=PATH`` does it register the recorder
+(:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end.
+``testplan audit`` passes that option itself; run it by hand to see what testplan sees::
+
+    pytest --testplan-record=records.json
+
+Disable the plugin with ``-p no:testplan``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+RECORDER_NAME = "testplan-recorder"
+
+
+def _record_path(value: str) -> Path:
+    if not value.strip():
+        raise pytest.UsageError("--testplan-record needs a file path")
+    return Path(value)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("testplan", "testplan: requirement traceability")
+    group.addoption(
+        "--testplan-record",
+        metavar="PATH",
+        type=_record_path,
+        default=None,
+        help="write each test's links, outcome, failure class and duration to PATH (JSON) at session end",
+    )
+    group.addoption(
+        "--testplan-contexts",
+        action="store_true",
+        default=False,
+        help="with --testplan-record under 'coverage run': switch coverage.py's dynamic context to each test's nodeid",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -18,3 +55,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "verifies(*ids): the plan cases (PAY-1.3) or requirements (PAY-1) this test verifies (testplan)",
     )
+    path = config.getoption("testplan_record", None)
+    if path is None or hasattr(config, "workerinput"):  # pytest-xdist workers do not record
+        return
+    from .trace import Recorder  # only when enabled: plain pytest runs never import the tracer
+
+    recorder = Recorder(path, contexts=bool(config.getoption("testplan_contexts", False)), rootpath=config.rootpath)
+    config.pluginmanager.register(recorder, RECORDER_NAME)

@@ -1,12 +1,57 @@
 """Run the project's tests once under coverage.py with per-test dynamic contexts -> TraceData.
 
 TraceData is the contract between tracing and everything after it (mutation, score, reports).
+
+How a trace runs (:func:`run_trace`)::
+
+    <python> -m coverage run --rcfile=.testplan/trace/coveragerc \\
+        -m pytest <tests> --rootdir=<root> -p no:cacheprovider -p no:randomly \\
+        --testplan-record=.testplan/trace/records.json --testplan-contexts <pytest_args> <extra_args>
+
+- one subprocess, cwd = the project root, the project's own pytest configuration (its
+  ``--rootdir`` is pinned to the project root so nodeids and files are relative to it);
+- ``coverage run`` measures from interpreter start; the plugin's :class:`Recorder` switches
+  the dynamic context to each test's nodeid (setup + call + teardown) and back to ``""``
+  after it, so ``lines[nodeid]`` is exactly what that test executed (pytest-cov's
+  ``--cov-context=test`` pattern, without depending on pytest-cov; coverage's own
+  ``dynamic_context = test_function`` only knows function names, not nodeids);
+- measured: the configured source roots (``[tool.testplan] source``) minus the test paths
+  and ``.testplan/``, plus, by module name (coverage ``source_pkgs``), the top-level
+  packages named in the requirements' ``code:`` refs, so tests importing an *installed*
+  package are measured too; third-party code inside a source root is not measured;
+- nothing is written into the user's tree except ``.testplan/trace/``: no cache
+  (``-p no:cacheprovider``), no bytecode (``PYTHONDONTWRITEBYTECODE=1``), coverage data,
+  the records and the pytest log under ``.testplan/trace/``, Hypothesis' database there too
+  (``HYPOTHESIS_STORAGE_DIRECTORY``). Options in the project's own ``addopts`` that write
+  files (``--junitxml``) are the project's business;
+- ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
+  not supported for the trace run (contexts live in one process).
+
+A broken suite (collection errors, usage errors, no tests, internal errors, interruption)
+raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are data.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .assertions import analyze_test
+from .errors import BaselineError, IncompleteError, TestplanError
+from .links import combine, dedupe
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass
@@ -41,3 +86,519 @@ class TraceData:
         """Nodeids (suite order) whose run executed ``file:line``."""
         key = str(file.resolve())
         return [t.nodeid for t in self.tests if line in self.lines.get(t.nodeid, {}).get(key, set())]
+
+
+# --- running a trace (the parent process) ------------------------------------------------------
+
+TRACE_DIR = "trace"  # under config.state_dir
+RECORDS_FILE = "records.json"
+COVERAGE_FILE = "coverage.sqlite"
+RCFILE = "coveragerc"
+LOG_FILE = "pytest.log"
+
+
+@dataclass
+class TracePaths:
+    """Where a trace writes, all under ``.testplan/trace/``."""
+
+    dir: Path
+
+    @property
+    def records(self) -> Path:
+        return self.dir / RECORDS_FILE
+
+    @property
+    def coverage(self) -> Path:
+        return self.dir / COVERAGE_FILE
+
+    @property
+    def rcfile(self) -> Path:
+        return self.dir / RCFILE
+
+    @property
+    def log(self) -> Path:
+        return self.dir / LOG_FILE
+
+    @property
+    def hypothesis(self) -> Path:
+        return self.dir / "hypothesis"
+
+
+def trace_paths(config: Config) -> TracePaths:
+    return TracePaths(config.state_dir.resolve() / TRACE_DIR)
+
+
+def code_packages(config: Config) -> list[str]:
+    """Top-level packages named in the requirements' ``code:`` refs (best effort: [] when the
+    requirements cannot be read; the audit reports that problem itself)."""
+    from .store import load_requirements
+
+    try:
+        requirements = load_requirements(config.requirements_path, config.root)
+    except (TestplanError, OSError):
+        return []
+    return dedupe(ref.partition(":")[0].split(".")[0] for requirement in requirements for ref in requirement.code)
+
+
+_GLOB_CHARS = re.compile(r"[\[\]*?]")
+
+
+def coverage_rc(config: Config, data_file: Path, packages: Sequence[str]) -> str:
+    """The coverage.py configuration of a trace run (the project's own is not read)."""
+    root = config.root.resolve()
+    sources = dedupe(str(p.resolve()) for p in config.source_roots if p.is_dir()) or [str(root)]
+    omit: list[str] = []
+    for path in [*(root / t for t in config.tests), config.state_dir]:
+        resolved = path.resolve()
+        if _GLOB_CHARS.search(str(resolved)):
+            continue  # coverage globs cannot express it; such test lines are then measured too
+        omit.append(f"{resolved}/*" if not resolved.is_file() else str(resolved))
+    lines = [
+        "# written by testplan for one trace run; not the project's coverage configuration",
+        "[run]",
+        f"data_file = {data_file}",
+        "branch = False",
+        "parallel = False",
+        "source =",
+        *(f"    {s}" for s in sources),
+    ]
+    if packages:
+        lines += ["source_pkgs =", *(f"    {p}" for p in packages)]
+    if omit:
+        lines += ["omit =", *(f"    {o}" for o in omit)]
+    lines += [
+        "disable_warnings =",
+        "    module-not-imported",
+        "    module-not-measured",
+        "    no-data-collected",
+        "    couldnt-parse",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False) -> list[str]:
+    """The command :func:`run_trace` runs (cwd: the project root)."""
+    command = [
+        sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}",
+        "-m", "pytest", *config.tests,
+        f"--rootdir={config.root.resolve()}",
+        "-p", "no:cacheprovider",
+        "-p", "no:randomly",
+    ]
+    if load_plugin:
+        command += ["-p", "testplan.pytest_plugin"]
+    command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
+    return command
+
+
+def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The subprocess environment: ours, minus coverage settings that would redirect the
+    measurement, plus no-bytecode and a private Hypothesis database; then ``env``."""
+    result = dict(os.environ)
+    for name in ("COVERAGE_PROCESS_START", "COVERAGE_RCFILE", "COVERAGE_FILE"):
+        result.pop(name, None)
+    result["PYTHONDONTWRITEBYTECODE"] = "1"
+    result["HYPOTHESIS_STORAGE_DIRECTORY"] = str(paths.hypothesis)
+    result.update(env or {})
+    return result
+
+
+def run_trace(
+    config: Config,
+    *,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    packages: Sequence[str] | None = None,
+    timeout: float | None = None,
+) -> TraceData:
+    """Run the project's tests once under coverage with a context per test; return TraceData.
+
+    ``extra_args`` go after ``[tool.testplan] pytest_args``; ``env`` is added to this
+    process's environment; ``packages`` (default: :func:`code_packages`) are measured by
+    module name wherever they are imported from. Raises BaselineError (one line) when the
+    suite is broken, IncompleteError when ``timeout`` (seconds) expires. ``complete`` is
+    False when some collected test has no outcome (``-x``, ``--maxfail``).
+    """
+    root = config.root.resolve()
+    paths = trace_paths(config)
+    paths.dir.mkdir(parents=True, exist_ok=True)
+    for stale in (paths.records, paths.coverage, paths.log):
+        stale.unlink(missing_ok=True)
+    if packages is None:
+        packages = code_packages(config)
+    paths.rcfile.write_text(coverage_rc(config, paths.coverage, packages), encoding="utf-8")
+    run_env = trace_env(paths, env)
+    command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")))
+    try:
+        proc = subprocess.run(
+            command, cwd=root, env=run_env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, errors="replace", timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        _write_log(paths, command, None, _text(exc.stdout), _text(exc.stderr))
+        raise IncompleteError(f"the test run did not finish within {timeout:g} s; see {paths.log}") from None
+    _write_log(paths, command, proc.returncode, proc.stdout, proc.stderr)
+    records = _read_records(paths.records)
+    problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config)
+    if problem:
+        raise BaselineError(problem)
+    assert records is not None
+    return build_trace(config, records, paths.coverage, exit_code=proc.returncode)
+
+
+def _text(value: bytes | str | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _write_log(paths: TracePaths, command: list[str], code: int | None, stdout: str, stderr: str) -> None:
+    paths.log.write_text(
+        f"$ {' '.join(command)}\n# exit code: {code}\n\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n",
+        encoding="utf-8",
+    )
+
+
+def _read_records(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _collection_message(errors: list[dict[str, Any]]) -> str:
+    first = errors[0]
+    if first.get("syntax"):
+        hint = "fix the test file" if first.get("test_file") else "fix the syntax error"
+    elif first.get("import"):
+        hint = "install the missing dependency or fix the import"
+    else:
+        hint = "fix the test module"
+    what = f"{first['kind']}: {first['message']}" if first.get("message") else first["kind"]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return _one_line(f"tests could not be collected: {first['where']}: {what}{more}; {hint}")
+
+
+def _output_error(output: str) -> tuple[str | None, str | None]:
+    """From pytest's console output: (file:line, 'Kind: message') of the first ``E`` line."""
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("E   "):
+            where = None
+            for previous in reversed(lines[:index]):
+                match = re.match(r"^(\S+?):(\d+): in ", previous)
+                if match:
+                    where = f"{match.group(1)}:{match.group(2)}"
+                    break
+            return where, line[4:].strip()
+    return None, None
+
+
+def _usage_error(output: str) -> str | None:
+    for line in output.splitlines():
+        match = re.search(r"(?:^|[\s:])error: (.+)$", line.strip())
+        if match:
+            return match.group(1)
+    for line in output.splitlines():
+        if line.startswith("ERROR: ") and not line.startswith("ERROR: usage:"):
+            return line[len("ERROR: "):]
+    return None
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("Coverage.py warning")]
+    return lines[-1] if lines else "no output"
+
+
+def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str, config: Config) -> str | None:
+    """The one-line reason a run is not a usable baseline, or None (exit 0/1 with records)."""
+    if records and records.get("collection_errors"):
+        return _collection_message(records["collection_errors"])
+    if exit_code in (0, 1) and records is not None:
+        return None
+    tests = " ".join(config.tests)
+    if exit_code == 5:
+        return f"no tests were collected from {tests} (pytest exit code 5); check [tool.testplan] tests and pytest_args and the project's pytest configuration"
+    if "while loading conftest" in output:
+        where, error = _output_error(output)
+        hint = "install the missing dependency or fix the import" if error and ("ImportError" in error or "ModuleNotFoundError" in error) else "fix the conftest"
+        return _one_line(f"tests could not be collected: {where or 'conftest.py'}: {error or _last_line(output)}; {hint}")
+    if exit_code == 4:
+        message = _usage_error(output) or _last_line(output)
+        return _one_line(f"pytest usage error: {message}; check [tool.testplan] tests and pytest_args")
+    if exit_code == 3:
+        internal = [line for line in output.splitlines() if line.startswith("INTERNALERROR>")]
+        message = internal[-1][len("INTERNALERROR>"):].strip() if internal else _last_line(output)
+        return _one_line(f"pytest stopped with an internal error: {message}; run pytest by hand to see the traceback")
+    if exit_code == 2:
+        banners = [line.strip("! ").strip() for line in output.splitlines() if line.startswith("!!!")]
+        return _one_line(f"the test run was interrupted: {banners[-1] if banners else _last_line(output)}")
+    if records is None and exit_code in (0, 1):
+        return "pytest ran but testplan's plugin recorded nothing; is it disabled (-p no:testplan) in the project's pytest configuration?"
+    return _one_line(f"pytest exited with code {exit_code}: {_last_line(output)}")
+
+
+def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *, exit_code: int = 0) -> TraceData:
+    """TraceData from the recorder's JSON and the coverage data of the same run."""
+    root = config.root.resolve()
+    trace = TraceData(root=root)
+    complete = exit_code in (0, 1)
+    for record in records.get("tests", []):
+        if record.get("outcome") is None:
+            complete = False  # collected but never run (-x, --maxfail)
+            continue
+        path = Path(record["path"])
+        analysis = analyze_test(path, int(record.get("line") or 0), record.get("name"))
+        trace.tests.append(TestRecord(
+            nodeid=record["nodeid"],
+            file=_relative(path, root),
+            line=analysis.line if analysis else int(record.get("line") or 0),
+            links=combine(record.get("links", []), record["nodeid"], config.links),
+            outcome=record["outcome"],
+            failure_class=record.get("failure_class"),
+            duration=float(record.get("duration") or 0.0),
+            assertions=analysis.assertions if analysis else 0,
+            flags=list(analysis.flags) if analysis else [],
+        ))
+    trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests])
+    trace.complete = complete
+    return trace
+
+
+def read_lines(coverage_file: Path, nodeids: Sequence[str]) -> dict[str, dict[str, set[int]]]:
+    """``{nodeid: {absolute file: lines}}`` from a coverage data file whose contexts are nodeids.
+    Every nodeid gets an entry (empty when the test executed no measured line)."""
+    lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
+    if not coverage_file.is_file():
+        return lines
+    from coverage import CoverageData
+
+    data = CoverageData(basename=str(coverage_file))
+    data.read()
+    for measured in data.measured_files():
+        key = str(Path(measured).resolve())
+        for lineno, contexts in data.contexts_by_lineno(measured).items():
+            for context in contexts:
+                per_test = lines.get(context)
+                if per_test is not None:
+                    per_test.setdefault(key, set()).add(lineno)
+    return lines
+
+
+# --- the recorder (runs inside the project's pytest session) ------------------------------------
+
+RECORDS_VERSION = 1  # history: 1 (2026-11-22) first version
+
+
+def classify_exception(exc: BaseException | None) -> str:
+    """``assert`` when a test's check failed, ``crash`` when anything else escaped.
+
+    ``assert``: AssertionError (pytest's rewritten asserts, ``pytest.raises(match=...)``
+    mismatches, unittest's ``assert*``) and pytest's ``Failed`` (``pytest.fail``,
+    ``pytest.raises``' "DID NOT RAISE"). An exception group is ``assert`` when every
+    exception in it is.
+    """
+    if exc is None:
+        return "crash"
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = list(exc.exceptions)
+        return "assert" if leaves and all(classify_exception(e) == "assert" for e in leaves) else "crash"
+    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
+        return "assert"
+    return "crash"
+
+
+def marker_links(item: pytest.Item) -> list[str]:
+    """IDs from ``verifies`` markers, closest first (parametrized case and function, then
+    class, then module), each once. Non-string arguments are kept as ``str(arg)``; lists and
+    tuples are flattened. IDs are not validated: a bad one is reported as DANGLING later."""
+    ids: list[str] = []
+
+    def add(value: object) -> None:
+        if isinstance(value, (list, tuple, set, frozenset)):
+            for v in value:
+                add(v)
+        elif value is not None:
+            ids.append(value if isinstance(value, str) else str(value))
+
+    for mark in item.iter_markers("verifies"):
+        add(mark.args)
+    return dedupe(ids)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, root)).as_posix()
+
+
+def describe_item(item: pytest.Item, rootpath: Path) -> dict[str, Any]:
+    """A test's record before it runs: where it is defined and what it links to."""
+    path, lineno, _ = item.reportinfo()
+    absolute = Path(os.fspath(path)).resolve()
+    return {
+        "nodeid": item.nodeid,
+        "file": _relative(absolute, rootpath),
+        "path": str(absolute),
+        "line": lineno + 1 if isinstance(lineno, int) and lineno >= 0 else 0,
+        "name": getattr(item, "originalname", None) or item.name,
+        "links": marker_links(item),
+        "outcome": None,
+        "failure_class": None,
+        "duration": 0.0,
+    }
+
+
+def apply_report(record: dict[str, Any], report: pytest.TestReport, failure_class: str | None) -> None:
+    """Fold one phase's report into a test's record (pytest's own categories)."""
+    expected_failure = hasattr(report, "wasxfail")
+    if report.when == "call":
+        record["duration"] = report.duration
+    if report.passed:
+        if report.when == "call":
+            record["outcome"] = "xpassed" if expected_failure else "passed"
+    elif report.skipped:
+        if record["outcome"] is None or report.when != "teardown":
+            record["outcome"] = "xfailed" if expected_failure else "skipped"
+    elif report.when == "call":
+        record["outcome"] = "failed"
+        record["failure_class"] = failure_class or "assert"  # no exception: a strict XPASS
+    elif record["outcome"] != "failed":  # setup or teardown: an error
+        record["outcome"] = "error"
+        record["failure_class"] = failure_class or "crash"
+
+
+def _deepest_frame_in(tb: TracebackType | None, root: Path) -> tuple[Path, int] | None:
+    found = None
+    while tb is not None:
+        filename = Path(tb.tb_frame.f_code.co_filename)
+        if filename.is_absolute() and "site-packages" not in filename.parts:
+            try:
+                filename.resolve().relative_to(root)
+                found = (filename.resolve(), tb.tb_lineno)
+            except ValueError:
+                pass
+        tb = tb.tb_next
+    return found
+
+
+def describe_collection_error(node: pytest.Collector, exc: BaseException, rootpath: Path) -> dict[str, Any]:
+    """One collection failure as ``{nodeid, where, kind, message}``; ``where`` is file:line."""
+    cause = exc.__cause__ if isinstance(exc, pytest.Collector.CollectError) and exc.__cause__ else exc
+    node_path = Path(os.fspath(node.path)).resolve() if getattr(node, "path", None) else rootpath
+    kind = type(cause).__name__
+    if isinstance(cause, SyntaxError) and cause.filename:
+        where = f"{_relative(Path(cause.filename).resolve(), rootpath)}:{cause.lineno or 0}"
+        message = cause.msg
+    else:
+        frame = _deepest_frame_in(cause.__traceback__, rootpath)
+        where = f"{_relative(frame[0], rootpath)}:{frame[1]}" if frame else _relative(node_path, rootpath)
+        message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        if isinstance(cause, pytest.Collector.CollectError):
+            kind = "CollectError"
+    return {
+        "nodeid": node.nodeid,
+        "where": where,
+        "kind": kind,
+        "message": message,
+        "import": isinstance(cause, ImportError),
+        "syntax": isinstance(cause, SyntaxError),
+        "test_file": where.split(":", 1)[0] == _relative(node_path, rootpath),
+    }
+
+
+class Recorder:
+    """Registered by the plugin only with ``--testplan-record``: records every test of the
+    session and writes them as JSON at session end. With ``contexts``, switches coverage.py's
+    dynamic context to the test's nodeid for its setup, call and teardown (pytest-cov's
+    ``--cov-context=test``, one context per test instead of one per phase), back to ``""``
+    after it. Session/module fixtures are measured in the context of the test that first
+    needed them."""
+
+    def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None):
+        self.path = Path(path)
+        self.rootpath = (rootpath or Path.cwd()).resolve()
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.collection_errors: list[dict[str, Any]] = []
+        self._classes: dict[tuple[str, str], str] = {}
+        self._coverage: Any = None
+        if contexts:
+            import coverage
+
+            self._coverage = coverage.Coverage.current()
+
+    def _switch(self, context: str) -> None:
+        if self._coverage is not None:
+            self._coverage.switch_context(context)
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        contexts = "per-test coverage contexts" if self._coverage is not None else "no coverage contexts"
+        return f"testplan: recording tests to {self.path} ({contexts})"
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.tests[item.nodeid] = describe_item(item, self.rootpath)
+
+    def pytest_exception_interact(self, node: pytest.Item | pytest.Collector, call: pytest.CallInfo[Any], report: Any) -> None:
+        if isinstance(node, pytest.Collector) and call.excinfo is not None:
+            self.collection_errors.append(describe_collection_error(node, call.excinfo.value, self.rootpath))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and all(e["nodeid"] != report.nodeid for e in self.collection_errors):
+            lines = [line for line in report.longreprtext.splitlines() if line.strip()]
+            errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+            message = errors[-1] if errors else (lines[-1].strip() if lines else "collection failed")
+            kind, _, rest = message.partition(": ")
+            self.collection_errors.append({
+                "nodeid": report.nodeid,
+                "where": report.nodeid or ".",
+                "kind": kind if rest and kind.isidentifier() else "CollectError",
+                "message": rest if rest and kind.isidentifier() else message,
+                "import": "ImportError" in kind or "ModuleNotFoundError" in kind,
+                "syntax": "SyntaxError" in kind,
+                "test_file": True,
+            })
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        self._switch(item.nodeid)
+        try:
+            return (yield)
+        finally:
+            self._switch("")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if call.excinfo is not None:
+            self._classes[(item.nodeid, call.when)] = classify_exception(call.excinfo.value)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = self.tests.get(report.nodeid)
+        if record is not None:
+            apply_report(record, report, self._classes.pop((report.nodeid, report.when), None))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.write(int(exitstatus))
+
+    def write(self, exitstatus: int) -> None:
+        document = {
+            "version": RECORDS_VERSION,
+            "rootdir": str(self.rootpath),
+            "exitstatus": exitstatus,
+            "coverage_contexts": self._coverage is not None,
+            "tests": list(self.tests.values()),
+            "collection_errors": self.collection_errors,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        os.replace(partial, self.path)

@@ -1,0 +1,256 @@
+"""The pytest plugin in real (in-process) pytest sessions via ``pytester``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from testplan.pytest_plugin import RECORDER_NAME
+
+pytest_plugins = ("pytester",)
+
+MARKED = """
+import pytest
+
+pytestmark = pytest.mark.verifies("MOD-1")
+
+
+@pytest.mark.verifies("FN-1.1", "FN-1.2")
+def test_decorated():
+    assert True
+
+
+@pytest.mark.verifies("CLS-1")
+class TestGroup:
+    @pytest.mark.verifies("FN-2.1")
+    def test_method(self):
+        assert True
+
+
+@pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.verifies("PAR-1.1"), id="one"), 2])
+def test_param(x):
+    assert x
+
+
+@pytest.mark.verifies("lower-case", 7, ["LIST-1.1", "LIST-1.2"], "FN-1.1")
+def test_odd_arguments():
+    assert True
+
+
+def test_unlinked():
+    assert True
+"""
+
+
+def records(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
+    result = pytester.runpytest("--testplan-record=out/records.json", *args)
+    return result, json.loads((pytester.path / "out" / "records.json").read_text(encoding="utf-8"))
+
+
+def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester):
+    pytester.makepyfile(test_marked=MARKED)
+    result = pytester.runpytest("--strict-markers", "-W", "error::pytest.PytestUnknownMarkWarning")
+    result.assert_outcomes(passed=6)
+    assert "PytestUnknownMarkWarning" not in result.stdout.str()
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.verifies(*ids): the plan cases (PAY-1.3) or requirements (PAY-1) this test verifies (testplan)"])
+
+
+def test_disabled_with_no_testplan(pytester: pytest.Pytester):
+    # in a subprocess, the way users run it
+    pytester.makepyfile(test_marked=MARKED)
+    result = pytester.runpytest_subprocess("-p", "no:testplan", "--strict-markers")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*'verifies' not found in `markers` configuration option*"])
+    result = pytester.runpytest_subprocess("-p", "no:testplan", "--testplan-record=x.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unrecognized arguments: --testplan-record=x.json*"])
+
+
+def test_links_from_decorators_classes_modules_and_params(pytester: pytest.Pytester):
+    pytester.makepyfile(test_marked=MARKED)
+    result, document = records(pytester, "--strict-markers")
+    result.assert_outcomes(passed=6)
+    assert {t["nodeid"]: t["links"] for t in document["tests"]} == {
+        "test_marked.py::test_decorated": ["FN-1.1", "FN-1.2", "MOD-1"],
+        "test_marked.py::TestGroup::test_method": ["FN-2.1", "CLS-1", "MOD-1"],
+        "test_marked.py::test_param[one]": ["PAR-1.1", "MOD-1"],
+        "test_marked.py::test_param[2]": ["MOD-1"],
+        # recorded as given (flattened, str()-ed, deduplicated); validation is the scorer's job
+        "test_marked.py::test_odd_arguments": ["lower-case", "7", "LIST-1.1", "LIST-1.2", "FN-1.1", "MOD-1"],
+        "test_marked.py::test_unlinked": ["MOD-1"],
+    }
+
+
+def test_records_locations_outcomes_failure_classes_and_durations(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        test_outcomes="""
+        import pytest
+
+
+        @pytest.fixture
+        def broken():
+            raise RuntimeError("fixture broke")
+
+
+        def test_assert():
+            assert 1 == 2
+
+
+        def test_crash():
+            int("x")
+
+
+        def test_did_not_raise():
+            with pytest.raises(ValueError):
+                pass
+
+
+        def test_raises_wrong_message():
+            with pytest.raises(ValueError, match="expected"):
+                raise ValueError("other")
+
+
+        def test_fixture_error(broken):
+            pass
+
+
+        def test_fail():
+            pytest.fail("nope")
+
+
+        def test_group_of_asserts():
+            raise ExceptionGroup("two", [AssertionError("a"), AssertionError("b")])
+
+
+        def test_group_with_a_crash():
+            raise ExceptionGroup("two", [AssertionError("a"), KeyError("b")])
+
+
+        @pytest.mark.xfail(strict=True)
+        def test_strict_xpass():
+            pass
+
+
+        @pytest.mark.skipif(True, reason="no")
+        def test_skipped():
+            pass
+
+
+        def test_skip_inside():
+            pytest.skip("later")
+
+
+        @pytest.mark.xfail(raises=KeyError)
+        def test_xfailed():
+            {}["x"]
+
+
+        @pytest.mark.xfail
+        def test_xpassed():
+            pass
+
+
+        def test_passed():
+            assert True
+        """
+    )
+    result, document = records(pytester)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    tests = {t["nodeid"].split("::")[1]: t for t in document["tests"]}
+    assert {name: (t["outcome"], t["failure_class"]) for name, t in tests.items()} == {
+        "test_assert": ("failed", "assert"),
+        "test_crash": ("failed", "crash"),
+        "test_did_not_raise": ("failed", "assert"),
+        "test_raises_wrong_message": ("failed", "assert"),
+        "test_fixture_error": ("error", "crash"),
+        "test_fail": ("failed", "assert"),
+        "test_group_of_asserts": ("failed", "assert"),
+        "test_group_with_a_crash": ("failed", "crash"),
+        "test_strict_xpass": ("failed", "assert"),
+        "test_skipped": ("skipped", None),
+        "test_skip_inside": ("skipped", None),
+        "test_xfailed": ("xfailed", None),
+        "test_xpassed": ("xpassed", None),
+        "test_passed": ("passed", None),
+    }
+    assert (tests["test_assert"]["file"], tests["test_assert"]["line"], tests["test_assert"]["name"]) == ("test_outcomes.py", 9, "test_assert")
+    # the recorder keeps pytest's location (the first decorator's line); run_trace moves it to the def
+    assert tests["test_strict_xpass"]["line"] == 43  # its def is on line 44
+    assert tests["test_skipped"]["duration"] == 0.0
+    assert tests["test_passed"]["duration"] > 0
+    assert document["version"] == 1
+    assert document["exitstatus"] == 1
+    assert document["collection_errors"] == []
+    assert document["coverage_contexts"] is False
+    assert document["rootdir"] == str(pytester.path.resolve())
+
+
+def test_setup_and_teardown_errors(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        test_errors="""
+        import pytest
+
+
+        @pytest.fixture
+        def assert_in_setup():
+            assert False, "setup checked something"
+
+
+        @pytest.fixture
+        def bad_teardown():
+            yield
+            raise OSError("teardown broke")
+
+
+        def test_setup_assert(assert_in_setup):
+            pass
+
+
+        def test_teardown_after_pass(bad_teardown):
+            pass
+
+
+        def test_teardown_after_failure(bad_teardown):
+            assert False
+        """
+    )
+    _, document = records(pytester)
+    assert {t["nodeid"].split("::")[1]: (t["outcome"], t["failure_class"]) for t in document["tests"]} == {
+        "test_setup_assert": ("error", "assert"),
+        "test_teardown_after_pass": ("error", "crash"),
+        "test_teardown_after_failure": ("failed", "assert"),  # the failure is what counts
+    }
+
+
+def test_collection_errors_are_recorded(pytester: pytest.Pytester):
+    pytester.makepyfile(test_ok="def test_ok():\n    assert True\n", test_syntax="def test_x(:\n    pass\n", test_import="import nonexistent_dep_xyz\n")
+    result, document = records(pytester)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    errors = sorted(document["collection_errors"], key=lambda e: e["nodeid"])
+    assert [(e["nodeid"], e["where"], e["kind"], e["message"], e["syntax"], e["import"]) for e in errors] == [
+        ("test_import.py", "test_import.py:1", "ModuleNotFoundError", "No module named 'nonexistent_dep_xyz'", False, True),
+        ("test_syntax.py", "test_syntax.py:1", "SyntaxError", "invalid syntax", True, False),
+    ]
+
+
+def test_recorder_is_registered_only_when_enabled(pytester: pytest.Pytester):
+    assert pytester.parseconfigure().pluginmanager.get_plugin(RECORDER_NAME) is None
+    assert pytester.parseconfigure("--testplan-record=r.json").pluginmanager.get_plugin(RECORDER_NAME) is not None
+    pytester.makepyfile(test_a="def test_a():\n    assert True\n")
+    plain = pytester.runpytest()
+    assert "testplan:" not in plain.stdout.str()
+    assert not (pytester.path / "r.json").exists()
+
+
+def test_report_header_when_recording(pytester: pytest.Pytester):
+    pytester.makepyfile(test_a="def test_a():\n    assert True\n")
+    result = pytester.runpytest("--testplan-record=r.json")
+    result.stdout.fnmatch_lines(["testplan: recording tests to r.json (no coverage contexts)"])
+
+
+def test_empty_record_path_is_a_usage_error(pytester: pytest.Pytester):
+    result = pytester.runpytest("--testplan-record=")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--testplan-record needs a file path*"])

@@ -1,0 +1,373 @@
+"""run_trace on real fixture projects (one real pytest subprocess each), and the links table."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from testplan.config import load_config
+from testplan.errors import BaselineError
+from testplan.links import combine, matches, table_links
+from testplan.trace import TraceData, run_trace
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "fixtures"
+EXAMPLE = HERE.parent / "examples" / "pet-insurance"
+
+# Most runs skip pytest's plugin autoloading (this environment's hypothesis plugin alone costs
+# ~1 s per run); run_trace then loads testplan's plugin with -p. The flat project and the
+# example run with autoloading, the way users run.
+FAST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
+    return target
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file and the set of directories under root, except .testplan/."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".testplan":
+            continue
+        digest[rel.as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return digest
+
+
+def lines_of(trace: TraceData, nodeid: str, file: Path) -> set[int]:
+    return trace.lines[nodeid].get(str(file.resolve()), set())
+
+
+# --- a flat-layout project: outcomes, failure classes, markers, per-test coverage ----------------
+
+
+@pytest.fixture(scope="module")
+def flat(tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, str], TraceData]:
+    root = copy_project(FIXTURES / "trace_flat", tmp_path_factory.mktemp("flat") / "calc-project")
+    before = tree_digest(root)
+    trace = run_trace(load_config(root))
+    return root, before, tree_digest(root), trace
+
+
+def test_flat_trace_records_every_test_in_suite_order(flat):
+    root, _, _, trace = flat
+    assert trace.root == root.resolve()
+    assert trace.complete is True
+    assert [t.nodeid for t in trace.tests] == [
+        "tests/test_coverage.py::test_uses_f",
+        "tests/test_coverage.py::test_uses_g",
+        "tests/test_markers.py::test_decorated",
+        "tests/test_markers.py::TestGrouped::test_in_class",
+        "tests/test_markers.py::TestGrouped::test_in_class_decorated",
+        "tests/test_markers.py::test_params[one]",
+        "tests/test_markers.py::test_params[two]",
+        "tests/test_markers.py::test_invalid_id",
+        "tests/test_outcomes.py::test_assert_fails",
+        "tests/test_outcomes.py::test_crash",
+        "tests/test_outcomes.py::test_did_not_raise",
+        "tests/test_outcomes.py::test_fixture_error",
+        "tests/test_outcomes.py::test_explicit_fail",
+        "tests/test_outcomes.py::test_passes",
+        "tests/test_outcomes.py::test_teardown_error",
+        "tests/test_outcomes.py::test_skipped",
+        "tests/test_outcomes.py::test_xfailed",
+        "tests/test_outcomes.py::test_xpassed",
+    ]
+
+
+def test_flat_trace_outcomes_and_failure_classes(flat):
+    trace = flat[3]
+    got = {t.nodeid.split("::")[-1]: (t.outcome, t.failure_class) for t in trace.tests if "test_outcomes" in t.nodeid}
+    assert got == {
+        "test_assert_fails": ("failed", "assert"),
+        "test_crash": ("failed", "crash"),  # TypeError inside the code under test
+        "test_did_not_raise": ("failed", "assert"),  # pytest.raises: DID NOT RAISE (Failed)
+        "test_fixture_error": ("error", "crash"),  # the fixture raised in setup
+        "test_explicit_fail": ("failed", "assert"),  # pytest.fail (Failed)
+        "test_passes": ("passed", None),
+        "test_teardown_error": ("error", "crash"),  # passed, then its fixture's teardown raised
+        "test_skipped": ("skipped", None),
+        "test_xfailed": ("xfailed", None),
+        "test_xpassed": ("xpassed", None),
+    }
+
+
+def test_flat_trace_links_from_every_marker_place_and_the_table(flat):
+    trace = flat[3]
+    links = {t.nodeid.split("::", 1)[1]: t.links for t in trace.tests if "test_markers" in t.nodeid or "test_coverage" in t.nodeid}
+    assert links == {
+        "test_uses_f": ["CALC-1.9"],  # [tool.testplan.links]
+        "test_uses_g": [],
+        "test_decorated": ["CALC-1.1", "CALC-1.2", "CALC-1"],  # decorator, then module pytestmark
+        "TestGrouped::test_in_class": ["CALC-1.3", "CALC-1"],  # class mark
+        "TestGrouped::test_in_class_decorated": ["CALC-1.4", "CALC-1.3", "CALC-1"],  # closest first
+        "test_params[one]": ["CALC-1.5", "CALC-1"],  # pytest.param(marks=...)
+        "test_params[two]": ["CALC-1"],
+        "test_invalid_id": ["not an id", "CALC-1.1", "CALC-1"],  # kept as-is: the scorer says DANGLING
+    }
+
+
+def test_flat_trace_locations_durations_and_assertion_counts(flat):
+    trace = flat[3]
+    decorated = trace.test("tests/test_markers.py::test_decorated")
+    assert (decorated.file, decorated.line) == ("tests/test_markers.py", 7)  # the def line, not the decorator's
+    in_class = trace.test("tests/test_markers.py::TestGrouped::test_in_class")
+    assert (in_class.file, in_class.line) == ("tests/test_markers.py", 13)
+    crash = trace.test("tests/test_outcomes.py::test_crash")
+    assert (crash.assertions, crash.flags) == (1, [])
+    assert all(t.duration >= 0 for t in trace.tests)
+    assert trace.test("tests/test_outcomes.py::test_skipped").duration == 0.0
+
+
+def test_flat_trace_per_test_coverage_is_real(flat):
+    root, _, _, trace = flat
+    calc = root / "calc" / "__init__.py"
+    f_body = {5, 6}  # the two lines of f's body
+    assert lines_of(trace, "tests/test_coverage.py::test_uses_f", calc) == f_body
+    assert lines_of(trace, "tests/test_coverage.py::test_uses_g", calc) == {10}
+    assert lines_of(trace, "tests/test_outcomes.py::test_crash", calc) == {14}
+    assert trace.covering(calc, 10) == ["tests/test_coverage.py::test_uses_g"]
+    assert trace.covering(calc, 14) == ["tests/test_outcomes.py::test_crash"]
+    # every test has an entry; tests that run no measured code have an empty one
+    assert set(trace.lines) == {t.nodeid for t in trace.tests}
+    assert trace.lines["tests/test_markers.py::test_decorated"] == {}
+    # test files are not measured, only the project's code
+    assert all(set(files) <= {str(calc.resolve())} for files in trace.lines.values())
+
+
+def test_flat_trace_leaves_the_tree_byte_identical_except_state_dir(flat):
+    root, before, after, _ = flat
+    assert after == before
+    assert sorted(p.name for p in (root / ".testplan" / "trace").iterdir()) == [
+        "coverage.sqlite",
+        "coveragerc",
+        "pytest.log",
+        "records.json",
+    ]
+
+
+def test_maxfail_run_is_incomplete(tmp_path):
+    root = copy_project(FIXTURES / "trace_flat", tmp_path / "calc-project")
+    trace = run_trace(load_config(root), extra_args=["tests/test_outcomes.py", "--maxfail=1"], env=FAST)
+    assert trace.complete is False
+    assert [t.nodeid for t in trace.tests if "test_outcomes" in t.nodeid] == ["tests/test_outcomes.py::test_assert_fails"]
+
+
+# --- layouts ----------------------------------------------------------------------------------
+
+
+def test_src_layout_project(tmp_path):
+    root = copy_project(FIXTURES / "trace_src", tmp_path / "shapes")
+    before = tree_digest(root)
+    trace = run_trace(load_config(root), env=FAST)
+    assert tree_digest(root) == before
+    area = root / "src" / "shapes" / "area.py"
+    assert [(t.nodeid, t.links, t.outcome) for t in trace.tests] == [
+        ("tests/test_area.py::test_square", ["SHAPE-1.1"], "passed"),
+        ("tests/test_area.py::test_negative_side", ["SHAPE-1.2"], "passed"),
+        ("tests/test_area.py::test_circle", [], "passed"),
+    ]
+    assert lines_of(trace, "tests/test_area.py::test_square", area) == {2, 4}
+    assert lines_of(trace, "tests/test_area.py::test_negative_side", area) == {2, 3}
+    assert lines_of(trace, "tests/test_area.py::test_circle", area) == {8}
+    negative = trace.test("tests/test_area.py::test_negative_side")
+    assert (negative.assertions, negative.flags) == (1, ["raises-without-match"])
+    circle = trace.test("tests/test_area.py::test_circle")
+    assert (circle.assertions, circle.flags) == (1, [])  # assert ... == pytest.approx(...) counts once
+
+
+def _wheel(package_dir: Path, out: Path) -> Path:
+    """A minimal pure-Python wheel of ``package_dir`` (no build backend, no network)."""
+    name = package_dir.name
+    dist_info = f"{name}-0.1.0.dist-info"
+    files = {f"{name}/{p.name}": p.read_bytes() for p in sorted(package_dir.glob("*.py"))}
+    files[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n".encode()
+    files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: testplan-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = out / f"{name}-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return wheel
+
+
+@pytest.fixture(scope="module")
+def installed_tinyinst(tmp_path_factory) -> Path:
+    """tinyinst installed with pip into a private target directory (put on PYTHONPATH)."""
+    base = tmp_path_factory.mktemp("tinyinst")
+    wheel = _wheel(FIXTURES / "trace_installed" / "tinyinst", base)
+    site = base / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--disable-pip-version-check", "--target", str(site), str(wheel)],
+        check=True,
+    )
+    return site
+
+
+def test_tests_importing_an_installed_package_are_measured_by_package_name(tmp_path, installed_tinyinst):
+    root = copy_project(FIXTURES / "trace_installed" / "project", tmp_path / "uses-tinyinst")
+    before = tree_digest(root)
+    trace = run_trace(load_config(root), env={**FAST, "PYTHONPATH": str(installed_tinyinst)})
+    assert tree_digest(root) == before
+    module = installed_tinyinst / "tinyinst" / "__init__.py"
+    assert [(t.nodeid, t.links, t.outcome) for t in trace.tests] == [
+        ("tests/test_tiny.py::test_triple", ["TINY-1.1"], "passed"),
+        ("tests/test_tiny.py::test_negate", [], "passed"),
+    ]
+    # measured because requirements.yaml names tinyinst in a code: ref
+    assert trace.lines["tests/test_tiny.py::test_triple"] == {str(module.resolve()): {2, 3}}
+    assert trace.lines["tests/test_tiny.py::test_negate"] == {str(module.resolve()): {7}}
+
+
+def test_installed_package_not_named_anywhere_is_not_measured(tmp_path, installed_tinyinst):
+    root = copy_project(FIXTURES / "trace_installed" / "project", tmp_path / "uses-tinyinst")
+    trace = run_trace(load_config(root), env={**FAST, "PYTHONPATH": str(installed_tinyinst)}, packages=[])
+    assert trace.lines == {"tests/test_tiny.py::test_triple": {}, "tests/test_tiny.py::test_negate": {}}
+
+
+# --- the bundled example ------------------------------------------------------------------------
+
+
+def test_pet_insurance_example(tmp_path):
+    root = copy_project(EXAMPLE, tmp_path / "pet-insurance")
+    before = tree_digest(root)
+    trace = run_trace(load_config(root))
+    assert tree_digest(root) == before
+    assert trace.complete is True
+    known = ["tests/test_card_brands.py::test_visa", "tests/test_payments.py::test_authorize_then_capture", "tests/test_policy.py::test_issue_policy_for_dog"]
+    assert [trace.test(nodeid).outcome for nodeid in known] == ["passed", "passed", "passed"]
+    assert trace.test("tests/test_card_brands.py::test_visa").links == ["CARD-2.1", "CARD-2"]
+    assert trace.test("tests/test_card_brands.py::test_amex[378282246310005]").links == ["CARD-2.2", "CARD-2"]
+    assert trace.test("tests/test_payments.py::test_authorize_then_capture").links == ["PAY-2.1"]
+    assert trace.test("tests/test_policy.py::test_age_limits_bad[21]").links == ["POL-1.4"]
+    dog = trace.test("tests/test_policy.py::test_issue_policy_for_dog")
+    assert (dog.links, dog.assertions, dog.flags) == (["POL-1.1"], 0, ["no-assertion"])
+    capture = trace.test("tests/test_payments.py::test_authorize_then_capture")
+    assert (capture.assertions, capture.flags) == (5, [])
+    # the captured_payment fixture runs Payment.capture in the test's setup: it is the test's coverage
+    payments = root / "src" / "petinsure" / "payments.py"
+    assert lines_of(trace, "tests/test_payments.py::test_refunded_payment_is_final", payments)
+    cards = root / "src" / "petinsure" / "cards.py"
+    assert not lines_of(trace, "tests/test_payments.py::test_authorize_then_capture", cards)
+
+
+# --- broken suites ------------------------------------------------------------------------------
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "broken"
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def _baseline_error(tmp_path: Path, files: dict[str, str]) -> str:
+    root = _project(tmp_path, files)
+    before = tree_digest(root)
+    with pytest.raises(BaselineError) as caught:
+        run_trace(load_config(root), env=FAST)
+    assert tree_digest(root) == before
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+OK_TEST = "def test_ok():\n    assert True\n"
+
+
+def test_syntax_error_in_a_test_file(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/test_ok.py": OK_TEST, "tests/test_x.py": "def test_ok():\n    assert True\n\ndef test_x(:\n    pass\n"})
+    assert message == "tests could not be collected: tests/test_x.py:4: SyntaxError: invalid syntax; fix the test file"
+
+
+def test_missing_dependency(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/test_x.py": "import nonexistent_dep_xyz\n\n" + OK_TEST})
+    assert message == (
+        "tests could not be collected: tests/test_x.py:1: ModuleNotFoundError: No module named 'nonexistent_dep_xyz'; "
+        "install the missing dependency or fix the import"
+    )
+
+
+def test_missing_dependency_in_conftest(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/conftest.py": "import nonexistent_dep_xyz\n", "tests/test_x.py": OK_TEST})
+    assert message == (
+        "tests could not be collected: tests/conftest.py:1: ModuleNotFoundError: No module named 'nonexistent_dep_xyz'; "
+        "install the missing dependency or fix the import"
+    )
+
+
+def test_two_collection_errors_name_the_first(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/test_a.py": "raise RuntimeError('boom at import')\n", "tests/test_b.py": "import nonexistent_dep_xyz\n"})
+    assert message == "tests could not be collected: tests/test_a.py:1: RuntimeError: boom at import (and 1 more); fix the test module"
+
+
+def test_no_tests_collected(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/test_x.py": "X = 1\n"})
+    assert message == (
+        "no tests were collected from tests (pytest exit code 5); "
+        "check [tool.testplan] tests and pytest_args and the project's pytest configuration"
+    )
+
+
+def test_pytest_usage_error(tmp_path):
+    message = _baseline_error(tmp_path, {"tests/test_x.py": OK_TEST, "pyproject.toml": "[tool.testplan]\npytest_args = ['--bogus-flag']\n"})
+    assert message == "pytest usage error: unrecognized arguments: --bogus-flag; check [tool.testplan] tests and pytest_args"
+
+
+def test_missing_test_directory(tmp_path):
+    message = _baseline_error(tmp_path, {"other/test_x.py": OK_TEST})
+    assert message == "pytest usage error: file or directory not found: tests; check [tool.testplan] tests and pytest_args"
+
+
+def test_failing_tests_are_data_not_an_error(tmp_path):
+    root = _project(tmp_path, {"tests/test_x.py": "def test_bad():\n    assert 1 == 2\n"})
+    trace = run_trace(load_config(root), env=FAST)
+    assert [(t.outcome, t.failure_class, t.line) for t in trace.tests] == [("failed", "assert", 1)]
+    assert trace.complete is True
+
+
+# --- the links table --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "nodeid", "expected"),
+    [
+        ("tests/test_version.py::test_parse*", "tests/test_version.py::test_parse_ok", True),
+        ("tests/test_version.py::test_parse*", "tests/test_version.py::test_parse_ok[1.2.3]", True),
+        ("tests/test_version.py::test_parse*", "tests/test_version.py::test_compare", False),
+        ("tests/test_version.py::test_parse", "tests/test_version.py::test_parse[x-1]", True),  # all its params
+        ("tests/test_version.py::test_parse[x-1]", "tests/test_version.py::test_parse[x-1]", True),  # exact, despite []
+        ("tests/test_version.py::test_parse[x-1]", "tests/test_version.py::test_parse[x-2]", False),
+        ("tests/test_version.py", "tests/test_version.py::TestA::test_b", True),  # a file
+        ("tests/unit", "tests/unit/test_a.py::test_b", True),  # a directory
+        ("tests/unit", "tests/unit_other/test_a.py::test_b", False),
+        ("*::test_b", "tests/unit/test_a.py::test_b", True),
+        ("tests/test_version.py::Test_Parse*", "tests/test_version.py::test_parse_ok", False),  # case-sensitive
+        ("", "tests/test_a.py::test_b", False),
+    ],
+)
+def test_links_table_patterns(pattern, nodeid, expected):
+    assert matches(pattern, nodeid) is expected
+
+
+def test_links_table_and_markers_combine_markers_first_deduplicated():
+    table = {"tests/test_a.py::*": ["A-1", "A-1.2"], "tests/test_a.py::test_b": ["B-1", "A-1"]}
+    assert table_links("tests/test_a.py::test_b", table) == ["A-1", "A-1.2", "B-1"]
+    assert combine(["A-1.2", "C-1"], "tests/test_a.py::test_b", table) == ["A-1.2", "C-1", "A-1", "B-1"]
+    assert combine([], "tests/test_z.py::test_b", table) == []
