@@ -202,3 +202,14 @@ def test_module_and_empty_refs_are_reported_too(shop):
     assert gen.unmutated["ALL-1"] == ["shop.core:label (decorated)", "shop.core (module-level code)",
                                       "shop.model:Box (nothing to mutate)"]
     assert sum("ALL-1" in m.requirements for m in gen.mutants) == 28
+
+
+def test_also_copy_brings_ignored_paths_into_the_scratch_copy(shop):
+    (shop / "venv").mkdir()
+    (shop / "venv" / "data.txt").write_text("needed by a test\n")
+    config = load_config(shop, {"mutation": {"also_copy": ["venv/data.txt"]}})
+    gen = generate(config, load_project(config).requirements)
+    assert (gen.scratch / "venv" / "data.txt").read_text() == "needed by a test\n"
+    config = load_config(shop, {"mutation": {"also_copy": ["nope"]}})
+    with pytest.raises(InputError, match="also_copy: 'nope'"):
+        generate(config, load_project(config).requirements)

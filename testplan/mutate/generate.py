@@ -99,12 +99,24 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def make_scratch(root: Path, scratch: Path) -> None:
-    """A fresh copy of the project (minus VCS, caches, virtualenvs and the state dir)."""
+def make_scratch(root: Path, scratch: Path, also_copy: list[str] = ()) -> None:
+    """A fresh copy of the project (minus VCS, caches, virtualenvs and the state dir); paths in
+    ``[tool.testplan.mutation] also_copy`` (relative to the root) are copied even when ignored."""
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(root, scratch, symlinks=True, ignore=_ignore)
+    for extra in also_copy:
+        source, target = root / extra, scratch / extra
+        if not source.exists():
+            raise InputError(f"[tool.testplan.mutation] also_copy: '{extra}' does not exist under {root}; fix or remove it")
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True)
+        else:
+            shutil.copy2(source, target)
 
 
 # --- mutmut ----------------------------------------------------------------------------------
@@ -332,7 +344,7 @@ def generate(config: Config, requirements, scratch: Path | None = None) -> Gener
             spans[requirement.id] = requirement_spans(requirement, config.source_roots)
             for span in spans[requirement.id]:
                 files.setdefault(_relative(span.file, root), span.ref.partition(":")[0])
-    make_scratch(root, scratch)
+    make_scratch(root, scratch, list(config.mutation.also_copy))
 
     previous = install_mutmut_config()
     try:
