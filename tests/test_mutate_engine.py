@@ -157,13 +157,14 @@ def test_the_users_tree_is_byte_identical(shop):
     assert not list(shop.root.rglob("__pycache__"))
 
 
-def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path):
+def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypatch):
     """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""
     mutant = next(m for m in shop.run.mutants if m.mutated == "def shipping(total, parcels=2):")
     assert (mutant.status, list(mutant.verdicts)) == ("survived", [T + "test_shipping_weak"])
     # --all-tests runs the other covering tests too: the verdict is recorded, the status is not moved
     root = copy_project(shop.root, tmp_path / "shop")
-    config, project = load(root)
+    monkeypatch.chdir(root)  # and the CLI's way of loading: a relative root
+    config, project = load(Path("."))
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, all_tests=True, fast=True, use_cache=False)
     again = next(m for m in run.mutants if m.id == mutant.id)
     assert again.verdicts == {T + "test_shipping_weak": "pass", T + "test_cart_total": "assert"}

@@ -172,7 +172,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                                     f"{', '.join(failing[:10])}{' ...' if len(failing) > 10 else ''}; "
                                     "make them pass (or unlink them), then run the audit again")
             hashes = hash_tests(config.root, selected)
-            cache = MutationCache(config.state_dir / "cache" / CACHE_FILE,
+            cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE,
                                   tool_key(mutmut_version(), list(config.pytest_args))) if use_cache else None
             to_run: list[_Plan] = []
             for plan in plans:
@@ -214,7 +214,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 if worker.interrupted:
                     complete, reason = False, "interrupted"
                 else:
-                    _check_worker(worker, gen, config.state_dir / "mutate.log")
+                    _check_worker(worker, gen, config.state_dir.resolve() / "mutate.log")
         except KeyboardInterrupt:
             complete, reason = False, "interrupted"
         finally:
@@ -273,8 +273,8 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests, "stop_on": p.judges or p.tests}
                   for p in to_run],
     }
-    return run_worker(job, scratch=scratch, job_path=config.state_dir / "mutate-job.json",
-                      log_path=config.state_dir / "mutate.log", on_mutant=on_mutant)
+    return run_worker(job, scratch=scratch, job_path=config.state_dir.resolve() / "mutate-job.json",
+                      log_path=config.state_dir.resolve() / "mutate.log", on_mutant=on_mutant)
 
 
 def _check_worker(worker, gen, log: Path) -> None:
