@@ -100,6 +100,8 @@ fail_on = ["dangling"]
 def init(
     root: Root = Path("."),
     from_code: Annotated[Optional[str], typer.Option("--from-code", help="Draft requirements from an existing package (one per public module).")] = None,
+    granularity: Annotated[str, typer.Option("--granularity", help="With --from-code: 'module' (one requirement per public module) or 'function' (per public class/function).")] = "module",
+    write_links: Annotated[bool, typer.Option("--write-links", help="With --from-code: append the suggested links to pyproject.toml as [tool.testplan.links].")] = False,
 ) -> None:
     """Scaffold requirements.yaml, plans/ and a [tool.testplan] table. Never overwrites a file."""
     from .store import atomic_write
@@ -107,7 +109,9 @@ def init(
     if from_code is not None:
         from .draft import init_from_code  # the traceability issue's drafting; imported lazily
 
-        init_from_code(root, from_code, console())
+        if granularity not in ("module", "function"):
+            raise InputError(f"--granularity: '{granularity}' is not a granularity; use module or function")
+        init_from_code(root, from_code, console(), granularity=granularity, write_links=write_links)  # type: ignore[arg-type]
         return
     if not root.is_dir():
         raise InputError(f"--root: '{root}' is not a directory; create it first")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 from .errors import Finding, InputError
@@ -30,13 +31,31 @@ class CodeSpan:
 
 
 def find_module(module: str, source_roots: list[Path]) -> Path | None:
+    """The file of ``module``: under the source roots first, else an installed module.
+
+    Installed modules are found with ``PathFinder`` one package level at a time, which reads
+    the file system only: no package ``__init__`` is executed.
+    """
     parts = module.split(".")
     for root in source_roots:
         base = root.joinpath(*parts)
         for candidate in (base.with_suffix(".py"), base / "__init__.py"):
             if candidate.is_file():
                 return candidate.resolve()
-    return None
+    return _installed_module(parts)
+
+
+def _installed_module(parts: list[str]) -> Path | None:
+    search: list[str] | None = None
+    spec = None
+    for depth in range(1, len(parts) + 1):
+        spec = PathFinder.find_spec(".".join(parts[:depth]), search)
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations or [])
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin).resolve()
 
 
 @lru_cache(maxsize=256)

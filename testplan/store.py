@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Iterable, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Finding, InputError
@@ -25,6 +27,22 @@ from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_
 M = TypeVar("M", bound=BaseModel)
 
 CASE_KEY_ORDER = ("id", "title", "kind", "given", "expect", "priority", "origin", "status", "reason", "provenance")
+
+
+# characters YAML reads as line breaks (or cannot keep in plain style): such strings are written
+# double-quoted, where they are escaped, so a save/load round trip gives the same text back
+_NEEDS_QUOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, str) and _NEEDS_QUOTES.search(value):
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, dict):
+        out = CommentedMap()
+        for key, item in value.items():
+            out[key] = _scalar(item)
+        return out
+    return value
 
 
 def make_yaml() -> YAML:
@@ -378,20 +396,20 @@ class PlanFile:
         dumped = case.model_dump(mode="json", exclude_none=True)
         for key in CASE_KEY_ORDER:
             if key in dumped:
-                item[key] = dumped[key]
+                item[key] = _scalar(dumped[key])
         self.data["cases"].append(item)
 
     def set_case_status(self, case_id: str, status: str, reason: str | None = None) -> None:
         item = self._case_map(case_id)
         item["status"] = status
         if reason is not None:
-            _set_after(item, "reason", reason, "status")
+            _set_after(item, "reason", _scalar(reason), "status")
         elif "reason" in item and status != "rejected":
             del item["reason"]
 
     def set_review(self, review: Review) -> None:
         record = CommentedMap()
-        record["by"] = review.by
+        record["by"] = _scalar(review.by)
         record["at"] = review.at.strftime("%Y-%m-%dT%H:%M:%SZ")
         record["fingerprint"] = review.fingerprint
         self.data["review"] = record

@@ -142,3 +142,18 @@ def test_schema_is_json_schema_of_the_file_format(cli, kind):
 def test_schema_unknown_kind(cli):
     result = cli("schema", "tests")
     assert (result.code, result.err) == (2, "testplan: bad-input: schema: unknown format 'tests'; use 'requirements' or 'plan'\n")
+
+
+@pytest.mark.parametrize("text", ["a\x85b", "x\u2028y", "bell\x07", "\ufeffbom", "multi\nline\n", " lead", "trail ", "it's \"quoted\""])
+def test_strings_yaml_would_break_survive_a_round_trip(tmp_path, text):
+    """Found by hypothesis: NEL (\\x85) was written plain and read back as a line break."""
+    from testplan.model import Case
+    from testplan.store import PlanFile
+
+    path = tmp_path / "REQ-1.yaml"
+    plan_file = PlanFile.new(path, "REQ-1")
+    plan_file.add_case(Case(id="REQ-1.1", title="t", kind="nominal", expect=text))
+    plan_file.save()
+    loaded = load_plan_file(path)
+    assert loaded.plan.cases[0].expect == text
+    assert loaded.render() == path.read_text(encoding="utf-8")
