@@ -213,3 +213,17 @@ def test_also_copy_brings_ignored_paths_into_the_scratch_copy(shop):
     config = load_config(shop, {"mutation": {"also_copy": ["nope"]}})
     with pytest.raises(InputError, match="also_copy: 'nope'"):
         generate(config, load_project(config).requirements)
+
+
+def test_explain_shows_a_mutant_by_id_prefix_without_touching_anything(shop):
+    from testplan.mutate import explain
+
+    config = load_config(shop)
+    requirements = load_project(config).requirements
+    loop = next(m for m in generate(config, requirements, write=False).mutants if m.mutated == "n += 1")
+    assert not (shop / ".testplan").exists()  # write=False copies nothing
+    info = explain(config, requirements, loop.id[:6])
+    assert (info["id"], info["file"], info["line"], info["qualname"]) == (loop.id, "src/shop/core.py", 31, "countdown")
+    assert "-        n -= 1\n+        n += 1" in info["diff"]
+    with pytest.raises(InputError, match="matches no mutant"):
+        explain(config, requirements, "ffffffffffff")

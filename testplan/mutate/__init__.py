@@ -5,6 +5,7 @@ Library API::
     run = run_mutation(config, project, trace, jobs=None, fast=False, all_tests=False,
                        diff_base=None, shard=None, progress=None)   # -> MutationRun
     merged = merge_shards([Path("shard1/audit.json"), ...])         # -> result.AuditResult
+    info = explain(config, project.requirements, "f566bd")          # -> dict with the diff
 
 Modules, one domain noun each: ``generate`` (mutmut -> mutants in a scratch copy, stable IDs,
 scope, unmutated code), ``worker`` (the warm pytest process that forks one child per mutant),
@@ -20,13 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "merge_shards", "parse_shard", "run_mutation"]
+__all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "explain", "merge_shards", "parse_shard", "run_mutation"]
 
 _WHERE = {"MutationIncomplete": "lab", "MutationRun": "lab", "audit_hook": "lab", "run_mutation": "lab",
-          "merge_shards": "shard", "parse_shard": "shard"}
+          "merge_shards": "shard", "parse_shard": "shard", "explain": "generate"}
 
 if TYPE_CHECKING:
     from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation
+    from .generate import explain
     from .shard import merge_shards, parse_shard
 
 

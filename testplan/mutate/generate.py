@@ -85,6 +85,31 @@ class Generation:
     files: dict[str, str]  # relative file -> module name
     spans: dict[str, list[CodeSpan]]  # requirement ID -> spans (files absolute, in the user's tree)
     seconds: float = 0.0
+    code: dict[str, str] = field(default_factory=dict)  # relative file -> trampolined module text
+
+
+def explain(config: Config, requirements, mutant_id: str) -> dict:
+    """What ``testplan explain <mutant ID>`` shows: where the mutant is and the unified diff of its
+    function (mutmut's own diff), computed from the current code without running anything.
+    Raises InputError for an unknown (or no longer existing) ID."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    gen = generate(config, requirements, write=False)
+    matches = [m for m in gen.mutants if m.id.startswith(mutant_id)] if len(mutant_id) >= 4 else []
+    if len(matches) != 1:
+        what = "is ambiguous" if matches else "matches no mutant of the current code"
+        raise InputError(f"mutant ID '{mutant_id}' {what}; copy an ID from the audit report (4+ characters)")
+    m = matches[0]
+    previous = install_mutmut_config()
+    try:
+        diff = get_diff_for_mutant(m.name, source=gen.code[m.file], path=m.file)
+    finally:
+        import mutmut.configuration as conf
+
+        conf._config = previous
+    return {"id": m.id, "file": m.file, "line": m.line, "module": m.module, "qualname": m.qualname,
+            "operator": m.operator, "original": m.original, "mutated": m.mutated,
+            "requirements": list(m.requirements), "mutmut_name": m.name, "diff": diff}
 
 
 # --- scratch copy ----------------------------------------------------------------------------
@@ -329,9 +354,10 @@ def _relative(path: Path, root: Path) -> str:
         raise InputError(f"code in scope is outside the project: {path}; mutation works on files under {root}") from None
 
 
-def generate(config: Config, requirements, scratch: Path | None = None) -> Generation:
+def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True) -> Generation:
     """Copy the project to ``scratch`` (default ``.testplan/mutants``) and write mutmut's
-    trampolined version of every file some requirement's ``code:`` touches into that copy."""
+    trampolined version of every file some requirement's ``code:`` touches into that copy.
+    ``write=False`` only computes the mutants (nothing is copied or written)."""
     import time
 
     started = time.perf_counter()
@@ -344,7 +370,9 @@ def generate(config: Config, requirements, scratch: Path | None = None) -> Gener
             spans[requirement.id] = requirement_spans(requirement, config.source_roots)
             for span in spans[requirement.id]:
                 files.setdefault(_relative(span.file, root), span.ref.partition(":")[0])
-    make_scratch(root, scratch, list(config.mutation.also_copy))
+    if write:
+        make_scratch(root, scratch, list(config.mutation.also_copy))
+    trampolined: dict[str, str] = {}
 
     previous = install_mutmut_config()
     try:
@@ -354,7 +382,9 @@ def generate(config: Config, requirements, scratch: Path | None = None) -> Gener
             module = files[rel]
             code = (root / rel).read_text(encoding="utf-8")
             result = mutate_source(rel, code)
-            (scratch / rel).write_text(result.code, encoding="utf-8")
+            trampolined[rel] = result.code
+            if write:
+                (scratch / rel).write_text(result.code, encoding="utf-8")
             tree = ast.parse(code)
             defs = _defs(tree)
             by_key = {d.key: d for d in defs if d.key}
@@ -396,7 +426,7 @@ def generate(config: Config, requirements, scratch: Path | None = None) -> Gener
         conf._config = previous
     for req_id in spans:
         unmutated.setdefault(req_id, [])
-    return Generation(scratch, mutants, unmutated, files, spans, time.perf_counter() - started)
+    return Generation(scratch, mutants, unmutated, files, spans, time.perf_counter() - started, trampolined)
 
 
 def _unmutated(module: str, spans: list[CodeSpan], defs: list[_Def], mutated_keys: set[str],
