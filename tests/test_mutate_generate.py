@@ -227,3 +227,16 @@ def test_explain_shows_a_mutant_by_id_prefix_without_touching_anything(shop):
     assert "-        n -= 1\n+        n += 1" in info["diff"]
     with pytest.raises(InputError, match="matches no mutant"):
         explain(config, requirements, "ffffffffffff")
+
+
+def test_code_resolved_outside_the_project_is_reported_not_mutated(shop):
+    req = shop / "requirements.yaml"
+    req.write_text(req.read_text() + """
+  - id: EXT-1
+    title: An installed module
+    statement: Code that lives in site-packages, not in the project.
+    code: [pytest]
+""")
+    gen = _generate(shop)
+    assert len(gen.unmutated["EXT-1"]) == 1 and gen.unmutated["EXT-1"][0].startswith("pytest (outside the project, at ")
+    assert not any("EXT-1" in m.requirements for m in gen.mutants) and len(gen.mutants) == 34

@@ -347,11 +347,12 @@ def _classes(tree: ast.Module) -> list[tuple[str, int, int]]:
 
 # --- the whole generation ----------------------------------------------------------------------
 
-def _relative(path: Path, root: Path) -> str:
+def _relative(path: Path, root: Path) -> str | None:
+    """``path`` relative to the project root, or None when it is outside (an installed module)."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
-        raise InputError(f"code in scope is outside the project: {path}; mutation works on files under {root}") from None
+        return None
 
 
 def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True) -> Generation:
@@ -365,11 +366,17 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
     scratch = (scratch or config.state_dir / SCRATCH_DIR).resolve()
     spans: dict[str, list[CodeSpan]] = {}
     files: dict[str, str] = {}
+    outside: dict[str, list[str]] = {}
     for requirement in requirements:
         if requirement.code:
             spans[requirement.id] = requirement_spans(requirement, config.source_roots)
             for span in spans[requirement.id]:
-                files.setdefault(_relative(span.file, root), span.ref.partition(":")[0])
+                rel = _relative(span.file, root)
+                if rel is None:  # resolved to an installed copy: only the project's own files are mutated
+                    outside.setdefault(requirement.id, []).append(
+                        f"{span.ref} (outside the project, at {span.file}: not mutated)")
+                else:
+                    files.setdefault(rel, span.ref.partition(":")[0])
     if write:
         make_scratch(root, scratch, list(config.mutation.also_copy))
     trampolined: dict[str, str] = {}
@@ -425,7 +432,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
 
         conf._config = previous
     for req_id in spans:
-        unmutated.setdefault(req_id, [])
+        unmutated.setdefault(req_id, []).extend(outside.get(req_id, []))
     return Generation(scratch, mutants, unmutated, files, spans, time.perf_counter() - started, trampolined)
 
 
