@@ -46,11 +46,15 @@ Scores (DESIGN.md section 5)
 * ``C_R`` case coverage = approved cases in state VERIFIED or WEAK / approved cases (a case with
   a failing linked test is not covered even if another linked test passes). ``None`` when the
   plan approves no case.
-* ``O_R`` oracle score = Σ credit(m) / mutants in R's scope, where, over the verdicts of R's
-  tests, credit is 1 if one of them fails by ``assert`` or ``timeout``, ½ if the best is
-  ``crash``, else 0. A mutant with no verdicts at all is credited from its status (killed 1,
-  timeout 1, killed-by-crash ½, else 0). ``None`` when mutation did not run or R's scope
-  has no mutant.
+* ``O_R`` oracle score = mutants of R's scope killed by an ``assert`` (or ``timeout``) verdict of
+  one of R's tests / mutants of R's scope that are *not* killed by crashes alone. A mutant
+  whose only kills are crashes (the mutated code raised, e.g. ``x = None`` then ``x.y``) is
+  left out of both sides: any test that runs the line notices it, so it says nothing about the
+  tests' oracle. It still counts as detected in M_R and is reported as ``killed-by-crash``.
+  (DESIGN.md gave such mutants half credit; that capped a suite with no survivor at the share
+  of crash-prone lines in the code — 0.79 on the example's PAY-1 — measuring the code rather
+  than the tests.) A mutant with no verdicts at all is credited from its status. ``None``
+  when mutation did not run or no mutant is left to judge.
 * ``M_R`` mutation score (Stryker) = detected / (detected + survived + no-coverage), detected =
   killed + killed-by-crash + timeout, by mutant status. ``None`` as for O_R.
 * ``L_R`` line coverage = run-time statement lines of R's code spans executed by R's tests /
@@ -235,19 +239,20 @@ def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable
 
 # --- mutation ------------------------------------------------------------------------------------
 
-_STATUS_CREDIT = {"killed": Fraction(1), "timeout": Fraction(1), "killed-by-crash": Fraction(1, 2)}
+_STATUS_CREDIT: dict[str, Fraction | None] = {"killed": Fraction(1), "timeout": Fraction(1), "killed-by-crash": None}
 
 
-def oracle_credit(mutant: MutantResult, nodeids: Iterable[str]) -> Fraction:
-    """1 when an assertion (or a timeout) of the given tests kills the mutant, ½ when only a crash
-    does, else 0. A mutant without any verdict is credited from its status."""
+def oracle_credit(mutant: MutantResult, nodeids: Iterable[str]) -> Fraction | None:
+    """1 when an assertion (or a timeout) of the given tests kills the mutant; ``None`` (the
+    mutant does not count) when only crashes do; else 0. A mutant without any verdict is
+    credited from its status."""
     if not mutant.verdicts:
         return _STATUS_CREDIT.get(mutant.status, Fraction(0))
     verdicts = {mutant.verdicts.get(n) for n in nodeids}
     if verdicts & {"assert", "timeout"}:
         return Fraction(1)
     if "crash" in verdicts:
-        return Fraction(1, 2)
+        return None
     return Fraction(0)
 
 
@@ -270,9 +275,12 @@ def mutation_score(counts: MutantCounts) -> Fraction | None:
 
 
 def oracle_score(mutants: Sequence[MutantResult], nodeids: Sequence[str]) -> Fraction | None:
-    if not mutants:
+    """Assertion kills over the mutants an oracle could notice; crash-only kills are left out
+    (see the module docstring). ``None`` when no mutant is left to judge."""
+    credits = [c for c in (oracle_credit(m, nodeids) for m in mutants) if c is not None]
+    if not credits:
         return None
-    return sum((oracle_credit(m, nodeids) for m in mutants), Fraction(0)) / len(mutants)
+    return sum(credits, Fraction(0)) / len(credits)
 
 
 # --- requirement ---------------------------------------------------------------------------------

@@ -38,9 +38,9 @@ def test_default_gate_passes_with_exit_0(shop):
 
 def test_project_score_below_minimum_fails_with_exit_1(shop):
     result = gated(audited(shop), shop, min_score=70)
-    assert result.gate.reasons == ["project score 66.5 is below the minimum 70"]
+    assert result.gate.reasons == ["project score 68.75 is below the minimum 70"]
     assert exit_code(result) == ExitCode.GATE_FAILED
-    assert gated(audited(shop), shop, min_score=66.5).gate.passed is True
+    assert gated(audited(shop), shop, min_score=68.75).gate.passed is True
 
 
 def test_min_score_from_config_and_flag_override(shop):
@@ -48,7 +48,7 @@ def test_min_score_from_config_and_flag_override(shop):
     pyproject.write_text(pyproject.read_text() + 'min_score = 90\nmin_requirement_score = 50\nfail_on = ["uncovered"]\n')
     result = gated(audited(shop), shop)
     assert result.gate.reasons == [
-        "project score 66.5 is below the minimum 90",
+        "project score 68.75 is below the minimum 90",
         "PAY-1 (Only authorized payments are captured) is UNCOVERED: no passing or running test for PAY-1.4",
         "POL-1 (Policies for pets up to 20 years) scores 25, below the per-requirement minimum 50 [WEAK]",
     ]
@@ -159,7 +159,7 @@ def test_gate_command_reapplies_the_gate_to_a_saved_result(shop, cli):
     failed = cli("gate", "-C", shop, "--min-score", "70", "--fail-on", "uncovered")
     assert failed.code == 1
     assert failed.out == ("gate: FAILED (2 reasons)\n"
-                          "  - project score 66.5 is below the minimum 70\n"
+                          "  - project score 68.75 is below the minimum 70\n"
                           "  - PAY-1 (Only authorized payments are captured) is UNCOVERED: no passing or running test for PAY-1.4\n")
     elsewhere = shop / "saved.json"
     result.complete, result.incomplete_reason = False, "shard 2/3 missing"

@@ -4,11 +4,12 @@ The worked example (tests/fixtures/audit_worked, also in the README's "Scores" s
 
 | req     | risk (w)     | approved cases | covered | mutants in scope                                    | C    | O    | M    | L    | S    |
 |---------|--------------|----------------|---------|-----------------------------------------------------|------|------|------|------|------|
-| PRICE-1 | high (3)     | 4              | 4       | 10: 6 assert, 1 timeout, 2 crash only, 1 survived    | 1    | 0.8  | 0.9  | 1    | 80   |
+| PRICE-1 | high (3)     | 4              | 4       | 10: 6 assert, 1 timeout, 2 crash only, 1 survived    | 1    | 7/8  | 0.9  | 1    | 87.5 |
 | PAY-1   | critical (5) | 4              | 3       | 4: all assert                                       | 0.75 | 1    | 1    | 1    | 75   |
 | POL-1   | medium (2)   | 2              | 2       | 4: 1 assert, 2 survived, 1 no-coverage              | 1    | 0.25 | 0.25 | 0.75 | 25   |
 
-project = (3·80 + 5·75 + 2·25) / (3 + 5 + 2) = 665 / 10 = 66.5; without mutation (S = 100·C):
+O leaves out mutants killed by crashes only: PRICE-1's O = (6 + 1) / (10 - 2) = 7/8.
+project = (3·87.5 + 5·75 + 2·25) / (3 + 5 + 2) = 687.5 / 10 = 68.75; without mutation (S = 100·C):
 (3·100 + 5·75 + 2·100) / 10 = 87.5.
 """
 
@@ -136,10 +137,10 @@ def shop(tmp_path: Path) -> Path:
 def test_worked_example_with_mutation(shop):
     result = build_result(load(shop), worked_trace(shop), worked_mutants())
     assert result.mutation is True
-    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, 0.8, 0.9, 0.2, 80.0)
+    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, 0.875, 0.9, 0.125, 87.5)  # O = (6 + 1) / (10 - 2)
     assert summary(result, "PAY-1") == ("UNCOVERED", "APPROVED", 0.75, 1.0, 1.0, 1.0, 0.0, 75.0)
     assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.25, 0.25, 0.5, 25.0)
-    assert result.score == 66.5
+    assert result.score == 68.75  # (3 * 87.5 + 5 * 75 + 2 * 25) / 10
     assert case_states(result, "PRICE-1") == {f"PRICE-1.{n}": "VERIFIED" for n in range(1, 5)}
     assert case_states(result, "PAY-1") == {"PAY-1.1": "VERIFIED", "PAY-1.2": "VERIFIED", "PAY-1.3": "VERIFIED", "PAY-1.4": "UNCOVERED"}
     assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "WEAK"}
@@ -173,13 +174,13 @@ def test_result_round_trips_through_json(shop):
 def test_oracle_credit_uses_only_the_given_tests():
     m = mutant("x", "f.py", 1, "R-1", "killed", {"a": "assert", "b": "crash", "c": "pass"})
     assert oracle_credit(m, ["a", "b"]) == 1
-    assert oracle_credit(m, ["b", "c"]) == Fraction(1, 2)
+    assert oracle_credit(m, ["b", "c"]) is None  # crash-only: left out of O_R
     assert oracle_credit(m, ["c"]) == 0
     assert oracle_credit(m, []) == 0
     assert oracle_credit(mutant("t", "f.py", 1, "R-1", "timeout", {"c": "timeout"}), ["c"]) == 1
 
 
-@pytest.mark.parametrize(("status", "credit"), [("killed", 1), ("timeout", 1), ("killed-by-crash", Fraction(1, 2)), ("survived", 0), ("no-coverage", 0)])
+@pytest.mark.parametrize(("status", "credit"), [("killed", 1), ("timeout", 1), ("killed-by-crash", None), ("survived", 0), ("no-coverage", 0)])
 def test_a_mutant_without_verdicts_is_credited_from_its_status(status, credit):
     assert oracle_credit(mutant("x", "f.py", 1, "R-1", status, {}), ["anything"]) == credit
 
@@ -256,7 +257,7 @@ def test_a_failing_linked_test_makes_the_case_failing_and_the_requirement_nok(sh
     trace = worked_trace(shop, outcomes={f"{PRICING}::test_five_pets": "failed"})
     result = build_result(load(shop), trace, worked_mutants())
     assert case_states(result, "PRICE-1")["PRICE-1.3"] == "FAILING"
-    assert summary(result, "PRICE-1") == ("NOK", "APPROVED", 0.75, 1.0, 0.8, 0.9, 0.2, 60.0)
+    assert summary(result, "PRICE-1") == ("NOK", "APPROVED", 0.75, 1.0, 0.875, 0.9, 0.125, 65.62)  # 100 * 0.75 * 7/8 = 65.625
 
 
 def test_an_error_counts_as_failing_and_nok_hides_uncovered(shop):
@@ -285,7 +286,7 @@ def test_suspect_plan_scores_zero(shop):
     requirements = shop / "requirements.yaml"
     requirements.write_text(requirements.read_text().replace("a negative count is rejected.", "a negative count is rejected; 50 is the maximum."))
     result = build_result(load(shop), worked_trace(shop), worked_mutants())
-    assert summary(result, "PRICE-1") == ("SUSPECT", "SUSPECT", 1.0, 1.0, 0.8, 0.9, 0.2, 0.0)
+    assert summary(result, "PRICE-1") == ("SUSPECT", "SUSPECT", 1.0, 1.0, 0.875, 0.9, 0.125, 0.0)
     assert result.score == 42.5  # (3*0 + 5*75 + 2*25) / 10
 
 
@@ -319,8 +320,9 @@ def test_oracle_score_below_half_is_weak_even_when_every_case_kills(shop):
     ]
     result = build_result(load(shop), worked_trace(shop), mutants)
     assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED"}
-    # O = (1/2 + 1/2 + 0) / 3 = 1/3 < 1/2; M = 2/3 (Stryker counts crash kills as detected)
-    assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.3333, 0.6667, 0.4167, 33.33)
+    # q1, q2 are killed by crashes only and left out: O = 0 / 1 < 1/2; M = 2/3 (Stryker counts
+    # crash kills as detected)
+    assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.0, 0.6667, 0.75, 0.0)
 
 
 def test_a_mutant_killed_by_another_requirements_test_gives_no_oracle_credit(shop):
