@@ -43,25 +43,43 @@ class MutationRun:
     unmutated: dict[str, list[str]] = field(default_factory=dict)
     complete: bool = True
     incomplete_reason: str | None = None
+    stats: dict = field(default_factory=dict)
 
 
 def _as_run(value) -> MutationRun:
     if isinstance(value, (list, tuple)):
         return MutationRun(list(value))
     return MutationRun(list(value.mutants), dict(getattr(value, "unmutated", None) or {}),
-                       bool(getattr(value, "complete", True)), getattr(value, "incomplete_reason", None))
+                       bool(getattr(value, "complete", True)), getattr(value, "incomplete_reason", None),
+                       dict(getattr(value, "stats", None) or {}))
+
+
+def _numbers(stats: dict) -> dict[str, float]:
+    """The numeric figures of a run's stats, flattened (``seconds.total``), for audit.json."""
+    out: dict[str, float] = {}
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in _numbers(value).items()})
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = value
+    return out
 
 
 MutateHook = Callable[[Config, Project, TraceData], "list[MutantResult] | MutationRun"]
 
 
-def default_mutation_hook() -> MutateHook | None:
-    """testplan's own mutation engine, or None when it cannot be imported."""
+def default_mutation_hook(**options) -> MutateHook | None:
+    """testplan's own mutation engine with ``options`` (jobs, fast, all_tests, diff_base, shard,
+    progress: see :func:`testplan.mutate.run_mutation`), or None when it cannot be imported."""
     try:
-        from .mutate import audit_hook
+        from .mutate import run_mutation
     except ImportError:
         return None
-    return audit_hook
+
+    def hook(config: Config, project: Project, trace: TraceData):
+        return run_mutation(config, project, trace, **options)
+
+    return hook
 
 
 def _now() -> datetime:
@@ -79,6 +97,7 @@ def run_audit(
     fail_on: Iterable[str] | str | None = None,
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    mutation_options: dict | None = None,
 ) -> AuditResult:
     """Run one audit and return its result (also written to ``out_dir/audit.json``).
 
@@ -87,12 +106,18 @@ def run_audit(
     overriding the config. Raises InputError on bad requirements/plans/flags, whatever
     ``trace.run_trace`` raises (BaselineError, ...), and IncompleteError on Ctrl-C.
     """
+    options = dict(mutation_options or {})
     if mutation and mutate is None:
-        mutate = default_mutation_hook()
+        mutate = default_mutation_hook(**options)
         if mutate is None:
             raise InputError("mutation testing is not available in this installation; pass --no-mutation")
     out = (out_dir if out_dir is not None else config.state_dir) / AUDIT_FILE
     result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running")
+    if mutate is not None and options.get("shard"):
+        from .mutate import parse_shard
+
+        k, n = parse_shard(options["shard"])
+        result.shard = f"{k}/{n}"
     save_result(result, out)
     try:
         project = load_project(config)
@@ -118,6 +143,7 @@ def run_audit(
                     result.mutation = True
                 raise
             _carry(result, build_result(project, trace, run.mutants, run.unmutated))
+            result.mutation_stats = _numbers(run.stats) or None
             if not run.complete:
                 incomplete = run.incomplete_reason or "mutation testing did not finish"
 

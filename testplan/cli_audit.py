@@ -6,6 +6,8 @@ Registered on :data:`testplan.cli.app` by importing this module (the last line o
 from __future__ import annotations
 
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .cli import JsonFlag, Root, _config, app, console, err_console
+from .errors import InputError
 from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
@@ -50,6 +53,13 @@ def print_result(result: AuditResult) -> None:
     score = "n/a" if result.score is None else f"{result.score:.1f}"
     mutation = "" if result.mutation else " (no mutation: O not measured, S = 100·C)"
     out.print(f"project score {score}{mutation}")
+    stats = result.mutation_stats or {}
+    if result.mutation and stats:
+        out.print(f"mutation: {len(result.mutants)} mutants, {int(stats.get('executed', 0))} run, "
+                  f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
+    for req in result.requirements:
+        if req.unmutated:
+            out.print(f"{req.id}: not mutated: {', '.join(req.unmutated)}")
     print_gate(result)
 
 
@@ -76,20 +86,67 @@ def audit(
     min_score: MinScore = None,
     min_requirement_score: MinReqScore = None,
     fail_on: FailOn = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Mutants run in parallel (default: the number of cores).", show_default=False)] = None,
+    fast: Annotated[bool, typer.Option("--fast", help="Stop each mutant at its first kill (no full kill matrix).")] = False,
+    all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
+    diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Trace the tests, score every requirement, apply the gate; writes .testplan/audit.json (exit 0 pass, 1 fail, 4 incomplete)."""
+    """Trace the tests, mutate the requirements' code, score, gate; writes .testplan/audit.json (exit 0 pass, 1 fail, 3 baseline failing, 4 incomplete)."""
     from .audit import run_audit
     from .gate import exit_code
 
     config = _config(root)
-    result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
-                       min_requirement_score=min_requirement_score, fail_on=fail_on)
+    if no_mutation and (fast or all_tests or diff or shard or jobs):
+        raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff and --shard are mutation options; drop them or drop --no-mutation")
+    with mutation_progress(enabled=not no_mutation and not as_json) as progress:
+        options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard, "progress": progress}
+        result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
+                           min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
     if as_json:
         sys.stdout.write(result.dump())
     else:
         print_result(result)
     raise typer.Exit(int(exit_code(result)))
+
+
+@contextmanager
+def mutation_progress(enabled: bool):
+    """A progress callback: a rich bar with mutants/s and ETA on a terminal; on CI (no terminal)
+    a plain line on stderr at most every 10 seconds and at the end."""
+    if not enabled:
+        yield None
+        return
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("mutants"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                       console=err_console(), transient=True)
+        task = bar.add_task("mutants", total=None, rate="")
+        started = time.monotonic()
+
+        def tick(done: int, total: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.1f}/s")
+
+        with bar:
+            yield tick
+        return
+    state = {"last": 0.0, "started": time.monotonic()}
+
+    def line(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - state["last"] < 10:
+            return
+        state["last"] = now
+        elapsed = max(now - state["started"], 1e-6)
+        rate = done / elapsed
+        eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
+        print(f"testplan: mutants {done}/{total} ({rate:.1f}/s{eta})", file=sys.stderr, flush=True)
+
+    yield line
 
 
 @app.command()
@@ -113,3 +170,89 @@ def gate(
     else:
         print_gate(result)
     raise typer.Exit(int(exit_code(result)))
+
+
+@app.command()
+def merge(
+    shards: Annotated[list[Path], typer.Argument(metavar="SHARD_AUDIT_JSON...", help="The audit.json of every shard ('testplan audit --shard k/n --out DIR').")],
+    root: Root = Path("."),
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Where to write the merged audit.json (default .testplan/).", show_default=False)] = None,
+    min_score: MinScore = None,
+    min_requirement_score: MinReqScore = None,
+    fail_on: FailOn = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge the results of 'audit --shard k/n' runs into one (incomplete if a shard is missing)."""
+    from .gate import apply_gate, exit_code
+    from .mutate import merge_shards
+    from .result import save_result
+    from .review import load_project
+    from .score import rescore
+
+    config = _config(root)
+    merged = merge_shards(list(shards))
+    result = rescore(load_project(config), merged)
+    result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
+    save_result(result, (out_dir if out_dir is not None else config.state_dir) / "audit.json")
+    if as_json:
+        sys.stdout.write(result.dump())
+    else:
+        print_result(result)
+    raise typer.Exit(int(exit_code(result)))
+
+
+@app.command()
+def explain(
+    mutant_id: Annotated[str, typer.Argument(metavar="MUTANT_ID", help="A mutant ID (or its first 4+ characters) from the audit.")],
+    root: Root = Path("."),
+    audit_json: Annotated[Optional[Path], typer.Option("--from", metavar="AUDIT_JSON", help="The audit result (default .testplan/audit.json).", show_default=False)] = None,
+) -> None:
+    """Show a mutant: its diff, its requirement, the tests that ran it, their verdicts, and why it survived."""
+    from .result import load_result
+
+    config = _config(root)
+    result = load_result(audit_json if audit_json is not None else config.state_dir / "audit.json")
+    matches = [m for m in result.mutants if m.id.startswith(mutant_id)] if len(mutant_id) >= 4 else []
+    if len(matches) != 1:
+        what = f"is ambiguous ({len(matches)} mutants)" if matches else "matches no mutant of this audit"
+        raise InputError(f"explain: mutant ID '{mutant_id}' {what}; copy an ID from the audit report (4+ characters)")
+    mutant = matches[0]
+    out = console()
+    out.print(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})")
+    out.print(f"{mutant.file}:{mutant.line}")
+    out.print(f"- {mutant.original.strip()}")
+    out.print(f"+ {mutant.mutated.strip()}")
+    for req_id in mutant.requirements:
+        req = result.requirement(req_id)
+        out.print(f"requirement {req_id}{' ' + req.title if req else ''}")
+    if mutant.verdicts:
+        out.print("tests that ran it (suite order):")
+        for nodeid, verdict in mutant.verdicts.items():
+            out.print(f"  {verdict:8} {nodeid}")
+    out.print(f"why: {why(mutant, result)}")
+
+
+def why(mutant, result: AuditResult) -> str:
+    """One sentence on what the verdicts mean."""
+    from .model import requirement_of
+
+    wanted = set(mutant.requirements)
+    linked = {t.nodeid for t in result.tests if any(requirement_of(link) in wanted for link in t.links)}
+    ran = [n for n in mutant.verdicts if n in linked]
+    verdicts = {mutant.verdicts[n] for n in ran}
+    if mutant.status == "no-coverage":
+        reqs = ", ".join(mutant.requirements) or "its requirement"
+        return f"no test linked to {reqs} executes line {mutant.line}: add a test for the case this line implements"
+    if mutant.status == "survived":
+        if not ran:
+            return "the linked tests that run this line were not run on it (see --all-tests / --diff)"
+        return (f"{len(ran)} linked test{'s' if len(ran) != 1 else ''} ran the mutated line and passed: "
+                "no assertion checks what this line computes (assert the exact value or message)")
+    if mutant.status == "killed-by-crash":
+        return "the mutated code raised and the tests crashed; no assertion noticed a wrong answer (left out of the oracle score)"
+    if mutant.status == "timeout":
+        return "the mutant made a linked test run past its time limit (counts as killed)"
+    killers = [n for n in ran if mutant.verdicts[n] == "assert"]
+    if "assert" in verdicts:
+        return f"killed by an assertion in {killers[0]}"
+    return "killed"

@@ -2,7 +2,7 @@
 
 FORMAT_VERSION history:
   1 (2026-11-22) first version: tests, requirements with cases, mutants with per-test verdicts,
-    scores, gate.
+    scores, gate, mutation_stats.
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate.
@@ -124,6 +124,7 @@ class AuditResult(_Model):
     project: str | None = None
     mutation: bool = False  # whether mutation testing ran
     shard: str | None = None  # "k/n" for one shard of a sharded run
+    mutation_stats: dict[str, float] | None = None  # figures of the mutation run (executed, cache_hits, seconds.total, ...)
     score: float | None = None  # project score, 0..100
     gate: GateResult | None = None
     requirements: list[RequirementResult] = Field(default_factory=list)

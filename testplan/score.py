@@ -405,3 +405,27 @@ def build_result(project: Project, trace: TraceData, mutants: Sequence[MutantRes
         mutants=list(mutants or []),
         problems=problems,
     )
+
+
+def rescore(project: Project, result: AuditResult) -> AuditResult:
+    """Recompute states and scores of a saved result from its tests and mutants (``testplan
+    merge`` of shards). audit.json keeps no per-test lines, so each requirement's line coverage
+    is carried over from ``result`` (every shard traced the whole suite, so it is the same)."""
+    tests = [TestRecord(nodeid=t.nodeid, file=t.file, line=t.line, links=list(t.links), outcome=t.outcome,
+                        failure_class=t.failure_class, duration=t.duration, assertions=t.assertions,
+                        flags=list(t.flags)) for t in result.tests]
+    trace = TraceData(root=project.config.root, tests=tests, lines={}, complete=True)
+    unmutated = {r.id: list(r.unmutated) for r in result.requirements}
+    scored = build_result(project, trace, list(result.mutants), unmutated if result.mutation else None)
+    before = {r.id: r for r in result.requirements}
+    for requirement in scored.requirements:
+        old = before.get(requirement.id)
+        if old is None:
+            continue
+        requirement.line_coverage = old.line_coverage
+        requirement.oracle_gap = (None if old.line_coverage is None or requirement.oracle_score is None
+                                  else _round(Fraction(str(old.line_coverage)) - Fraction(str(requirement.oracle_score))))
+    merged = result.model_copy(deep=True)
+    for name in ("score", "requirements", "tests", "problems"):
+        setattr(merged, name, getattr(scored, name))
+    return merged

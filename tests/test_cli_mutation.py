@@ -1,0 +1,116 @@
+"""The mutation side of the CLI on a real fixture project (tests/fixtures/mutate_shop):
+``audit --shard`` + ``merge``, ``explain``, progress lines, and the fail-closed exits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
+
+
+def copy(tmp_path: Path, name: str) -> Path:
+    """A separate copy per run, as on separate CI machines (no shared cache)."""
+    target = tmp_path / name
+    shutil.copytree(FIXTURE, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__"))
+    return target
+
+
+def verdicts(audit: dict) -> dict[str, tuple]:
+    return {m["id"]: (m["status"], m["verdicts"], m["requirements"]) for m in audit["mutants"]}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory) -> tuple[Path, dict]:
+    from testplan.cli import main
+
+    root = copy(tmp_path_factory.mktemp("full"), "shop")
+    assert main(["audit", "-C", str(root), "--jobs", "2"]) in (0, 1)
+    return root, load(root / ".testplan" / "audit.json")
+
+
+@pytest.mark.slow
+def test_three_shards_merged_equal_the_unsharded_audit(full, tmp_path, cli):
+    _, unsharded = full
+    shard_files = []
+    for k in (1, 2, 3):
+        root = copy(tmp_path, f"shard{k}")
+        result = cli("audit", "-C", root, "--shard", f"{k}/3", "--out", tmp_path / f"out{k}")
+        assert result.code in (0, 1), result.err
+        shard = load(tmp_path / f"out{k}" / "audit.json")
+        assert shard["shard"] == f"{k}/3"
+        shard_files.append(tmp_path / f"out{k}" / "audit.json")
+    sizes = [len(load(f)["mutants"]) for f in shard_files]
+    assert sum(sizes) == len(unsharded["mutants"]) and min(sizes) > 0
+
+    merged_run = cli("merge", *shard_files, "-C", copy(tmp_path, "merge"), "--out", tmp_path / "merged")
+    merged = load(tmp_path / "merged" / "audit.json")
+    assert merged["complete"] is True and merged["shard"] is None
+    assert verdicts(merged) == verdicts(unsharded)
+    assert [m["id"] for m in merged["mutants"]] == [m["id"] for m in unsharded["mutants"]]
+    assert merged["score"] == unsharded["score"]
+    assert [(r["id"], r["state"], r["oracle_score"], r["mutation_score"], r["score"]) for r in merged["requirements"]] == \
+           [(r["id"], r["state"], r["oracle_score"], r["mutation_score"], r["score"]) for r in unsharded["requirements"]]
+    assert merged_run.code == (0 if unsharded["gate"]["passed"] else 1)
+
+    missing = cli("merge", shard_files[0], shard_files[2], "-C", copy(tmp_path, "merge2"), "--out", tmp_path / "partial")
+    partial = load(tmp_path / "partial" / "audit.json")
+    assert missing.code == 4
+    assert (partial["complete"], partial["incomplete_reason"]) == (False, "shard 2/3 missing")
+    assert "gate: INCOMPLETE — shard 2/3 missing" in missing.out
+
+
+def test_merge_refuses_a_result_that_is_not_a_shard(full, tmp_path, cli):
+    root, _ = full
+    result = cli("merge", root / ".testplan" / "audit.json", "-C", root)
+    assert result.code == 2
+    assert result.err == f"{root / '.testplan' / 'audit.json'}:1: merge: not a shard result (no 'shard' field); run 'testplan audit --shard k/n'\n"
+
+
+def test_explain_a_surviving_mutant(full, cli):
+    root, audit = full
+    mutant = next(m for m in audit["mutants"] if m["mutated"].strip() == "def shipping(total, parcels=2):")
+    result = cli("explain", mutant["id"][:8], "-C", root)
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == f"mutant {mutant['id']}  survived  ({mutant['operator']})"
+    assert lines[1] == f"src/shop/core.py:{mutant['line']}"
+    assert lines[3] == "+ def shipping(total, parcels=2):"
+    assert "  pass     tests/test_shop.py::test_shipping_weak" in lines
+    assert lines[-1] == ("why: 1 linked test ran the mutated line and passed: no assertion checks what this line "
+                         "computes (assert the exact value or message)")
+
+
+def test_explain_unknown_id(full, cli):
+    root, _ = full
+    result = cli("explain", "zzzz", "-C", root)
+    assert (result.code, result.err) == (2, "testplan: bad-input: explain: mutant ID 'zzzz' matches no mutant of this audit; copy an ID from the audit report (4+ characters)\n")
+
+
+def test_progress_is_plain_lines_off_a_terminal(full, cli):
+    root, audit = full
+    result = cli("audit", "-C", root)  # a re-run: verdicts come from the cache
+    last = [line for line in result.err.splitlines() if line.startswith("testplan: mutants ")][-1]
+    total = len(audit["mutants"])
+    assert last.startswith(f"testplan: mutants {total}/{total} (")
+    assert f"mutation: {len(audit['mutants'])} mutants, 0 run, " in result.out
+
+
+def test_mutation_flags_conflict_with_no_mutation(full, cli):
+    root, _ = full
+    result = cli("audit", "--no-mutation", "--fast", "-C", root)
+    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff and --shard are mutation options; drop them or drop --no-mutation\n")
+
+
+def test_bad_shard_is_a_usage_error(full, cli):
+    root, _ = full
+    result = cli("audit", "--shard", "4/3", "-C", root)
+    assert result.code == 2
+    assert result.err.startswith("testplan: bad-input: --shard")
