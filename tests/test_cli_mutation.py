@@ -114,3 +114,36 @@ def test_bad_shard_is_a_usage_error(full, cli):
     result = cli("audit", "--shard", "4/3", "-C", root)
     assert result.code == 2
     assert result.err.startswith("testplan: bad-input: --shard")
+
+
+@pytest.mark.slow
+def test_ctrl_c_midway_exits_4_with_an_incomplete_result_and_an_untouched_tree(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tp_helpers import tree_digest
+
+    root = copy(tmp_path, "shop")
+    before = tree_digest(root)
+    proc = subprocess.Popen([sys.executable, "-m", "testplan", "audit", "--jobs", "1", "-C", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    line = ""
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if line.startswith("testplan: mutants ") or not line:
+            break
+    assert line.startswith("testplan: mutants "), line
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 4, err
+    audit = load(root / ".testplan" / "audit.json")
+    assert audit["complete"] is False
+    assert audit["incomplete_reason"] == "interrupted"
+    assert "gate: INCOMPLETE" in out
+    assert tree_digest(root) == before
+    leftover = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout.split()
+    assert leftover == []
