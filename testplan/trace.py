@@ -188,8 +188,18 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
     ]
     if load_plugin:
         command += ["-p", "testplan.pytest_plugin"]
+    elif _pytest_cov_installed():
+        # a project's addopts often say --cov=...; pytest-cov would start a Coverage of its own
+        # over ours and the per-test contexts would be lost. --no-cov keeps its options valid.
+        command += ["--no-cov"]
     command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
     return command
+
+
+def _pytest_cov_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pytest_cov") is not None
 
 
 def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -244,7 +254,14 @@ def run_trace(
     if problem:
         raise BaselineError(problem)
     assert records is not None
-    return build_trace(config, records, paths.coverage, exit_code=proc.returncode)
+    trace = build_trace(config, records, paths.coverage, exit_code=proc.returncode)
+    ran = sum(1 for t in trace.tests if t.outcome in ("passed", "failed", "xpassed"))
+    if ran and not any(lines for per_test in trace.lines.values() for lines in per_test.values()):
+        raise BaselineError(
+            f"{ran} tests ran but coverage recorded no line of the project's code for any of them; "
+            f"another coverage tool may be replacing testplan's (a sitecustomize, a plugin), or the code "
+            f"is outside [tool.testplan] source; see {paths.log}")
+    return trace
 
 
 def _text(value: bytes | str | None) -> str:
