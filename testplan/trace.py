@@ -256,9 +256,9 @@ def run_trace(
     assert records is not None
     trace = build_trace(config, records, paths.coverage, exit_code=proc.returncode)
     ran = sum(1 for t in trace.tests if t.outcome in ("passed", "failed", "xpassed"))
-    if ran and not any(lines for per_test in trace.lines.values() for lines in per_test.values()):
+    if ran and packages and not any(lines for per_test in trace.lines.values() for lines in per_test.values()):
         raise BaselineError(
-            f"{ran} tests ran but coverage recorded no line of the project's code for any of them; "
+            f"{ran} tests ran but coverage recorded no line of {', '.join(packages)} for any of them; "
             f"another coverage tool may be replacing testplan's (a sitecustomize, a plugin), or the code "
             f"is outside [tool.testplan] source; see {paths.log}")
     return trace

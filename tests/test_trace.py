@@ -371,3 +371,27 @@ def test_links_table_and_markers_combine_markers_first_deduplicated():
     assert table_links("tests/test_a.py::test_b", table) == ["A-1", "A-1.2", "B-1"]
     assert combine(["A-1.2", "C-1"], "tests/test_a.py::test_b", table) == ["A-1.2", "C-1", "A-1", "B-1"]
     assert combine([], "tests/test_z.py::test_b", table) == []
+
+
+def test_a_projects_cov_addopts_do_not_replace_the_per_test_contexts(tmp_path):
+    """python-semver says --cov=semver in its addopts: pytest-cov used to start a Coverage of
+    its own over testplan's and every test came back with no lines. The tracer passes --no-cov."""
+    root = _project(tmp_path, {
+        "src/calc.py": "def double(x):\n    return 2 * x\n",
+        "tests/test_calc.py": "from calc import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+        "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\naddopts = "--cov=calc"\n',
+    })
+    trace = run_trace(load_config(root), packages=["calc"])
+    assert trace.lines["tests/test_calc.py::test_double"] == {str((root / "src" / "calc.py").resolve()): {2}}
+
+
+def test_coverage_stopped_by_something_else_is_an_error_not_a_zero(tmp_path):
+    root = _project(tmp_path, {
+        "src/calc.py": "def double(x):\n    return 2 * x\n",
+        # a tool that takes the tracer away (what pytest-cov's own Coverage did to testplan's)
+        "tests/conftest.py": "import sys\n\nimport pytest\n\n\n@pytest.fixture(autouse=True)\ndef _untrace():\n    sys.settrace(None)\n",
+        "tests/test_calc.py": "from calc import double\n\n\ndef test_double():\n    assert double(2) == 4\n",
+        "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\n',
+    })
+    with pytest.raises(BaselineError, match=r"^1 tests ran but coverage recorded no line of calc for any of them; another coverage tool may be replacing testplan's"):
+        run_trace(load_config(root), env=FAST, packages=["calc"])
