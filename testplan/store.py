@@ -166,6 +166,10 @@ def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, 
     if kind in ("enum", "literal_error"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"{where}: '{value}' is not allowed; use one of {expected}"
+    if kind == "string_type" and isinstance(value, dict):
+        return f"{where}: expected text, got a mapping; put the text in quotes (a ': ' inside it starts a mapping)"
+    if kind == "string_type" and isinstance(value, list):
+        return f"{where}: expected text, got a list; put the text in quotes (a '[' or '- ' starts a list)"
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
