@@ -116,6 +116,7 @@ def test_bad_shard_is_a_usage_error(full, cli):
     assert result.err.startswith("testplan: bad-input: --shard")
 
 
+@pytest.mark.verifies("MUT-1.3", "GATE-1.2")
 @pytest.mark.slow
 def test_ctrl_c_midway_exits_4_with_an_incomplete_result_and_an_untouched_tree(tmp_path):
     import os

@@ -23,6 +23,7 @@ def pets_requirement() -> Requirement:
     return Requirement(id="PAY-1", title="t", statement="s", inputs={"pets": {"type": "int", "min": 0, "max": 50}})
 
 
+@pytest.mark.verifies("ENUM-1.1")
 def test_integer_boundaries_with_expected_accept_or_reject():
     boundary = [(p.given, p.kind.value, p.expect) for p in propose(pets_requirement()) if p.key.startswith("rules:boundary")]
     assert boundary == [
@@ -102,6 +103,7 @@ def test_enumerate_writes_a_proposed_plan(project, cli):
     assert "status: approved" not in text and "review:" not in text
 
 
+@pytest.mark.verifies("ENUM-1.2")
 def test_rerun_is_byte_identical_and_writes_nothing(project, cli):
     cli("enumerate", "--all", "-C", project)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in (project / "plans").iterdir()}
@@ -114,6 +116,7 @@ def test_rerun_is_byte_identical_and_writes_nothing(project, cli):
     )
 
 
+@pytest.mark.verifies("ENUM-1.3", "STORE-1.2")
 def test_hand_edits_and_comments_survive_a_rerun(project, cli):
     cli("enumerate", "PAY-1", "-C", project)
     plan = project / "plans" / "PAY-1.yaml"
@@ -127,6 +130,7 @@ def test_hand_edits_and_comments_survive_a_rerun(project, cli):
     assert plan.read_text() == text
 
 
+@pytest.mark.verifies("ENUM-1.2")
 def test_new_inputs_are_appended_without_renumbering(project, cli):
     cli("enumerate", "PAY-1", "-C", project)
     cli("approve", "PAY-1", "--case", "PAY-1.3", "--by", "Jessie Young", "-C", project)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from test_score import PAYMENTS, POLICY, copy_fixture, approve_plans, load, worked_mutants, worked_trace
@@ -30,12 +32,14 @@ def gated(result: AuditResult, root, **flags) -> AuditResult:
     return result
 
 
+@pytest.mark.verifies("GATE-1.1")
 def test_default_gate_passes_with_exit_0(shop):
     result = gated(audited(shop), shop)
     assert (result.gate.passed, result.gate.reasons, exit_code(result)) == (True, [], ExitCode.OK)
     assert (result.gate.min_score, result.gate.min_requirement_score, result.gate.fail_on) == (0.0, 0.0, [])
 
 
+@pytest.mark.verifies("GATE-1.1")
 def test_project_score_below_minimum_fails_with_exit_1(shop):
     result = gated(audited(shop), shop, min_score=70)
     assert result.gate.reasons == ["project score 68.75 is below the minimum 70"]
@@ -56,6 +60,7 @@ def test_min_score_from_config_and_flag_override(shop):
     assert (overridden.gate.passed, overridden.gate.fail_on, overridden.gate.min_score) == (True, [], 60.0)
 
 
+@pytest.mark.verifies("GATE-1.2")
 def test_incomplete_result_never_passes_and_exits_4(shop):
     result = audited(shop, complete=False)
     result.incomplete_reason = "interrupted"
@@ -71,6 +76,7 @@ def test_a_result_without_gate_verdict_has_not_passed(shop):
     assert exit_code(audited(shop)) == ExitCode.GATE_FAILED
 
 
+@pytest.mark.verifies("GATE-1.3")
 def test_every_fail_on_state(tmp_path):
     root = copy_fixture(tmp_path, "audit_links")
     approve_plans(root, "PRICE-1", "PAY-1")  # POL-1 stays unreviewed
@@ -99,6 +105,7 @@ def test_every_fail_on_state(tmp_path):
     ]
 
 
+@pytest.mark.verifies("GATE-1.3")
 def test_dangling_and_orphan_tests_fail_when_asked(tmp_path):
     from testplan.trace import TestRecord
 
@@ -179,3 +186,18 @@ def test_gate_command_rejects_a_bad_fail_on(shop, cli):
     save_result(gated(audited(shop), shop), shop / ".testplan" / "audit.json")
     run = cli("gate", "-C", shop, "--fail-on", "sometimes")
     assert (run.code, run.err) == (2, "testplan: bad-input: --fail-on: unknown state 'sometimes'; use a comma-separated list of suspect, unreviewed, uncovered, failing, weak, dangling, orphan, or none\n")
+
+
+@pytest.mark.verifies("GATE-1.4", "GATE-1.5", "GATE-1.8", "GATE-1.9")
+@pytest.mark.parametrize(("min_score", "outcome"), [
+    (-0.01, "--min-score: -0.01 is out of range; use a number from 0 to 100"),
+    (0, ExitCode.OK),
+    (100, ExitCode.GATE_FAILED),
+    (100.01, "--min-score: 100.01 is out of range; use a number from 0 to 100"),
+])
+def test_min_score_boundaries(shop, min_score, outcome):
+    if isinstance(outcome, str):
+        with pytest.raises(InputError, match=f"^{re.escape(outcome)}$"):
+            apply_gate(audited(shop), load_config(shop), min_score=min_score)
+    else:
+        assert exit_code(gated(audited(shop), shop, min_score=min_score)) == outcome

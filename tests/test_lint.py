@@ -29,11 +29,13 @@ def test_corpus_has_at_least_twenty_broken_inputs():
     assert len(CASES) >= 20
 
 
+@pytest.mark.verifies("LINT-1.1")
 def test_base_project_is_clean(tmp_path, cli):
     result = cli("lint", "-C", build(tmp_path, None))
     assert (result.code, result.out, result.err) == (0, "lint: no problems\n", "")
 
 
+@pytest.mark.verifies("LINT-1.2")
 @pytest.mark.parametrize("case", CASES)
 def test_broken_input_gives_exit_2_and_one_line_per_problem(case, tmp_path, cli):
     result = cli("lint", "-C", build(tmp_path, case))
@@ -64,6 +66,7 @@ def test_lint_json_lists_findings(tmp_path, cli):
     }]
 
 
+@pytest.mark.verifies("LINT-1.4")
 def test_unknown_flag_is_a_one_line_usage_error(tmp_path, cli):
     result = cli("lint", "--strict", "-C", build(tmp_path, None))
     assert result.code == 2
@@ -77,6 +80,7 @@ def test_root_that_is_not_a_directory(tmp_path, cli):
     assert result.err == f"testplan: bad-input: --root: '{tmp_path / 'nowhere'}' is not a directory; pass the project's directory with -C\n"
 
 
+@pytest.mark.verifies("LINT-1.1", "REV-1.2")
 def test_example_lints_clean_with_one_suspect_warning(cli):
     from tp_helpers import EXAMPLE
 
@@ -101,3 +105,11 @@ def test_requirements_directory_with_duplicate_across_files(tmp_path, cli):
     result = cli("lint", "-C", project)
     assert result.code == 2
     assert result.out == "reqs/b.yaml:2: duplicate requirement ID PAY-1 (first defined at reqs/a.yaml:4); IDs are unique and never reused\n"
+
+
+@pytest.mark.verifies("LINT-1.3")
+def test_a_broken_requirement_does_not_also_orphan_its_plan(tmp_path, cli):
+    """plans/PAY-1.yaml stays valid while PAY-1 itself fails: one finding, not two."""
+    result = cli("lint", "-C", build(tmp_path, "04-unknown-requirement-key"))
+    assert result.out == ("requirements.yaml:6: unknown key 'owner' (allowed: id, title, statement, acceptance, risk, "
+                          "code, inputs); remove or rename it\n")

@@ -136,6 +136,7 @@ def llm_cases(plan):
 
 # --- the request ------------------------------------------------------------------------------------
 
+@pytest.mark.verifies("ENUM-2.1")
 def test_request_body_is_structured_output_with_the_requirement(project: Path, server: FakeOpenAI) -> None:
     assert enumerate_llm(project, server.base_url, "--seed", "42") == 0
     assert len(server.requests) == 1
@@ -188,6 +189,7 @@ def test_cases_are_proposed_with_origin_and_provenance(project: Path, server: Fa
 
 # --- cache ------------------------------------------------------------------------------------------
 
+@pytest.mark.verifies("ENUM-2.2")
 def test_second_identical_run_makes_no_request_and_leaves_the_plan_byte_identical(project: Path, server: FakeOpenAI) -> None:
     assert enumerate_llm(project, server.base_url) == 0
     first = plan_file(project).read_bytes()
@@ -405,6 +407,7 @@ FAILURES = {
 }
 
 
+@pytest.mark.verifies("ENUM-2.3")
 @pytest.mark.parametrize("name", list(FAILURES))
 def test_failure_is_one_line_with_exit_code_and_the_plan_untouched(
         name: str, project: Path, server: FakeOpenAI, planned: bytes, capsys: pytest.CaptureFixture[str]) -> None:
@@ -426,6 +429,7 @@ def test_failure_before_any_plan_exists_creates_no_plan(project: Path, server: F
     assert not plan_file(project).exists()
 
 
+@pytest.mark.verifies("ENUM-2.3")
 def test_connection_refused(project: Path, planned: bytes, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{refused_port()}/v1"
     capsys.readouterr()
@@ -435,6 +439,7 @@ def test_connection_refused(project: Path, planned: bytes, capsys: pytest.Captur
     assert plan_file(project).read_bytes() == planned
 
 
+@pytest.mark.verifies("ENUM-2.3")
 def test_schema_violation_is_retried_once_with_the_error_in_the_prompt(project: Path, server: FakeOpenAI) -> None:
     server.reply(ok({"cases": [{**UNICODE, "kind": "cosmic"}]}))
     assert enumerate_llm(project, server.base_url) == 0

@@ -129,6 +129,7 @@ def shop(tmp_path_factory) -> ShopRun:
     return ShopRun(root, trace, run, before, digest(root), seconds)
 
 
+@pytest.mark.verifies("MUT-1.2")
 def test_every_mutant_gets_its_exact_status_and_verdicts(shop):
     assert shop.run.complete and shop.run.incomplete_reason is None
     assert table(shop.run) == EXPECTED
@@ -152,11 +153,13 @@ def test_unmutated_code_is_reported_not_hidden(shop):
     assert shop.run.unmutated["TAX-1"] == ["shop.core:RATE (module-level code)"]
 
 
+@pytest.mark.verifies("MUT-1.3")
 def test_the_users_tree_is_byte_identical(shop):
     assert shop.after == shop.before
     assert not list(shop.root.rglob("__pycache__"))
 
 
+@pytest.mark.verifies("MUT-1.1")
 def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypatch):
     """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""
     mutant = next(m for m in shop.run.mutants if m.mutated == "def shipping(total, parcels=2):")
@@ -298,6 +301,7 @@ def _processes_in(directory: Path) -> list[int]:
     return found
 
 
+@pytest.mark.verifies("MUT-1.3")
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc to look for stray processes")
 def test_ctrl_c_returns_a_partial_result_and_leaves_nothing_behind(tmp_path):

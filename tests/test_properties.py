@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +58,7 @@ def load_one(text: str) -> Requirement:
 @FAST
 @given(statement=words, acceptance=st.lists(sentences, min_size=1, max_size=4),
        style_a=st.integers(0, 2), style_b=st.integers(0, 2), width_a=st.integers(5, 60), width_b=st.integers(5, 60))
+@pytest.mark.verifies("REV-1.3")
 def test_fingerprint_ignores_formatting_and_comments(statement, acceptance, style_a, style_b, width_a, width_b):
     plan = Plan(requirement="REQ-1", cases=[Case(id="REQ-1.1", title="c", kind="nominal", status="approved")])
     a = load_one(render_requirement(statement, acceptance, style_a, width_a))
@@ -64,6 +66,7 @@ def test_fingerprint_ignores_formatting_and_comments(statement, acceptance, styl
     assert fingerprint(a, plan) == fingerprint(b, plan)
 
 
+@pytest.mark.verifies("REV-1.2")
 @FAST
 @given(statement=words, acceptance=st.lists(sentences, min_size=1, max_size=4), extra=sentences)
 def test_fingerprint_changes_with_content(statement, acceptance, extra):
@@ -86,6 +89,7 @@ case_strategy = st.builds(
 )
 
 
+@pytest.mark.verifies("STORE-1.1")
 @FAST
 @given(cases=st.lists(case_strategy, max_size=6))
 def test_plan_save_load_round_trip(cases):
@@ -114,6 +118,7 @@ input_spec = st.one_of(
 @FAST
 @given(inputs=st.dictionaries(st.sampled_from(["pets", "name", "kind", "amount", "flag"]), input_spec, max_size=3),
        acceptance=st.lists(sentences, max_size=3))
+@pytest.mark.verifies("ENUM-1.2")
 def test_enumerate_is_idempotent_and_never_drops_cases(inputs, acceptance):
     requirement = Requirement(id="REQ-1", title="t", statement="s", acceptance=acceptance, inputs=inputs)
     with tempfile.TemporaryDirectory() as tmp:

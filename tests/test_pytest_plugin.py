@@ -83,6 +83,7 @@ def test_links_from_decorators_classes_modules_and_params(pytester: pytest.Pytes
     }
 
 
+@pytest.mark.verifies("TRACE-1.2")
 def test_records_locations_outcomes_failure_classes_and_durations(pytester: pytest.Pytester):
     pytester.makepyfile(
         test_outcomes="""

@@ -38,6 +38,7 @@ def test_unapproved_plan_is_unreviewed_and_missing_plan_is_no_plan(project, cli)
     assert states(cli, project) == {"PAY-1": "UNREVIEWED", "CARD-1": "NO PLAN"}
 
 
+@pytest.mark.verifies("REV-1.1")
 def test_approve_records_who_when_and_fingerprint(project, cli):
     result = cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
     assert result.code == 0
@@ -48,6 +49,7 @@ def test_approve_records_who_when_and_fingerprint(project, cli):
     assert states(cli, project)["PAY-1"] == "APPROVED"
 
 
+@pytest.mark.verifies("REV-1.2")
 def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(project, cli):
     cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
     reqs = project / "requirements.yaml"
@@ -60,6 +62,7 @@ def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(proje
     assert lint_lines(cli, project) == ["lint: no problems"]
 
 
+@pytest.mark.verifies("REV-1.3")
 @pytest.mark.parametrize("edit", [
     ("statement: 2 or more pets get 10 % off; 5 or more get 15 %.", "statement: >\n      2 or more pets get 10 %\n      off; 5 or more get 15 %."),
     ("title: Multi-pet discount\n", "title: Multi-pet household discount  # renamed\n"),
@@ -76,6 +79,7 @@ def test_formatting_comments_titles_and_risk_do_not_make_it_suspect(project, cli
     assert states(cli, project)["PAY-1"] == "APPROVED"
 
 
+@pytest.mark.verifies("REV-1.2")
 @pytest.mark.parametrize("edit", [
     ("      - 1 pet pays the list premium\n", "      - 1 pet pays 95 % of the list premium\n"),
     ("    risk: high\n", "    risk: high\n    code: [shop.pricing:premium_for]\n"),
@@ -88,6 +92,7 @@ def test_content_edits_make_it_suspect(project, cli, edit):
     assert states(cli, project)["PAY-1"] == "SUSPECT"
 
 
+@pytest.mark.verifies("REV-1.2")
 def test_editing_an_approved_case_makes_it_suspect_but_a_proposed_one_does_not(project, cli):
     cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
     plan = project / "plans" / "PAY-1.yaml"
@@ -119,6 +124,7 @@ def test_approve_unknown_case(project, cli):
     assert result.err.startswith("testplan: bad-input: --case: PAY-1.99 is not a case of PAY-1 (cases: PAY-1.1, PAY-1.2, ")
 
 
+@pytest.mark.verifies("REV-1.4")
 def test_approve_without_by_off_a_terminal_refuses_and_writes_nothing(project, cli):
     before = (project / "plans" / "PAY-1.yaml").read_bytes()
     result = cli("approve", "PAY-1", "-C", project)
@@ -133,6 +139,7 @@ def test_approve_requirement_without_plan(project, cli):
     assert result.err == "testplan: bad-input: CARD-1 has no plan yet; run 'testplan enumerate CARD-1' first\n"
 
 
+@pytest.mark.verifies("ENUM-1.4")
 def test_reject_keeps_the_case_with_its_reason(project, cli):
     result = cli("reject", "PAY-1", "--case", "PAY-1.11", "--reason", "strings never reach this API", "-C", project)
     assert (result.code, result.out) == (0, "rejected PAY-1.11 of PAY-1\n")

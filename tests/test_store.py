@@ -38,6 +38,7 @@ cases:
 """
 
 
+@pytest.mark.verifies("STORE-1.1", "STORE-1.2")
 def test_load_save_keeps_comments_order_and_quoting(tmp_path):
     path = tmp_path / "PAY-1.yaml"
     path.write_text(HAND_WRITTEN)
@@ -50,6 +51,7 @@ def test_load_save_keeps_comments_order_and_quoting(tmp_path):
         "    status: proposed\n", "    status: rejected\n    reason: covered by PAY-2\n")
 
 
+@pytest.mark.verifies("STORE-1.2")
 def test_only_the_named_plan_file_is_written(project, cli):
     cli("enumerate", "CARD-1", "-C", project)
     before = tree_digest(project)
@@ -62,6 +64,7 @@ def test_only_the_named_plan_file_is_written(project, cli):
     assert {k for k in final if final[k] != after.get(k)} == {"plans/CARD-1.yaml"}
 
 
+@pytest.mark.verifies("STORE-1.1")
 def test_read_commands_write_nothing(project, cli):
     cli("enumerate", "--all", "-C", project)
     before = tree_digest(project, exclude=())
@@ -70,6 +73,7 @@ def test_read_commands_write_nothing(project, cli):
     assert tree_digest(project, exclude=()) == before
 
 
+@pytest.mark.verifies("STORE-1.3")
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "plan.yaml"
     path.write_text("old: content\n")
@@ -144,6 +148,7 @@ def test_schema_unknown_kind(cli):
     assert (result.code, result.err) == (2, "testplan: bad-input: schema: unknown format 'tests'; use 'requirements' or 'plan'\n")
 
 
+@pytest.mark.verifies("STORE-1.2")
 @pytest.mark.parametrize("text", ["a\x85b", "x\u2028y", "bell\x07", "\ufeffbom", "multi\nline\n", " lead", "trail ", "it's \"quoted\""])
 def test_strings_yaml_would_break_survive_a_round_trip(tmp_path, text):
     """Found by hypothesis: NEL (\\x85) was written plain and read back as a line break."""

@@ -84,6 +84,7 @@ def test_flat_trace_records_every_test_in_suite_order(flat):
     ]
 
 
+@pytest.mark.verifies("TRACE-1.2")
 def test_flat_trace_outcomes_and_failure_classes(flat):
     trace = flat[3]
     got = {t.nodeid.split("::")[-1]: (t.outcome, t.failure_class) for t in trace.tests if "test_outcomes" in t.nodeid}
@@ -128,6 +129,7 @@ def test_flat_trace_locations_durations_and_assertion_counts(flat):
     assert trace.test("tests/test_outcomes.py::test_skipped").duration == 0.0
 
 
+@pytest.mark.verifies("TRACE-1.1")
 def test_flat_trace_per_test_coverage_is_real(flat):
     root, _, _, trace = flat
     calc = root / "calc" / "__init__.py"
@@ -144,6 +146,7 @@ def test_flat_trace_per_test_coverage_is_real(flat):
     assert all(set(files) <= {str(calc.resolve())} for files in trace.lines.values())
 
 
+@pytest.mark.verifies("TRACE-1.3")
 def test_flat_trace_leaves_the_tree_byte_identical_except_state_dir(flat):
     root, before, after, _ = flat
     assert after == before
