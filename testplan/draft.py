@@ -31,7 +31,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .config import Config, load_config
 from .errors import InputError, TestplanError
-from .scope import CodeSpan, find_module, resolve
+from .scope import CodeSpan, find_module, ref_spans
 from .store import atomic_write, display, load_requirements, make_yaml
 
 Granularity = Literal["module", "function"]
@@ -268,7 +268,7 @@ def init_from_code(root: Path, package: str, console, granularity: Granularity =
     for draft in drafts:
         console.print(f"  {draft.id:<12} {', '.join(draft.code)}  {draft.title}", markup=False)
 
-    spans = {d.id: [resolve(ref, config.source_roots) for ref in d.code] for d in drafts}
+    spans = {d.id: [span for ref in d.code for span in ref_spans(ref, config.source_roots)] for d in drafts}
     test_dirs = [config.root / t for t in config.tests]
     if not any(d.exists() for d in test_dirs):
         report.links_note = f"no tests under {', '.join(config.tests)}; no links suggested"

@@ -117,8 +117,21 @@ def resolve(ref: str, source_roots: list[Path], root: Path | None = None) -> Cod
     return CodeSpan(ref, path, start, node.end_lineno or node.lineno)
 
 
+def ref_spans(ref: str, source_roots: list[Path], root: Path | None = None) -> list[CodeSpan]:
+    """The spans of one code ref. A ref to a package (``testplan.mutate``) means every module in
+    it, sub-packages included, not only its ``__init__.py``."""
+    span = resolve(ref, source_roots, root)
+    spans = [span]
+    if ":" not in ref and span.file.name == "__init__.py":
+        for path in sorted(span.file.parent.rglob("*.py")):
+            if path != span.file and "__pycache__" not in path.parts:
+                module = ".".join([ref, *path.relative_to(span.file.parent).with_suffix("").parts])
+                spans.append(resolve(module.removesuffix(".__init__"), source_roots, root))
+    return spans
+
+
 def requirement_spans(requirement: Requirement, source_roots: list[Path]) -> list[CodeSpan]:
-    return [resolve(ref, source_roots) for ref in requirement.code]
+    return [span for ref in requirement.code for span in ref_spans(ref, source_roots)]
 
 
 def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int], root: Path | None = None) -> list[Finding]:

@@ -93,7 +93,7 @@ from .result import (
     TestResult,
 )
 from .review import Project
-from .scope import CodeSpan, resolve
+from .scope import CodeSpan, ref_spans
 from .trace import TestRecord, TraceData
 
 PASSING = frozenset({"passed", "xpassed"})
@@ -330,7 +330,7 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
     source = project.requirements.sources.get(requirement.id)
     for index, ref in enumerate(requirement.code):
         try:
-            spans.append(resolve(ref, project.config.source_roots))
+            spans.extend(ref_spans(ref, project.config.source_roots))
         except InputError as err:
             path = source.path if source else "requirements.yaml"
             line = source.code_lines[index] if source and index < len(source.code_lines) else (source.line if source else 1)

@@ -113,3 +113,19 @@ def test_a_broken_requirement_does_not_also_orphan_its_plan(tmp_path, cli):
     result = cli("lint", "-C", build(tmp_path, "04-unknown-requirement-key"))
     assert result.out == ("requirements.yaml:6: unknown key 'owner' (allowed: id, title, statement, acceptance, risk, "
                           "code, inputs); remove or rename it\n")
+
+
+def test_a_package_ref_means_every_module_in_it(tmp_path):
+    from testplan.model import Requirement
+    from testplan.scope import requirement_spans
+
+    package = tmp_path / "src" / "shop"
+    (package / "billing").mkdir(parents=True)
+    for rel in ("__init__.py", "pricing.py", "billing/__init__.py", "billing/cards.py"):
+        (package / rel).write_text("X = 1\n")
+    requirement = Requirement(id="PAY-1", title="t", statement="s", code=["shop"])
+    spans = requirement_spans(requirement, [tmp_path / "src"])
+    assert [(s.ref, s.file.relative_to(package).as_posix()) for s in spans] == [
+        ("shop", "__init__.py"), ("shop.billing", "billing/__init__.py"),
+        ("shop.billing.cards", "billing/cards.py"), ("shop.pricing", "pricing.py"),
+    ]
