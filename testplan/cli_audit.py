@@ -21,6 +21,7 @@ from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
+Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json (comma-separated or repeated).", show_default=False)]
 FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
 
 STATE_STYLES = {"OK": "green", "WEAK": "yellow", "NOK": "red", "UNCOVERED": "red", "SUSPECT": "magenta", "UNREVIEWED": "cyan"}
@@ -91,6 +92,7 @@ def audit(
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
+    formats: Formats = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Trace the tests, mutate the requirements' code, score, gate; writes .testplan/audit.json (exit 0 pass, 1 fail, 3 baseline failing, 4 incomplete)."""
@@ -108,7 +110,16 @@ def audit(
         sys.stdout.write(result.dump())
     else:
         print_result(result)
+    if formats:
+        _write_reports(result, formats, out_dir if out_dir is not None else config.state_dir, config)
     raise typer.Exit(int(exit_code(result)))
+
+
+def _write_reports(result: AuditResult, formats: list[str], out_dir: Path, config) -> None:
+    from .report import write_reports
+
+    for path in write_reports(result, formats, out_dir, config.root, plans_dir=config.plans):
+        err_console().print(f"wrote {path}")
 
 
 @contextmanager
@@ -256,3 +267,27 @@ def why(mutant, result: AuditResult) -> str:
     if "assert" in verdicts:
         return f"killed by an assertion in {killers[0]}"
     return "killed"
+
+
+@app.command()
+def report(
+    formats: Formats = None,
+    root: Root = Path("."),
+    audit_json: Annotated[Optional[Path], typer.Option("--from", metavar="AUDIT_JSON", help="The audit result (default .testplan/audit.json).", show_default=False)] = None,
+    out: Annotated[Optional[str], typer.Option("--out", metavar="DIR", help="Directory for the reports (default .testplan/); '-' prints one format to stdout.", show_default=False)] = None,
+) -> None:
+    """Write reports of a saved audit: md (PR comment), junit, sarif (code scanning), stryker, html (reviewer), json."""
+    from .report import check_formats, write_report
+    from .result import load_result
+
+    config = _config(root)
+    names = check_formats(formats or [])
+    if not names:
+        raise InputError("report: --format is required; use one or more of md, junit, sarif, stryker, html, json")
+    result = load_result(audit_json if audit_json is not None else config.state_dir / "audit.json")
+    if out == "-":
+        if len(names) != 1:
+            raise InputError("--out -: stdout takes exactly one format; pass a directory for several")
+        write_report(result, names[0], "-", config.root, plans_dir=config.plans)
+        return
+    _write_reports(result, names, Path(out) if out else config.state_dir, config)
