@@ -39,3 +39,15 @@ def example(tmp_path) -> Path:
     target = tmp_path / "pet-insurance"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
     return target
+
+
+@pytest.fixture(scope="session")
+def example_audit(tmp_path_factory):
+    """One real audit (trace + mutation) of a copy of the example, gated on weak and suspect:
+    (project root, AuditResult). Shared by the tests that read its results."""
+    from testplan.result import load_result
+
+    root = tmp_path_factory.mktemp("example-audit") / "pet-insurance"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
+    assert main(["audit", "-C", str(root), "--fail-on", "weak,suspect"]) == 1
+    return root, load_result(root / ".testplan" / "audit.json")

@@ -24,14 +24,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory):
-    """A real audit (trace + mutation) of a copy of the example, gated on weak and suspect."""
-    from testplan.cli import main
-
-    root = tmp_path_factory.mktemp("example") / "pet-insurance"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".testplan", "__pycache__"))
-    assert main(["audit", "-C", str(root), "--fail-on", "weak,suspect"]) == 1
-    result = load_result(root / ".testplan" / "audit.json")
+def audited(example_audit, tmp_path_factory):
+    """Every report of the shared real audit of the example."""
+    root, result = example_audit
     out = tmp_path_factory.mktemp("reports")
     write_reports(result, ["md", "junit", "sarif", "stryker", "html", "json"], out, root)
     return root, result, out

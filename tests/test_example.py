@@ -1,0 +1,87 @@
+"""The bundled example, audited for real: every score and state against a table computed by hand.
+
+examples/pet-insurance has strong reviewed tests (PAY-1, CARD-1), an approved case with no test
+(PAY-2.6), a requirement edited after approval (CARD-2), and AI-style tests that run the code and
+check little (PAY-3 refunds, POL-1 policies).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+# mutants of each requirement by what killed them, from the example's audit:
+# (killed by an assertion, killed only by crashes, survived, no coverage)
+MUTANTS = {
+    "PAY-1": (11, 8, 0, 0),
+    "CARD-1": (49, 21, 0, 0),
+    "CARD-2": (22, 8, 0, 0),
+    "PAY-2": (7, 5, 0, 0),
+    "PAY-3": (5, 10, 15, 2),
+    "POL-1": (5, 22, 12, 4),
+}
+# O_R = assertion kills / (mutants - crash-only kills); S_R = 100 * C_R * O_R (0 when SUSPECT)
+EXPECTED = {  # id: (state, risk weight, C_R, O_R, S_R)
+    "PAY-1": ("OK", 3, 1.0, 1.0, 100.0),  # 11 / 11
+    "CARD-1": ("OK", 5, 1.0, 1.0, 100.0),  # 49 / 49
+    "CARD-2": ("SUSPECT", 2, 1.0, 1.0, 0.0),  # statement edited after review
+    "PAY-2": ("UNCOVERED", 5, 0.8333, 1.0, 83.33),  # 5 of 6 approved cases tested
+    "PAY-3": ("WEAK", 3, 1.0, 0.2273, 22.73),  # 5 / (5 + 15 + 2)
+    "POL-1": ("WEAK", 2, 1.0, 0.2381, 23.81),  # 5 / (5 + 12 + 4)
+}
+# (3*100 + 5*100 + 2*0 + 5*83.333 + 3*22.727 + 2*23.810) / (3+5+2+5+3+2) = 1332.47 / 20
+PROJECT_SCORE = 66.62
+
+
+def test_mutants_per_requirement_by_what_killed_them(example_audit):
+    _, result = example_audit
+    for requirement in result.requirements:
+        counts = requirement.mutants
+        assert (counts.killed + counts.timeout, counts.killed_by_crash, counts.survived, counts.no_coverage) == MUTANTS[requirement.id], requirement.id
+
+
+def test_scores_and_states_match_the_hand_computed_table(example_audit):
+    _, result = example_audit
+    got = {r.id: (r.state, r.case_coverage, r.oracle_score, r.score) for r in result.requirements}
+    assert got == {rid: (state, c, o, s) for rid, (state, _, c, o, s) in EXPECTED.items()}
+    weights = {"low": 1, "medium": 2, "high": 3, "critical": 5}
+    assert {r.id: weights[r.risk] for r in result.requirements} == {rid: e[1] for rid, e in EXPECTED.items()}
+    assert result.score == PROJECT_SCORE
+
+
+def test_reviewed_tests_score_high_and_ai_style_tests_low(example_audit):
+    _, result = example_audit
+    by_id = {r.id: r for r in result.requirements}
+    assert by_id["PAY-1"].score >= 90 and by_id["CARD-1"].score >= 90
+    assert by_id["PAY-1"].oracle_score >= 0.9 and by_id["CARD-1"].oracle_score >= 0.9
+    assert by_id["PAY-3"].score <= 40 and by_id["POL-1"].score <= 40
+    # the oracle gap: their tests run most of the code but check little of it
+    assert by_id["PAY-3"].line_coverage == 0.9412 and by_id["PAY-3"].oracle_gap == 0.7139
+
+
+def test_survivors_are_listed_and_crash_only_kills_are_marked(example_audit):
+    _, result = example_audit
+    survivors = [m for m in result.mutants if m.status == "survived"]
+    assert {r for m in survivors for r in m.requirements} == {"PAY-3", "POL-1"}
+    refund = next(m for m in survivors if m.mutated.strip() == "if amount <= 1:")
+    assert (refund.file, refund.line, refund.original.strip()) == ("src/petinsure/refunds.py", 33, "if amount <= 0:")
+    assert set(refund.verdicts.values()) == {"pass"}
+    crash = [m for m in result.mutants if m.status == "killed-by-crash"]
+    assert len(crash) == sum(c for _, c, _, _ in MUTANTS.values())
+    assert all(set(m.verdicts.values()) <= {"crash", "pass"} and "crash" in m.verdicts.values() for m in crash)
+
+
+def test_gate_on_the_example(example_audit, cli, tmp_path):
+    root, result = example_audit
+    path = root / ".testplan" / "audit.json"
+    assert cli("gate", path, "-C", root, "--fail-on", "none", "--min-score", "67").code == 1
+    assert cli("gate", path, "-C", root, "--fail-on", "none", "--min-score", "66").code == 0
+    assert cli("gate", path, "-C", root).code == 0  # the example's own gate: min_score 60
+    incomplete = json.loads(path.read_text())
+    incomplete["complete"] = False
+    incomplete["incomplete_reason"] = "interrupted"
+    (tmp_path / "audit.json").write_text(json.dumps(incomplete))
+    result = cli("gate", tmp_path / "audit.json", "-C", root, "--fail-on", "none")
+    assert result.code == 4
+    assert result.out.startswith("gate: INCOMPLETE — interrupted\n")
