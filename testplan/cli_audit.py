@@ -64,6 +64,14 @@ def print_result(result: AuditResult) -> None:
     print_gate(result)
 
 
+def show(result: AuditResult, as_json: bool) -> None:
+    """The whole result as JSON (``--json``), or the table and the gate verdict."""
+    if as_json:
+        sys.stdout.write(result.dump())
+    else:
+        print_result(result)
+
+
 def print_gate(result: AuditResult) -> None:
     out = console()
     gate = result.gate
@@ -106,10 +114,7 @@ def audit(
         options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard, "progress": progress}
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
                            min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
-    if as_json:
-        sys.stdout.write(result.dump())
-    else:
-        print_result(result)
+    show(result, as_json)
     if formats:
         _write_reports(result, formats, out_dir if out_dir is not None else config.state_dir, config)
     raise typer.Exit(int(exit_code(result)))
@@ -205,10 +210,7 @@ def merge(
     result = rescore(load_project(config), merged)
     result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
     save_result(result, (out_dir if out_dir is not None else config.state_dir) / "audit.json")
-    if as_json:
-        sys.stdout.write(result.dump())
-    else:
-        print_result(result)
+    show(result, as_json)
     raise typer.Exit(int(exit_code(result)))
 
 

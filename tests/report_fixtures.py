@@ -18,11 +18,11 @@ import random
 from datetime import datetime, timezone
 from pathlib import Path
 
+from testplan.score import mutant_counts
 from testplan.result import (
     AuditResult,
     CaseResult,
     GateResult,
-    MutantCounts,
     MutantResult,
     Problem,
     RequirementResult,
@@ -303,14 +303,6 @@ _REQUIREMENTS = [
 ]
 
 
-def _counts(mutants: list[MutantResult]) -> MutantCounts:
-    counts = MutantCounts(total=len(mutants))
-    for mutant in mutants:
-        field = mutant.status.replace("-", "_")
-        setattr(counts, field, getattr(counts, field) + 1)
-    return counts
-
-
 def _requirements(tests: list[TestResult], mutants: list[MutantResult]) -> list[RequirementResult]:
     out = []
     for rid, title, risk, state, plan_state, code, c, l, o, m, score in _REQUIREMENTS:
@@ -335,7 +327,7 @@ def _requirements(tests: list[TestResult], mutants: list[MutantResult]) -> list[
                 id=rid, title=title, risk=risk, state=state, plan_state=plan_state, code=code,
                 case_coverage=c, line_coverage=l, oracle_score=o, mutation_score=m,
                 oracle_gap=round(l - o, 4), score=score, cases=cases, tests=linked,
-                mutants=_counts(own),
+                mutants=mutant_counts(own),
             )
         )
     return out
@@ -430,7 +422,7 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
             code=[f"app.mod{r // 10}:func{r}"], case_coverage=rng.random(), line_coverage=rng.random(),
             oracle_score=rng.random(), mutation_score=rng.random(), oracle_gap=rng.uniform(-0.2, 0.8), score=score,
             cases=cases, tests=nodeids, unmutated=[f"app.mod{r // 10}:CONSTANT"] if r % 7 == 0 else [],
-            mutants=_counts(own)))
+            mutants=mutant_counts(own)))
     return AuditResult(
         tool="testplan 0.1.0", complete=True, project="big-project", mutation=True, score=61.2,
         started_at=datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc), finished_at=datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc),
