@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+"""Benchmark: testplan's mutation audit against ``mutmut run`` on real PyPI sdists.
+
+For each project of the corpus (``<repo>/../shared/bench/corpus.txt``; one line per project:
+``name==version | unpacked dir | package | test deps | pytest args | notes``), in one run:
+
+1. download the sdist (``pip download --no-deps --no-binary :all:``), unpack it, create (or reuse)
+   a virtualenv with the project, its test deps, mutmut==3.8.1 and this repo (editable), and check
+   that the suite passes;
+2. ``mutmut run --max-children 2`` in a fresh copy (``[tool.mutmut]`` written per project), timed
+   (wall, and peak RSS through ``/usr/bin/time -v`` when it exists); every mutant's verdict and
+   diff are read back with ``bench/mutmut_dump.py``;
+3. testplan in another fresh copy: ``testplan init --from-code PACKAGE``, a ``[tool.testplan.links]``
+   table linking every test to every drafted requirement (``"*" = [...]``), then the full audit
+   (``--jobs 2``: the whole kill matrix), an unchanged re-run (the cache), and ``--fast`` (after
+   clearing the cache), each timed;
+4. agreement: testplan's mutants (``.testplan/audit.json``) matched to mutmut's, by mutmut's name
+   (testplan's worker job records it) and independently by (file, line, mutated text) from
+   mutmut's diff; detected/undetected agreement over the mutants both tools produced, and the
+   disagreements;
+5. a table of the figures; ``--json OUT`` saves them.
+
+Nothing here asserts on timings: the figures depend on the machine and on its load, which is
+recorded (``uptime`` before and after every timed run).
+
+Usage::
+
+    .venv/bin/python bench/compare_mutmut.py                 # semver only
+    .venv/bin/python bench/compare_mutmut.py --only iniconfig --only schema
+    .venv/bin/python bench/compare_mutmut.py --all --json bench/.work/figures.json
+    .venv/bin/python bench/compare_mutmut.py --skip-mutmut   # testplan side only; reuses the last mutmut figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import tomllib
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "bench" / "corpus.txt"
+DEFAULT_WORKDIR = BENCH / ".work"
+MUTMUT_PIN = "mutmut==3.8.1"
+GNU_TIME = "/usr/bin/time"
+
+# never copied into the tool copies, and never passed to mutmut's also_copy
+JUNK = {".git", ".hg", ".tox", ".nox", ".venv", "venv", "build", "dist", "mutants", ".testplan",
+        "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".coverage", "htmlcov"}
+
+# Per-project set-up (from the corpus notes). Anything not given is guessed from the layout:
+# mutmut source_paths = the package directory (or module file); also_copy = every other top-level
+# entry of the sdist (mutmut runs the tests with mutants/ as the cwd, so every file the tests or
+# the pytest configuration read must be there: semver's .pytest.ini and docs/, slugify's tools/ and
+# README.md, iniconfig's testing/ ...).
+PROFILES: dict[str, dict] = {
+    # pytest runs in-process in the parent in the default 'fork' mode: module state of the stats run
+    # leaks into the clean run (FINDINGS.md §3); forkserver is what ran cleanly and is DESIGN's figure.
+    "semver": {"process_isolation": "forkserver"},
+    "iniconfig": {"source_paths": ["src/iniconfig"]},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# corpus
+
+@dataclass
+class Project:
+    name: str
+    version: str
+    unpacked: str
+    package: str
+    test_deps: list[str]
+    pytest_args: list[str]
+    notes: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+def read_corpus(path: Path) -> list[Project]:
+    projects = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split("|")]
+        cells += [""] * (6 - len(cells))
+        name, _, version = cells[0].partition("==")
+        projects.append(Project(name.strip(), version.strip(), cells[1], cells[2], cells[3].split(),
+                                cells[4].split(), cells[5]))
+    return projects
+
+
+# --------------------------------------------------------------------------------------------
+# processes, timing, load
+
+def log(message: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def loadavg() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return list(os.getloadavg()) if hasattr(os, "getloadavg") else []
+
+
+@dataclass
+class Timed:
+    command: list[str]
+    cwd: str
+    returncode: int
+    wall: float  # seconds, perf_counter around the process
+    peak_rss_kb: int | None  # largest single process of the tree (GNU time / ru_maxrss), not a sum
+    rss_source: str
+    load_before: list[float]
+    load_after: list[float]
+    uptime_before: str
+    uptime_after: str
+    log: str
+
+
+def git_commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "testplan"], cwd=REPO,
+                           capture_output=True, text=True, check=False)
+    return head.stdout.strip() + (" (+ uncommitted changes under testplan/)" if dirty.stdout.strip() else "")
+
+
+def has_gnu_time() -> bool:
+    if not os.access(GNU_TIME, os.X_OK):
+        return False
+    probe = subprocess.run([GNU_TIME, "-v", "true"], capture_output=True, text=True, check=False)
+    return "Maximum resident set size" in probe.stderr
+
+
+def timed(command: list[str], cwd: Path, log_path: Path, env: dict[str, str] | None = None) -> Timed:
+    """Run ``command`` (output to ``log_path``), measuring wall time and peak RSS."""
+    import resource
+
+    use_time = has_gnu_time()
+    rusage_file = log_path.with_suffix(".time")
+    full = [GNU_TIME, "-v", "-o", str(rusage_file), *command] if use_time else command
+    before, up_before = loadavg(), uptime()
+    maxrss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as out:
+        proc = subprocess.run(full, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
+    wall = time.perf_counter() - started
+    after, up_after = loadavg(), uptime()
+    peak, source = None, "none"
+    if use_time and rusage_file.exists():
+        match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", rusage_file.read_text())
+        if match:
+            peak, source = int(match.group(1)), "GNU time -v (max RSS of one process in the tree)"
+    if peak is None:
+        maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if maxrss > maxrss_before:  # only meaningful when this run set a new maximum
+            peak, source = maxrss, "getrusage(RUSAGE_CHILDREN).ru_maxrss"
+    return Timed(command, str(cwd), proc.returncode, round(wall, 2), peak, source, before, after,
+                 up_before, up_after, str(log_path))
+
+
+def run(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+        check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-30:])
+        raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(command)}\n{tail}")
+    if not quiet and proc.returncode != 0:
+        log(f"  exit {proc.returncode}: {' '.join(command)}")
+    return proc
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MUTANT_UNDER_TEST", "PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS", "COVERAGE_PROCESS_START")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def venv_env(venv: Path) -> dict[str, str]:
+    env = clean_env()
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# step 1: sdist, venv, suite
+
+def fetch(project: Project, pdir: Path, pip: list[str]) -> Path:
+    """Download and unpack the sdist; returns the pristine unpacked directory."""
+    downloads = pdir / "download"
+    downloads.mkdir(parents=True, exist_ok=True)
+    archives = [p for p in downloads.iterdir() if p.suffix in (".gz", ".zip", ".bz2")]
+    if not archives:
+        log(f"  pip download {project.name}=={project.version}")
+        run([*pip, "download", "--no-deps", "--no-binary", ":all:", f"{project.name}=={project.version}",
+             "-d", str(downloads)])
+        archives = [p for p in downloads.iterdir() if p.suffix in (".gz", ".zip", ".bz2")]
+    archive = archives[0]
+    pristine = pdir / "pristine"
+    target = pristine / project.unpacked
+    if not target.is_dir():
+        shutil.rmtree(pristine, ignore_errors=True)
+        pristine.mkdir(parents=True)
+        if archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(pristine)
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(pristine, filter="data")
+        if not target.is_dir():
+            found = [p for p in pristine.iterdir() if p.is_dir()]
+            if len(found) != 1:
+                raise RuntimeError(f"unpacked {archive.name}: expected {project.unpacked}/, found {found}")
+            target = found[0]
+    return target
+
+
+def ensure_venv(project: Project, pdir: Path, pristine: Path, python: str) -> Path:
+    venv = pdir / "venv"
+    marker = venv / ".bench-ready"
+    wanted = json.dumps({"deps": project.test_deps, "mutmut": MUTMUT_PIN, "repo": str(REPO)})
+    if marker.exists() and marker.read_text() == wanted:
+        return venv
+    log(f"  creating {venv}")
+    shutil.rmtree(venv, ignore_errors=True)
+    run([python, "-m", "venv", str(venv)])
+    vpy = str(venv / "bin" / "python")
+    env = venv_env(venv)
+    run([vpy, "-m", "pip", "install", "-q", "--upgrade", "pip"], env=env, check=False)
+    # the project itself (not editable: each tool works in its own copy; both put their copy first)
+    run([vpy, "-m", "pip", "install", "-q", str(pristine), *project.test_deps, MUTMUT_PIN], env=env)
+    run([vpy, "-m", "pip", "install", "-q", "-e", str(REPO)], env=env)
+    marker.write_text(wanted)
+    return venv
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*JUNK, ".coverage.*", "*.pyc"), symlinks=True)
+    return dst
+
+
+def verify_suite(project: Project, pristine: Path, pdir: Path, venv: Path) -> dict:
+    where = copy_tree(pristine, pdir / "verify")
+    proc = run([str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *project.pytest_args],
+               cwd=where, env=venv_env(venv), check=False)
+    tail = (proc.stdout + proc.stderr).strip().splitlines()
+    summary = next((line for line in reversed(tail) if re.search(r"\d+ (passed|failed|error)", line)), tail[-1] if tail else "")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{project.key}: the suite does not pass unmodified (exit {proc.returncode}): {summary}\n"
+                           + "\n".join(tail[-20:]))
+    return {"summary": summary.strip("= ")}
+
+
+# --------------------------------------------------------------------------------------------
+# layout helpers
+
+def package_path(root: Path, package: str) -> Path:
+    """The package directory (or module file) relative to ``root``: src/ layout or flat."""
+    parts = package.split(".")
+    for base in ("src", "."):
+        d = root / base / Path(*parts)
+        if (d / "__init__.py").is_file():
+            return d.relative_to(root)
+        f = root / base / Path(*parts[:-1]) / f"{parts[-1]}.py"
+        if f.is_file():
+            return f.relative_to(root)
+    raise RuntimeError(f"package {package} not found under {root} (src/ or flat)")
+
+
+def pytest_testpaths(root: Path) -> list[str]:
+    """``testpaths`` from the project's pytest configuration (the files pytest reads, in its order)."""
+    for name in ("pytest.ini", ".pytest.ini"):
+        p = root / name
+        if p.is_file():
+            cp = configparser.ConfigParser(interpolation=None)
+            cp.read(p)
+            if cp.has_option("pytest", "testpaths"):
+                return cp.get("pytest", "testpaths").split()
+            return []
+    p = root / "pyproject.toml"
+    if p.is_file():
+        ini = tomllib.loads(p.read_text(encoding="utf-8")).get("tool", {}).get("pytest", {}).get("ini_options")
+        if ini is not None:
+            tp = ini.get("testpaths", [])
+            return tp.split() if isinstance(tp, str) else list(tp)
+    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        p = root / name
+        if p.is_file():
+            cp = configparser.ConfigParser(interpolation=None)
+            cp.read(p)
+            if cp.has_section(section):
+                return cp.get(section, "testpaths").split() if cp.has_option(section, "testpaths") else []
+    return []
+
+
+def test_selection(project: Project, root: Path) -> list[str]:
+    """What the suite runs: the corpus' pytest args, else the configured testpaths, else tests/."""
+    if project.pytest_args:
+        return [a for a in project.pytest_args if not a.startswith("-")]
+    paths = [p for p in pytest_testpaths(root) if (root / p).exists()]
+    if paths:
+        return paths
+    return [p for p in ("tests", "test", "testing") if (root / p).is_dir()] or ["."]
+
+
+def toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def append_pyproject(root: Path, text: str) -> None:
+    path = root / "pyproject.toml"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = old + ("" if not old or old.endswith("\n") else "\n") + text
+    tomllib.loads(new)
+    path.write_text(new, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# step 2: mutmut
+
+def mutmut_config(project: Project, root: Path) -> dict:
+    profile = PROFILES.get(project.name, {})
+    source = profile.get("source_paths") or [package_path(root, project.package).as_posix()]
+    top = {s.split("/")[0] for s in source}
+    also = profile.get("also_copy") or sorted(
+        p.name for p in root.iterdir() if p.name not in JUNK and p.name not in top and not p.name.endswith(".egg-info"))
+    cfg = {"source_paths": source, "also_copy": also}
+    if project.pytest_args:
+        cfg["pytest_add_cli_args_test_selection"] = project.pytest_args
+    if profile.get("process_isolation"):
+        cfg["process_isolation"] = profile["process_isolation"]
+    return cfg
+
+
+def write_mutmut_config(root: Path, cfg: dict) -> None:
+    path = root / "pyproject.toml"
+    if path.exists() and "mutmut" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}):
+        raise RuntimeError(f"{path} already has [tool.mutmut]; refusing to guess how to merge")
+    lines = ["", "[tool.mutmut]"]
+    for key, value in cfg.items():
+        lines.append(f"{key} = {toml_list(value) if isinstance(value, list) else json.dumps(value)}")
+    append_pyproject(root, "\n".join(lines) + "\n")
+
+
+def run_mutmut(project: Project, pristine: Path, pdir: Path, venv: Path) -> dict:
+    root = copy_tree(pristine, pdir / "mutmut")
+    cfg = mutmut_config(project, root)
+    write_mutmut_config(root, cfg)
+    log(f"  mutmut config: {cfg}")
+    log(f"  mutmut run --max-children 2   (in {root}; {uptime()})")
+    t = timed([str(venv / "bin" / "mutmut"), "run", "--max-children", "2"], root, pdir / "mutmut-run.log",
+              env=venv_env(venv))
+    log(f"  mutmut run: exit {t.returncode}, {t.wall:.1f} s, peak RSS {t.peak_rss_kb} kB")
+    out: dict = {"config": cfg, "run": asdict(t)}
+    if t.returncode != 0:
+        out["error"] = "mutmut run failed: " + "\n".join(Path(t.log).read_text(errors="replace").splitlines()[-15:])
+        return out
+    dump = pdir / "mutmut-mutants.jsonl"
+    run([str(venv / "bin" / "python"), str(BENCH / "mutmut_dump.py"), str(dump)], cwd=root, env=venv_env(venv))
+    records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for rec in records:
+        rec.update(locate_mutmut_mutant(root, rec))
+    out["mutants"] = records
+    out["statuses"] = dict(sorted(Counter(r["status"] for r in records).items()))
+    out["statuses_by_file"] = {f: dict(sorted(Counter(r["status"] for r in records if r["path"] == f).items()))
+                               for f in sorted({r["path"] for r in records})}
+    out["exit_codes"] = dict(sorted(Counter(str(r["exit_code"]) for r in records).items()))
+    stats = root / "mutants" / "mutmut-stats.json"
+    if stats.exists():
+        data = json.loads(stats.read_text())
+        out["tests_seen"] = len(data.get("duration_by_test", {}))
+    return out
+
+
+def _function_spans(tree, key: str) -> list[tuple[int, int, int]]:
+    """(first decorator line, def line, end line) of every def mutmut's function key (x_f or xǁCǁm)
+    may mean, last first: with ``@overload`` stubs the name is bound several times and mutmut
+    mutates the implementation (the last binding)."""
+    import ast
+
+    def span(node):
+        return min([d.lineno for d in node.decorator_list] + [node.lineno]), node.lineno, node.end_lineno
+
+    funcs = (ast.FunctionDef, ast.AsyncFunctionDef)
+    if key.startswith("xǁ"):
+        _, cls, meth = key.split("ǁ", 2)
+        found = [span(sub) for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls
+                 for sub in node.body if isinstance(sub, funcs) and sub.name == meth]
+    else:
+        found = [span(node) for node in tree.body if isinstance(node, funcs) and node.name == key[2:]]
+    return found[::-1]
+
+
+_SOURCES: dict[Path, tuple[list[str], object]] = {}
+
+
+def locate_mutmut_mutant(root: Path, rec: dict) -> dict:
+    """The original-file line and the changed text of a mutmut mutant, from its diff.
+
+    mutmut diffs ``<func>__mutmut_orig`` against the mutant (function-relative hunks). The first
+    removed line is looked up inside the function in the original source; if the same text occurs
+    more than once, the occurrence nearest the hunk's offset wins."""
+    import ast
+
+    diff = rec.get("diff") or ""
+    minus, plus, hunk_pos, first_minus_pos = [], [], None, None
+    pos = 0
+    for line in diff.splitlines():
+        if line.startswith(("---", "+++")):
+            continue
+        m = re.match(r"@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@", line)
+        if m:
+            if hunk_pos is not None and minus:
+                break  # one mutation = one hunk; keep the first
+            hunk_pos = int(m.group(1))
+            pos = hunk_pos
+            continue
+        if line.startswith("-"):
+            if first_minus_pos is None:
+                first_minus_pos = pos
+            minus.append(line[1:])
+            pos += 1
+        elif line.startswith("+"):
+            plus.append(line[1:])
+        else:
+            pos += 1
+    path = root / rec["path"]
+    if path not in _SOURCES:
+        text = path.read_text(encoding="utf-8")
+        _SOURCES[path] = (text.splitlines(), ast.parse(text))
+    lines, tree = _SOURCES[path]
+    key = rec["name"].rsplit(".", 1)[-1].rsplit("__mutmut_", 1)[0]
+    line = None
+    for first, def_line, end in _function_spans(tree, key) if minus else ():
+        want = minus[0].strip()
+        cands = [n for n in range(first, end + 1) if lines[n - 1].strip() == want]
+        if cands and first_minus_pos is not None:
+            rel = first_minus_pos - 1
+            line = min(cands, key=lambda n: min(abs((n - first) - rel), abs((n - def_line) - rel)))
+        elif cands:
+            line = cands[0]
+        if line is not None:
+            break
+    return {"line": line, "function": key, "original": "\n".join(s.strip() for s in minus),
+            "mutated": "\n".join(s.strip() for s in plus)}
+
+
+# --------------------------------------------------------------------------------------------
+# step 3: testplan
+
+def audit_flags(venv: Path) -> set[str]:
+    proc = run([str(venv / "bin" / "testplan"), "audit", "--help"], env=venv_env(venv), check=False)
+    return set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout))
+
+
+def prepare_testplan(project: Project, pristine: Path, pdir: Path, venv: Path, selection: list[str]) -> tuple[Path, dict]:
+    root = copy_tree(pristine, pdir / "testplan")
+    env = venv_env(venv)
+    tp = str(venv / "bin" / "testplan")
+    # where the tests are, and parallelism for the CLI when it has no --jobs flag
+    append_pyproject(root, f"\n[tool.testplan]\ntests = {toml_list(selection)}\n\n[tool.testplan.mutation]\njobs = 2\n")
+    init = run([tp, "init", "-C", str(root), "--from-code", project.package], env=env, check=False)
+    (pdir / "testplan-init.log").write_text(init.stdout + init.stderr)
+    if init.returncode != 0:
+        raise RuntimeError(f"testplan init --from-code {project.package} failed ({init.returncode}):\n"
+                           + (init.stdout + init.stderr)[-3000:])
+    req_file = root / "requirements.yaml"
+    ids = re.findall(r"^\s*-\s*id:\s*(\S+)", req_file.read_text(encoding="utf-8"), flags=re.M)
+    codes = re.findall(r"^\s*code:\s*(.+)$", req_file.read_text(encoding="utf-8"), flags=re.M)
+    doc = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    if "links" in doc.get("tool", {}).get("testplan", {}):
+        raise RuntimeError("init wrote a [tool.testplan.links] table; this benchmark links every test itself")
+    append_pyproject(root, f"\n[tool.testplan.links]\n\"*\" = {toml_list(ids)}\n")
+    return root, {"requirements": ids, "code": codes, "init_output": init.stdout.strip().splitlines()}
+
+
+def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, flags: set[str]) -> dict:
+    env = venv_env(venv)
+    stats_file = pdir / f"testplan-{label}.stats.json"
+    if "--jobs" in flags and (not fast or "--fast" in flags):
+        command = [str(venv / "bin" / "testplan"), "audit", "-C", str(root), "--jobs", "2", *(["--fast"] if fast else [])]
+        how = "cli"
+    else:
+        command = [str(venv / "bin" / "python"), str(BENCH / "audit_driver.py"), str(root), "--jobs", "2",
+                   *(["--fast"] if fast else []), "--stats", str(stats_file)]
+        how = "library (testplan audit has no --jobs/--fast yet): bench/audit_driver.py"
+    log(f"  testplan {label}: {' '.join(command[1:]) if how != 'cli' else ' '.join(command)}   ({uptime()})")
+    t = timed(command, root, pdir / f"testplan-{label}.log", env=env)
+    log(f"  testplan {label}: exit {t.returncode}, {t.wall:.1f} s, peak RSS {t.peak_rss_kb} kB")
+    out: dict = {"how": how, "run": asdict(t)}
+    audit_json = root / ".testplan" / "audit.json"
+    if audit_json.exists():
+        saved = pdir / f"testplan-{label}.audit.json"
+        shutil.copy2(audit_json, saved)
+        data = json.loads(audit_json.read_text(encoding="utf-8"))
+        out.update(complete=data.get("complete"), incomplete_reason=data.get("incomplete_reason"),
+                   score=data.get("score"), mutants=data.get("mutants", []),
+                   tests=len(data.get("tests", [])),
+                   statuses=dict(sorted(Counter(m["status"] for m in data.get("mutants", [])).items())),
+                   unmutated={r["id"]: r.get("unmutated", []) for r in data.get("requirements", [])},
+                   per_requirement={r["id"]: {"code": r.get("code"), "mutants": r.get("mutants"), "state": r.get("state")}
+                                    for r in data.get("requirements", [])},
+                   cells=sum(len(m.get("verdicts", {})) for m in data.get("mutants", [])))
+    job = root / ".testplan" / "mutate-job.json"
+    if job.exists():
+        shutil.copy2(job, pdir / f"testplan-{label}.mutate-job.json")
+        tasks = json.loads(job.read_text(encoding="utf-8")).get("tasks", [])
+        out["names"] = {t["id"]: t["name"] for t in tasks}
+        job.unlink()  # the next run writes its own (or none, when everything is cached)
+    if stats_file.exists():
+        out["stats"] = json.loads(stats_file.read_text(encoding="utf-8"))
+    if t.returncode not in (0, 1):
+        out["error"] = f"exit {t.returncode}: " + "\n".join(Path(t.log).read_text(errors="replace").splitlines()[-15:])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# step 4: agreement
+
+DETECTED_MM = {"killed", "timeout", "segfault"}
+UNDETECTED_MM = {"survived", "no tests"}
+DETECTED_TP = {"killed", "killed-by-crash", "timeout"}
+UNDETECTED_TP = {"survived", "no-coverage"}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def match_mutants(mm: list[dict], tp: list[dict], names: dict[str, str]) -> dict:
+    """Pair testplan's mutants with mutmut's: by mutmut name where testplan's job recorded it, and
+    independently by (file, line, mutated text); both pairings are reported."""
+    by_name = {r["name"]: r for r in mm}
+    pairs_name = {}
+    for m in tp:
+        name = names.get(m["id"])
+        if name and name in by_name:
+            pairs_name[m["id"]] = name
+
+    # by text: exact (file, line, whitespace-free mutated text) first, then containment for
+    # multi-line nodes (testplan shows the node's lines, mutmut's diff the changed lines)
+    by_loc: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    for r in mm:
+        if r.get("line") is not None:
+            by_loc[(r["path"], r["line"])].append(r)
+    used: set[str] = set()
+    pairs_text: dict[str, str] = {}
+    def noparens(text: str) -> str:
+        return text.replace("(", "").replace(")", "")
+
+    def spliced(m: dict, r: dict) -> str | None:
+        """testplan's original lines with mutmut's changed lines put in at mutmut's line."""
+        lines = (m.get("original") or "").split("\n")
+        removed = r["original"].split("\n")
+        at = r["line"] - m["line"]
+        if at < 0 or [_norm(x) for x in lines[at:at + len(removed)]] != [_norm(x) for x in removed]:
+            return None
+        added = r["mutated"].split("\n") if r["mutated"] else []
+        return _norm("".join(lines[:at] + added + lines[at + len(removed):]))
+
+    for how in ("exact", "spliced", "parens"):
+        for m in tp:
+            if m["id"] in pairs_text:
+                continue
+            span = max(1, len((m.get("original") or "").split("\n")))
+            cands = []
+            for line in range(m["line"], m["line"] + span):
+                cands += [r for r in by_loc.get((m["file"], line), []) if r["name"] not in used]
+            tm = _norm(m.get("mutated"))
+            if how == "exact":
+                hit = [r for r in cands if _norm(r["mutated"]) == tm and r["line"] == m["line"]]
+            elif how == "spliced":  # multi-line nodes; a removed argument alone on its line has no '+' line
+                hit = [r for r in cands if spliced(m, r) == tm]
+            else:  # testplan's text may carry the node's parentheses twice (see README)
+                hit = [r for r in cands if (x := spliced(m, r)) is not None and noparens(x) == noparens(tm)]
+            if len(hit) >= 1:
+                pairs_text[m["id"]] = hit[0]["name"]
+                used.add(hit[0]["name"])
+    both = {k for k in pairs_name if k in pairs_text}
+    same = sum(1 for k in both if pairs_name[k] == pairs_text[k])
+    pairs = dict(pairs_text)
+    pairs.update(pairs_name)  # the recorded name wins where both exist
+    return {"pairs": pairs, "by_name": len(pairs_name), "by_text": len(pairs_text),
+            "both_methods": len(both), "methods_agree": same}
+
+
+def agreement(mm_out: dict, tp_out: dict, names: dict[str, str]) -> dict:
+    mm = mm_out.get("mutants", [])
+    tp = tp_out.get("mutants", [])
+    matched = match_mutants(mm, tp, names)
+    by_name = {r["name"]: r for r in mm}
+    tp_by_id = {m["id"]: m for m in tp}
+    agree = disagree = excluded = 0
+    confusion: Counter = Counter()
+    disagreements = []
+    for tp_id, mm_name in sorted(matched["pairs"].items(), key=lambda kv: kv[1]):
+        t, r = tp_by_id[tp_id], by_name[mm_name]
+        confusion[(r["status"], t["status"])] += 1
+        mm_det = True if r["status"] in DETECTED_MM else False if r["status"] in UNDETECTED_MM else None
+        tp_det = True if t["status"] in DETECTED_TP else False if t["status"] in UNDETECTED_TP else None
+        if mm_det is None or tp_det is None:
+            excluded += 1
+            continue
+        if mm_det == tp_det:
+            agree += 1
+        else:
+            disagree += 1
+            disagreements.append({"mutmut": mm_name, "mutmut_status": r["status"], "mutmut_exit_code": r.get("exit_code"),
+                                  "testplan_id": tp_id,
+                                  "testplan_status": t["status"], "file": t["file"], "line": t["line"],
+                                  "operator": t["operator"], "original": t["original"], "mutated": t["mutated"],
+                                  "verdicts": Counter(t.get("verdicts", {}).values()),
+                                  "tests": len(t.get("verdicts", {}))})
+    paired_mm = set(matched["pairs"].values())
+    mm_only = [r for r in mm if r["name"] not in paired_mm]
+    tp_only = [m for m in tp if m["id"] not in matched["pairs"]]
+    compared = agree + disagree
+    return {
+        "mutants_mutmut": len(mm), "mutants_testplan": len(tp), "matched": len(matched["pairs"]),
+        "matched_by_name": matched["by_name"], "matched_by_text": matched["by_text"],
+        "match_methods_both": matched["both_methods"], "match_methods_agree": matched["methods_agree"],
+        "compared": compared, "agree": agree, "disagree": disagree, "excluded": excluded,
+        "agreement_pct": round(100 * agree / compared, 2) if compared else None,
+        "confusion": {f"{a} / {b}": n for (a, b), n in sorted(confusion.items())},
+        "disagreements": disagreements,
+        "mutmut_only_by_file": dict(sorted(Counter(r["path"] for r in mm_only).items())),
+        "mutmut_only_statuses": dict(sorted(Counter(r["status"] for r in mm_only).items())),
+        "testplan_only": [{"id": m["id"], "file": m["file"], "line": m["line"], "mutated": m["mutated"],
+                           "status": m["status"]} for m in tp_only],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# step 5: report
+
+def _ratio(a, b):
+    return round(a / b, 2) if a and b else None
+
+
+def _mb(kb):
+    return f"{kb / 1024:.0f} MB" if kb else "-"
+
+
+def summarize(project: Project, res: dict) -> dict:
+    mm, tpr = res.get("mutmut", {}), res.get("testplan", {})
+    full, fast, rerun = tpr.get("full", {}), tpr.get("fast", {}), tpr.get("rerun", {})
+    agr = res.get("agreement", {})
+    mm_wall = mm.get("run", {}).get("wall")
+    row = {
+        "project": project.key,
+        "mutants_mutmut": len(mm.get("mutants", [])) if mm.get("mutants") is not None else None,
+        "mutants_testplan": len(full.get("mutants", [])) if full.get("mutants") is not None else None,
+        "matched": agr.get("matched"), "agreement_pct": agr.get("agreement_pct"),
+        "agree": agr.get("agree"), "compared": agr.get("compared"),
+        "wall_mutmut": mm_wall,
+        "wall_testplan_full": full.get("run", {}).get("wall"),
+        "wall_testplan_fast": fast.get("run", {}).get("wall"),
+        "wall_testplan_rerun": rerun.get("run", {}).get("wall"),
+        "rss_mutmut_kb": mm.get("run", {}).get("peak_rss_kb"),
+        "rss_testplan_full_kb": full.get("run", {}).get("peak_rss_kb"),
+        "rss_testplan_fast_kb": fast.get("run", {}).get("peak_rss_kb"),
+        "rss_testplan_rerun_kb": rerun.get("run", {}).get("peak_rss_kb"),
+    }
+    for k in ("full", "fast", "rerun"):
+        row[f"ratio_{k}"] = _ratio(row[f"wall_testplan_{k}"], mm_wall)
+    return row
+
+
+def print_table(rows: list[dict]) -> None:
+    head = ["project", "mutants mm/tp", "matched", "agreement", "mutmut", "tp full", "tp --fast", "tp re-run",
+            "ratio full/fast/re-run", "peak RSS mm / tp full / fast / re-run"]
+    body = []
+    for r in rows:
+        def s(v):
+            return "-" if v is None else f"{v:.1f} s"
+
+        body.append([
+            r["project"], f"{r['mutants_mutmut']} / {r['mutants_testplan']}", str(r["matched"]),
+            "-" if r["agreement_pct"] is None else f"{r['agreement_pct']:.1f}% ({r['agree']}/{r['compared']})",
+            s(r["wall_mutmut"]), s(r["wall_testplan_full"]), s(r["wall_testplan_fast"]), s(r["wall_testplan_rerun"]),
+            " / ".join("-" if r[f"ratio_{k}"] is None else f"{r[f'ratio_{k}']:.2f}" for k in ("full", "fast", "rerun")),
+            " / ".join(_mb(r[k]) for k in ("rss_mutmut_kb", "rss_testplan_full_kb", "rss_testplan_fast_kb", "rss_testplan_rerun_kb")),
+        ])
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    print("  ".join("-" * w for w in widths))
+    for line in body:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+    print()
+
+
+def print_details(project: Project, res: dict, limit: int = 20) -> None:
+    mm, tpr, agr = res.get("mutmut", {}), res.get("testplan", {}), res.get("agreement", {})
+    print(f"== {project.key}")
+    if "suite" in res:
+        print(f"  suite: {res['suite'].get('summary')}")
+    if mm:
+        print(f"  mutmut: {len(mm.get('mutants', []))} mutants {mm.get('statuses')}; exit codes {mm.get('exit_codes')}; "
+              f"tests seen by its stats run: {mm.get('tests_seen')}")
+        for f, st in (mm.get("statuses_by_file") or {}).items():
+            print(f"    {f}: {st}")
+    for label in ("full", "rerun", "fast"):
+        r = tpr.get(label)
+        if not r:
+            continue
+        st = r.get("stats", {})
+        extra = f"; engine: generated {st.get('generated')}, in scope {st.get('in_scope')}, executed {st.get('executed')}, cache hits {st.get('cache_hits')}, cells {st.get('cells')}, seconds {st.get('seconds')}" if st else ""
+        print(f"  testplan {label}: exit {r['run']['returncode']}, {r.get('mutants') and len(r['mutants'])} mutants {r.get('statuses')}, "
+              f"{r.get('cells')} matrix cells, complete={r.get('complete')} ({r.get('how')}){extra}")
+        if label == "full":
+            for rid, info in (r.get("per_requirement") or {}).items():
+                print(f"    {rid} {info['code']}: {info['mutants']}")
+        if r.get("error"):
+            print("    " + r["error"].replace("\n", "\n    "))
+    if agr:
+        print(f"  matched {agr['matched']} (by mutmut name {agr['matched_by_name']}, by file/line/text {agr['matched_by_text']}; "
+              f"both methods on {agr['match_methods_both']}, same pair on {agr['match_methods_agree']})")
+        print(f"  detected/undetected agreement: {agr['agreement_pct']}% ({agr['agree']}/{agr['compared']}; {agr['excluded']} excluded: suspicious/not checked)")
+        print(f"  status pairs (mutmut / testplan): {agr['confusion']}")
+        print(f"  mutmut-only mutants by file: {agr['mutmut_only_by_file']} statuses {agr['mutmut_only_statuses']}")
+        print(f"  testplan-only mutants: {len(agr['testplan_only'])}")
+        for t in agr["testplan_only"][:5]:
+            print(f"    {t['file']}:{t['line']} {t['mutated']!r} {t['status']}")
+        if agr["disagreements"]:
+            print(f"  disagreements (first {min(limit, len(agr['disagreements']))} of {len(agr['disagreements'])}):")
+            for d in agr["disagreements"][:limit]:
+                print(f"    {d['file']}:{d['line']} {d['operator']} {d['original']!r} -> {d['mutated']!r}: "
+                      f"mutmut {d['mutmut_status']} (exit {d['mutmut_exit_code']}, {d['mutmut']}), testplan {d['testplan_status']} "
+                      f"over {d['tests']} tests {dict(d['verdicts'])}")
+
+
+def bench_project(project: Project, args) -> dict:
+    pdir = args.workdir / project.key
+    pdir.mkdir(parents=True, exist_ok=True)
+    res: dict = {"project": project.key}
+    pip = [sys.executable, "-m", "pip"]
+    log(f"{project.key}: fetch")
+    pristine = fetch(project, pdir, pip)
+    venv = ensure_venv(project, pdir, pristine, args.python)
+    res["versions"] = run([str(venv / "bin" / "python"), "-c",
+                           "import sys, importlib.metadata as m; print(sys.version.split()[0], *(f'{p}=={m.version(p)}' for p in ('pytest','coverage','mutmut','testplan-auditor')))"],
+                          env=venv_env(venv)).stdout.strip()
+    log(f"  venv: {res['versions']}")
+    log(f"{project.key}: verify the suite")
+    res["suite"] = verify_suite(project, pristine, pdir, venv)
+    log(f"  suite: {res['suite']['summary']}")
+    selection = test_selection(project, pristine)
+    res["test_selection"] = selection
+
+    if not args.skip_mutmut:
+        log(f"{project.key}: mutmut")
+        res["mutmut"] = run_mutmut(project, pristine, pdir, venv)
+        (pdir / "mutmut.json").write_text(json.dumps(res["mutmut"], indent=1, default=str))
+    elif (pdir / "mutmut.json").exists():
+        res["mutmut"] = json.loads((pdir / "mutmut.json").read_text())
+        res["mutmut"]["reused"] = True
+        log(f"  mutmut: reusing {pdir / 'mutmut.json'} (from an earlier run)")
+
+    if not args.skip_testplan:
+        log(f"{project.key}: testplan")
+        flags = audit_flags(venv)
+        res["audit_flags"] = sorted(flags)
+        root, info = prepare_testplan(project, pristine, pdir, venv, selection)
+        res["testplan_setup"] = info
+        tpr: dict = {}
+        tpr["full"] = testplan_audit(root, pdir, venv, "full", False, flags)
+        tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", False, flags)
+        shutil.rmtree(root / ".testplan" / "cache", ignore_errors=True)  # --fast measured cold
+        tpr["fast"] = testplan_audit(root, pdir, venv, "fast", True, flags)
+        res["testplan"] = tpr
+        if res.get("mutmut", {}).get("mutants"):
+            res["agreement"] = agreement(res["mutmut"], tpr["full"], tpr["full"].get("names", {}))
+            res["agreement_fast"] = {k: v for k, v in agreement(res["mutmut"], tpr["fast"], tpr["full"].get("names", {})).items()
+                                     if k not in ("testplan_only",)}
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--only", action="append", default=[], metavar="NAME", help="project name (repeatable)")
+    parser.add_argument("--all", action="store_true", help="every project of the corpus (default: semver)")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the project venvs")
+    parser.add_argument("--json", type=Path, metavar="OUT", help="save the figures (and details) as JSON")
+    parser.add_argument("--skip-mutmut", action="store_true", help="reuse the last mutmut figures of the workdir")
+    parser.add_argument("--skip-testplan", action="store_true")
+    parser.add_argument("--disagreements", type=int, default=20)
+    args = parser.parse_args(argv)
+    args.workdir = args.workdir.resolve()
+
+    projects = read_corpus(args.corpus)
+    if args.only:
+        wanted = set(args.only)
+        projects = [p for p in projects if p.name in wanted or p.key in wanted or p.package in wanted]
+        missing = wanted - {p.name for p in projects} - {p.key for p in projects} - {p.package for p in projects}
+        if missing:
+            parser.error(f"not in {args.corpus}: {', '.join(sorted(missing))}")
+    elif not args.all:
+        projects = [p for p in projects if p.name == "semver"][:1] or projects[:1]
+
+    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "uptime_start": uptime(),
+               "gnu_time": has_gnu_time(), "testplan_commit": git_commit()}
+    log(f"machine: {machine}")
+    results, rows = [], []
+    for project in projects:
+        try:
+            res = bench_project(project, args)
+        except Exception as exc:  # one broken project must not hide the others' figures
+            log(f"{project.key}: FAILED: {exc}")
+            res = {"project": project.key, "error": str(exc)}
+        results.append(res)
+        if "error" not in res:
+            print_details(project, res, args.disagreements)
+            rows.append(summarize(project, res))
+    machine["uptime_end"] = uptime()
+    if rows:
+        print_table(rows)
+    print(f"load: start {machine['uptime_start']}\n      end   {machine['uptime_end']}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": machine, "rows": rows, "results": results}, indent=1, default=str))
+        log(f"figures saved to {args.json}")
+    return 0 if rows and len(rows) == len(projects) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
