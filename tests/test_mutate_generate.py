@@ -72,7 +72,7 @@ def test_every_mutant_has_place_operator_text_and_scope(shop):
     method = by_text[(11, "self.lines.append(price / qty)")]
     assert (method.qualname, method.name, method.requirements) == ("Cart.add", "shop.cart.xǁCartǁadd__mutmut_2", ["CART-1"])
     signature = by_text[(12, "def shipping(total, parcels=2):")]
-    assert signature.operator == "number" and signature.cover_line is None  # default values: "function entered"
+    assert signature.operator == "number" and signature.cover_lines is None  # default values: "function entered"
     assert {m.requirements[0] for m in gen.mutants} == {"TAX-1", "SHIP-1", "LBL-1", "WAIT-1", "CART-1"}
     assert len({m.id for m in gen.mutants}) == len(gen.mutants)
 
@@ -242,3 +242,23 @@ def test_code_resolved_outside_the_project_is_reported_not_mutated(shop):
     assert [u.split(" (")[0] for u in gen.unmutated["EXT-1"]] == ["pytest", "pytest.__main__"]
     assert all(" (outside the project, at " in u for u in gen.unmutated["EXT-1"])
     assert not any("EXT-1" in m.requirements for m in gen.mutants) and len(gen.mutants) == 34
+
+
+@pytest.mark.verifies("MUT-1")
+def test_a_condition_split_over_lines_is_covered_by_the_tests_that_run_it(tmp_path, cli):
+    """Found by the semver bench: Python 3.11 records the lines of the parts of a multi-line
+    condition, not the line of its 'if'; its mutants were reported no-coverage though killed."""
+    import json
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text(
+        'def f(a, b):\n    if not (\n        a == b\n        or a.startswith(b + ".")\n    ):\n        return 1\n    return 2\n')
+    (tmp_path / "tests" / "test_f.py").write_text(
+        'from pkg import f\n\n\ndef test_f():\n    assert f("x", "x") == 2\n    assert f("x.y", "x") == 2\n    assert f("z", "x") == 1\n')
+    (tmp_path / "requirements.yaml").write_text("requirements:\n  - id: PKG-1\n    title: f\n    statement: f\n    code: [pkg:f]\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nsource = ["."]\n[tool.testplan.links]\n"*" = ["PKG-1"]\n')
+    result = cli("audit", "--jobs", "1", "--json", "-C", tmp_path)
+    statuses = [(m["line"], m["status"]) for m in json.loads(result.out)["mutants"]]
+    assert statuses == [(2, "killed"), (3, "killed"), (3, "killed"), (4, "killed-by-crash"), (4, "killed"),
+                        (4, "killed-by-crash"), (6, "killed"), (7, "killed")]

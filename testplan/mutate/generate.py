@@ -65,14 +65,17 @@ class Mutant:
     original: str  # original source line(s), stripped
     mutated: str  # the same line(s) with the mutation applied, stripped
     function_hash: str  # mutmut's hash of the function's AST (changes when the function changes)
-    cover_line: int | None  # line coverage.py records for the mutated statement; None: signature
+    cover_lines: tuple[int, int] | None  # lines of the mutated statement (a compound one: its header); None: signature
     body: tuple[int, int]  # first..last line of the function body (fallback for signature mutants)
     requirements: list[str] = field(default_factory=list)
 
     def covered_by(self, lines: set[int]) -> bool:
         """Whether a test that executed ``lines`` (of this file) executes this mutant."""
-        if self.cover_line is not None:
-            return self.cover_line in lines
+        if self.cover_lines is not None:
+            # any line of the statement: for a condition split over lines, Python 3.11 records
+            # the lines of its parts, not the line of the 'if'
+            lo, hi = self.cover_lines
+            return any(lo <= n <= hi for n in lines)
         lo, hi = self.body
         return any(lo <= n <= hi for n in lines)
 
@@ -293,7 +296,18 @@ def _defs(tree: ast.Module) -> list[_Def]:
     out: list[_Def] = []
 
     def statements(fn: ast.AST) -> list[tuple[int, int]]:
-        return [(n.lineno, n.end_lineno or n.lineno) for n in ast.walk(fn) if isinstance(n, ast.stmt) and n is not fn]
+        """(first, last) line of every statement in ``fn``; a compound statement (if, for, while,
+        with, try, ...) counts only its header, up to the line before its body."""
+        out = []
+        for n in ast.walk(fn):
+            if not isinstance(n, ast.stmt) or n is fn:
+                continue
+            body = getattr(n, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                out.append((n.lineno, max(n.lineno, body[0].lineno - 1)))
+            else:
+                out.append((n.lineno, n.end_lineno or n.lineno))
+        return out
 
     def reason(fn, enum: bool) -> str:
         decorators = fn.decorator_list
@@ -334,11 +348,11 @@ def _defs(tree: ast.Module) -> list[_Def]:
     return out
 
 
-def _cover_line(fn: _Def, line: int) -> int | None:
+def _cover_lines(fn: _Def, line: int) -> tuple[int, int] | None:
     if line < fn.body[0]:
         return None  # the signature (a default value): any executed body line counts
     inner = [s for s in fn.statements if s[0] <= line <= s[1]]
-    return min(inner, key=lambda s: s[1] - s[0])[0] if inner else line
+    return min(inner, key=lambda s: s[1] - s[0]) if inner else (line, line)
 
 
 def _classes(tree: ast.Module) -> list[tuple[str, int, int]]:
@@ -409,7 +423,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
                     id=ident, file=rel, module=module, qualname=fn.qualname, key=raw.key,
                     name=f"{module}.{raw.key}__mutmut_{raw.number}", line=raw.line, end_line=raw.end_line,
                     col=raw.col, operator=raw.operator, original=original, mutated=mutated,
-                    function_hash=result.hashes.get(raw.key, ""), cover_line=_cover_line(fn, raw.line),
+                    function_hash=result.hashes.get(raw.key, ""), cover_lines=_cover_lines(fn, raw.line),
                     body=fn.body,
                 ))
             path = (root / rel).resolve()
