@@ -261,7 +261,37 @@ def run_trace(
             f"{ran} tests ran but coverage recorded no line of {', '.join(packages)} for any of them; "
             f"another coverage tool may be replacing testplan's (a sitecustomize, a plugin), or the code "
             f"is outside [tool.testplan] source; see {paths.log}")
+    shadowed = shadowing_copy(config, trace, packages)
+    if shadowed:
+        package, used, own = shadowed
+        raise BaselineError(
+            f"the tests imported {package} from {used}, not the project's {own}: testplan would measure "
+            f"and mutate a copy the tests never run; put the project's copy first (pytest pythonpath, "
+            f"or 'pip install -e .')")
     return trace
+
+
+def shadowing_copy(config: Config, trace: TraceData, packages: Sequence[str]) -> tuple[str, str, str] | None:
+    """(package, the directory the tests imported it from, the project's own copy) when the
+    tests ran an installed copy of a package the requirements name while the project has its
+    own copy of it; else None."""
+    from .scope import find_module
+
+    root = config.root.resolve()
+    executed = {Path(file) for per_test in trace.lines.values() for file, lines in per_test.items() if lines}
+    for package in packages:
+        own = find_module(package, [r for r in config.source_roots if r.is_dir()])
+        if own is None or not own.is_relative_to(root):
+            continue  # the requirements name an installed package: measuring it there is right
+        own_dir = own.parent if own.name == "__init__.py" else own
+        if any(f == own or f.is_relative_to(own_dir) for f in executed):
+            continue
+        elsewhere = [f for f in executed if not f.is_relative_to(root)
+                     and package in f.parts and f.parts[f.parts.index(package) - 1] != root.name]
+        if elsewhere:
+            used = Path(*elsewhere[0].parts[: elsewhere[0].parts.index(package) + 1])
+            return package, str(used), str(own_dir.relative_to(root))
+    return None
 
 
 def _text(value: bytes | str | None) -> str:

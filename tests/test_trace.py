@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import hashlib
 import shutil
 import subprocess
@@ -398,3 +399,18 @@ def test_coverage_stopped_by_something_else_is_an_error_not_a_zero(tmp_path):
     })
     with pytest.raises(BaselineError, match=r"^1 tests ran but coverage recorded no line of calc for any of them; another coverage tool may be replacing testplan's"):
         run_trace(load_config(root), env=FAST, packages=["calc"])
+
+
+def test_tests_that_import_an_installed_copy_instead_of_the_project_are_refused(tmp_path, installed_tinyinst):
+    """Found by the bench: with the project's src/ off the path, the tests ran site-packages'
+    copy; the audit measured and mutated the project's copy and reported all mutants as not
+    covered, complete, exit 0."""
+    root = copy_project(FIXTURES / "trace_installed" / "project", tmp_path / "uses-tinyinst")
+    own = root / "src" / "tinyinst"
+    own.mkdir(parents=True)
+    for source in installed_tinyinst.joinpath("tinyinst").glob("*.py"):
+        shutil.copy(source, own / source.name)
+    with pytest.raises(BaselineError, match=(
+            rf"^the tests imported tinyinst from {re.escape(str(installed_tinyinst / 'tinyinst'))}, not the project's "
+            r"src/tinyinst: testplan would measure and mutate a copy the tests never run; put the project's copy first")):
+        run_trace(load_config(root), env={**FAST, "PYTHONPATH": str(installed_tinyinst)}, packages=["tinyinst"])
