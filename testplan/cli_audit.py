@@ -59,8 +59,10 @@ def print_result(result: AuditResult) -> None:
         out.print(f"mutation: {len(result.mutants)} mutants, {int(stats.get('executed', 0))} run, "
                   f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
     for req in result.requirements:
-        if req.unmutated:
-            out.print(f"{req.id}: not mutated: {', '.join(req.unmutated)}")
+        code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
+        if code:  # import-time code is never mutated; functions mutmut skips are worth naming
+            more = f" and {len(code) - 3} more (audit.json: unmutated)" if len(code) > 3 else ""
+            out.print(f"{req.id}: not mutated: {', '.join(code[:3])}{more}")
     print_gate(result)
 
 

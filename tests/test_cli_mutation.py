@@ -148,3 +148,12 @@ def test_ctrl_c_midway_exits_4_with_an_incomplete_result_and_an_untouched_tree(t
     assert tree_digest(root) == before
     leftover = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout.split()
     assert leftover == []
+
+
+def test_functions_mutmut_skips_are_named_and_import_time_code_is_not(full, cli):
+    root, audit = full
+    assert {r["id"]: r["unmutated"] for r in audit["requirements"] if r["unmutated"]} == {
+        "TAX-1": ["shop.core:RATE (module-level code)"], "LBL-1": ["shop.core:label (decorated)"]}
+    out = cli("audit", "-C", root).out
+    assert "LBL-1: not mutated: shop.core:label (decorated)\n" in out
+    assert "TAX-1: not mutated" not in out
