@@ -429,3 +429,31 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
         gate=GateResult(passed=False, min_score=75.0, min_requirement_score=40.0, fail_on=["uncovered", "failing"], reasons=reasons),
         requirements=reqs, tests=tests, mutants=all_mutants,
     )
+
+
+# --- official schemas, from the npm registry ----------------------------------------------------
+
+def npm_file(package: str, member: str, cache_dir: Path) -> Path:
+    """A file of an npm package (``npm pack``, cached in ``cache_dir``); for schemas we validate against."""
+    import subprocess
+    import tarfile
+
+    safe = package.replace("/", "_").replace("@", "")
+    target = cache_dir / safe / member
+    if target.exists():
+        return target
+    work = cache_dir / f"{safe}.pack"
+    work.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["npm", "pack", package, "--pack-destination", str(work), "--silent"],
+        capture_output=True, text=True, timeout=300,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"npm pack {package} failed: {done.stderr.strip()[-500:]}")
+    tarball = work / done.stdout.strip().splitlines()[-1]
+    with tarfile.open(tarball) as archive:
+        data = archive.extractfile(f"package/{member}")
+        assert data is not None, f"{package} has no {member}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.read())
+    return target

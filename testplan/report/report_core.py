@@ -170,10 +170,6 @@ def diff_lines(mutant: MutantResult) -> list[tuple[str, str]]:
     return out
 
 
-def requirement_order(result: AuditResult) -> dict[str, int]:
-    return {r.id: index for index, r in enumerate(result.requirements)}
-
-
 def worst_first(requirements: list[RequirementResult], result: AuditResult) -> list[RequirementResult]:
     """Requirements by how much a reviewer should look at them: gate failures, bad states, low scores."""
     def key(r: RequirementResult):
@@ -262,12 +258,42 @@ def mutation_span(source: str, mutant: MutantResult) -> Span:
     while (suffix < min(len(original), len(mutated)) - prefix
            and original[len(original) - 1 - suffix] == mutated[len(mutated) - 1 - suffix]):
         suffix += 1
+    prefix, suffix = _whole_tokens(original, mutated, prefix, suffix)
     start = position + prefix
     end = position + len(original) - suffix
     replacement = mutated[prefix:len(mutated) - suffix]
     start_line, start_column = _line_column(source, start)
     end_line, end_column = _line_column(source, end)
     return Span(start_line, start_column, end_line, end_column, replacement, True)
+
+
+_OPERATOR_CHARS = set("<>=!+-*/%&|^~@")
+
+
+def _kind(ch: str) -> str | None:
+    if ch.isalnum() or ch == "_":
+        return "word"
+    return "operator" if ch in _OPERATOR_CHARS else None
+
+
+def _whole_tokens(original: str, mutated: str, prefix: int, suffix: int) -> tuple[int, int]:
+    """Widen the changed range to whole words/operators: ``>`` → ``>=``, not an inserted ``=``."""
+    def changed_kinds(at_left: bool) -> set[str | None]:
+        kinds = set()
+        for text in (original, mutated):
+            lo, hi = prefix, len(text) - suffix
+            if lo < hi:
+                kinds.add(_kind(text[lo] if at_left else text[hi - 1]))
+        return kinds
+
+    while prefix > 0 and _kind(original[prefix - 1]) is not None and _kind(original[prefix - 1]) in changed_kinds(True):
+        prefix -= 1
+    while suffix > 0:
+        ch = original[len(original) - suffix]
+        if _kind(ch) is None or _kind(ch) not in changed_kinds(False):
+            break
+        suffix -= 1
+    return prefix, suffix
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:
