@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from report_fixtures import large_result, pet_insurance_result
+from report_fixtures import large_result, npm_file, pet_insurance_result
 from testplan.report import write_report, write_reports
 from testplan.result import load_result
 from tp_helpers import EXAMPLE
@@ -33,12 +31,8 @@ def audited(example_audit, tmp_path_factory):
 
 
 def npm_schema(tmp_path_factory, package: str, member: str) -> dict:
-    """The JSON schema a package from the npm registry ships (npm pack, no install)."""
-    where = tmp_path_factory.mktemp("npm")
-    subprocess.run(["npm", "pack", package, "--silent"], cwd=where, check=True, capture_output=True, timeout=120)
-    tarball = next(where.glob("*.tgz"))
-    with tarfile.open(tarball) as archive:
-        return json.load(archive.extractfile(member))
+    """A JSON schema shipped in an npm package (fetched once by report_fixtures.npm_file)."""
+    return json.loads(npm_file(package, member, tmp_path_factory.getbasetemp() / "npm").read_text())
 
 
 # --- md ------------------------------------------------------------------------------------------
@@ -93,7 +87,7 @@ def test_sarif_validates_against_the_official_schema_and_places_every_survivor(a
 
     root, result, out = audited
     sarif = json.loads((out / "testplan.sarif").read_text())
-    schema = npm_schema(tmp_path_factory, "@microsoft/jest-sarif@1.0.0-beta.0", "package/lib/schemas/sarif-2.1.0-rtm.5.json")
+    schema = npm_schema(tmp_path_factory, "@microsoft/jest-sarif@1.0.0-beta.0", "lib/schemas/sarif-2.1.0-rtm.5.json")
     jsonschema.Draft7Validator(schema).validate(sarif)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
@@ -120,7 +114,7 @@ def test_stryker_report_validates_against_mutation_testing_report_schema(audited
 
     _, result, out = audited
     report = json.loads((out / "mutation.json").read_text())
-    schema = npm_schema(tmp_path_factory, "mutation-testing-report-schema@3.8.4", "package/dist/src/mutation-testing-report-schema.json")
+    schema = npm_schema(tmp_path_factory, "mutation-testing-report-schema@3.8.4", "dist/src/mutation-testing-report-schema.json")
     jsonschema.validators.validator_for(schema)(schema).validate(report)
     assert report["schemaVersion"] == "2"
     mutants = [m for f in report["files"].values() for m in f["mutants"]]
