@@ -326,6 +326,48 @@ def test_ctrl_c_returns_a_partial_result_and_leaves_nothing_behind(tmp_path):
     assert digest(root) == before
 
 
+INTERRUPTED_AT_START = """
+import json, os, signal, subprocess, sys
+from pathlib import Path
+from testplan.config import load_config
+from testplan.review import load_project
+from testplan.trace import run_trace
+from testplan.mutate import executor, run_mutation
+config = load_config(Path(sys.argv[1]), {"mutation": {"timeout_min_seconds": 5.0}})
+project = load_project(config)
+trace = run_trace(config)
+real_popen = subprocess.Popen
+started = []
+
+def popen_then_ctrl_c(*args, **kwargs):  # Ctrl-C lands the instant the worker exists
+    proc = real_popen(*args, **kwargs)
+    started.append(proc.pid)
+    os.kill(os.getpid(), signal.SIGINT)
+    return proc
+
+executor.subprocess.Popen = popen_then_ctrl_c
+run = run_mutation(config, project, trace, jobs=1)
+print(json.dumps({"complete": run.complete, "reason": run.incomplete_reason,
+                  "statuses": [m.status for m in run.mutants], "worker": started[0]}), flush=True)
+"""
+
+
+@pytest.mark.verifies("MUT-1.3")
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs /proc to look for stray processes")
+def test_ctrl_c_while_the_worker_starts_stops_the_worker_too(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    before = digest(root)
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_AT_START, str(root)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    # nothing ran; only the mutant no test covers has a status
+    assert (result["complete"], result["reason"], result["statuses"]) == (False, "interrupted", ["no-coverage"])
+    assert not Path(f"/proc/{result['worker']}").exists()  # reaped, not left running on its own
+    assert _processes_in(root / ".testplan") == []
+    assert digest(root) == before
+
+
 def test_worker_drops_the_users_source_dirs_but_keeps_a_venv_inside_the_project(tmp_path, monkeypatch):
     from testplan.mutate import worker
 

@@ -17,6 +17,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,14 +61,6 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     read_fd, write_fd = os.pipe()
     result = WorkerResult()
-    started = time.perf_counter()
-    with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "testplan.mutate.worker", str(job_path), str(write_fd)],
-            cwd=scratch, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    os.close(write_fd)
     buffer = b""
 
     def handle(line: bytes) -> None:
@@ -108,8 +101,27 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
                 handle(line)
         return True
 
+    started = time.perf_counter()
+    # Ctrl-C is held back until we own the worker's pid: the worker runs in its own session (so
+    # Ctrl-C reaches testplan only), and a KeyboardInterrupt between its fork and the ``finally``
+    # below would leave it running on its own.
+    deferred = _DeferredInterrupt()
+    try:
+        with open(log_path, "w", encoding="utf-8") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "testplan.mutate.worker", str(job_path), str(write_fd)],
+                cwd=scratch, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+    except BaseException:
+        deferred.restore()
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
     try:
         try:
+            deferred.restore()  # a Ctrl-C that came meanwhile is raised here
             while pump(1.0):
                 pass
         except KeyboardInterrupt:
@@ -122,11 +134,36 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
                 pass
     finally:
+        deferred.restore()
         os.close(read_fd)
         _reap(proc)
         result.returncode = proc.returncode
         result.seconds = time.perf_counter() - started
     return result
+
+
+class _DeferredInterrupt:
+    """Replaces the SIGINT handler with one that only takes note; ``restore`` puts the previous
+    handler back and raises KeyboardInterrupt if Ctrl-C came in between. Off the main thread
+    (where Python delivers no signals) it does nothing."""
+
+    def __init__(self) -> None:
+        self.pending = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum, frame) -> None:
+        self.pending = True
+
+    def restore(self) -> None:
+        if self.previous is None:
+            return
+        previous, self.previous = self.previous, None
+        signal.signal(signal.SIGINT, previous)
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
 def _signal_group(pgid: int, sig: int) -> None:
