@@ -412,15 +412,21 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
             assertions=analysis.assertions if analysis else 0,
             flags=list(analysis.flags) if analysis else [],
         ))
-    trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests])
+    shared = {r["nodeid"]: r.get("fixture_contexts", []) for r in records.get("tests", [])}
+    trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests], shared)
     trace.complete = complete
     return trace
 
 
-def read_lines(coverage_file: Path, nodeids: Sequence[str]) -> dict[str, dict[str, set[int]]]:
+def read_lines(coverage_file: Path, nodeids: Sequence[str],
+               shared: dict[str, list[str]] | None = None) -> dict[str, dict[str, set[int]]]:
     """``{nodeid: {absolute file: lines}}`` from a coverage data file whose contexts are nodeids.
-    Every nodeid gets an entry (empty when the test executed no measured line)."""
+    Every nodeid gets an entry (empty when the test executed no measured line). ``shared`` maps a
+    nodeid to the contexts of the module/session fixtures it used (see :class:`Recorder`); their
+    lines count for every test that used them."""
     lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
+    shared = {n: c for n, c in (shared or {}).items() if n in lines and c}
+    fixtures: dict[str, dict[str, set[int]]] = {c: {} for contexts in shared.values() for c in contexts}
     if not coverage_file.is_file():
         return lines
     from coverage import CoverageData
@@ -432,14 +438,21 @@ def read_lines(coverage_file: Path, nodeids: Sequence[str]) -> dict[str, dict[st
         for lineno, contexts in data.contexts_by_lineno(measured).items():
             for context in contexts:
                 per_test = lines.get(context)
+                if per_test is None:
+                    per_test = fixtures.get(context)
                 if per_test is not None:
                     per_test.setdefault(key, set()).add(lineno)
+    for nodeid, contexts in shared.items():
+        for context in contexts:
+            for key, numbers in fixtures[context].items():
+                lines[nodeid].setdefault(key, set()).update(numbers)
     return lines
 
 
 # --- the recorder (runs inside the project's pytest session) ------------------------------------
 
-RECORDS_VERSION = 1  # history: 1 (2026-11-22) first version
+RECORDS_VERSION = 2  # history: 1 (2026-11-22) first version; 2: tests' fixture_contexts
+FIXTURE_CONTEXT = "testplan-fixture:"  # prefix of the coverage context of a shared fixture's setup
 
 
 def classify_exception(exc: BaseException | None) -> str:
@@ -565,8 +578,14 @@ class Recorder:
     session and writes them as JSON at session end. With ``contexts``, switches coverage.py's
     dynamic context to the test's nodeid for its setup, call and teardown (pytest-cov's
     ``--cov-context=test``, one context per test instead of one per phase), back to ``""``
-    after it. Session/module fixtures are measured in the context of the test that first
-    needed them."""
+    after it.
+
+    The setup of a fixture wider than a function (class, module, package, session) runs once,
+    inside whichever test first needs it, yet its result serves every test that uses it: a
+    mutant in that code changes what all of them see. Each such setup gets its own context
+    (``testplan-fixture:<n>:<name>``) and each test records, as ``fixture_contexts``, the ones
+    it used, so :func:`read_lines` credits those lines to every one of them rather than to the
+    first. (Finalizers still run in the context of the test whose teardown triggers them.)"""
 
     def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None):
         self.path = Path(path)
@@ -575,6 +594,9 @@ class Recorder:
         self.collection_errors: list[dict[str, Any]] = []
         self._classes: dict[tuple[str, str], str] = {}
         self._coverage: Any = None
+        self._context = ""
+        self._fixture_contexts: dict[int, str] = {}  # id(FixtureDef) -> context of its live setup
+        self._fixture_setups = 0
         if contexts:
             import coverage
 
@@ -583,6 +605,37 @@ class Recorder:
     def _switch(self, context: str) -> None:
         if self._coverage is not None:
             self._coverage.switch_context(context)
+            self._context = context
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+        if self._coverage is None or fixturedef.scope == "function":
+            return (yield)
+        self._fixture_setups += 1  # a module-scoped fixture is set up again for each module
+        context = f"{FIXTURE_CONTEXT}{self._fixture_setups}:{fixturedef.argname}"
+        self._fixture_contexts[id(fixturedef)] = context
+        previous = self._context
+        self._switch(context)
+        try:
+            return (yield)
+        finally:
+            self._switch(previous)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        """Before fixtures are torn down: which shared fixture setups this test used."""
+        record = self.tests.get(item.nodeid)
+        if self._coverage is None or record is None:
+            return
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = getattr(info, "name2fixturedefs", {}) or {}
+        used: list[str] = []
+        for name in getattr(item, "fixturenames", ()):
+            for fixturedef in definitions.get(name, ()):
+                context = self._fixture_contexts.get(id(fixturedef))
+                if context and fixturedef.cached_result is not None and context not in used:
+                    used.append(context)
+        record["fixture_contexts"] = used
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         contexts = "per-test coverage contexts" if self._coverage is not None else "no coverage contexts"

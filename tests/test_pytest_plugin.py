@@ -181,7 +181,7 @@ def test_records_locations_outcomes_failure_classes_and_durations(pytester: pyte
     assert tests["test_strict_xpass"]["line"] == 43  # its def is on line 44
     assert tests["test_skipped"]["duration"] == 0.0
     assert tests["test_passed"]["duration"] > 0
-    assert document["version"] == 1
+    assert document["version"] == 2
     assert document["exitstatus"] == 1
     assert document["collection_errors"] == []
     assert document["coverage_contexts"] is False

@@ -389,6 +389,64 @@ def test_a_projects_cov_addopts_do_not_replace_the_per_test_contexts(tmp_path):
     assert trace.lines["tests/test_calc.py::test_double"] == {str((root / "src" / "calc.py").resolve()): {2}}
 
 
+SHARED_FIXTURES = {
+    "src/store.py": (
+        "def engine():\n"                  # 1
+        "    return {'open': True}\n"      # 2
+        "\n"
+        "\n"
+        "def connect(eng):\n"              # 5
+        "    return dict(eng, db=1)\n"     # 6
+        "\n"
+        "\n"
+        "def make_table(name):\n"          # 9
+        "    if name == 'a':\n"            # 10
+        "        return ['a']\n"           # 11
+        "    return ['b']\n"               # 12
+        "\n"
+        "\n"
+        "def ping(db):\n"                  # 15
+        "    return db['db']\n"            # 16
+    ),
+    "tests/conftest.py": (
+        "import pytest\n\nimport store\n\n\n"
+        "@pytest.fixture(scope='session')\ndef eng():\n    return store.engine()\n\n\n"
+        "@pytest.fixture(scope='session')\ndef db(eng):\n    yield store.connect(eng)\n"
+    ),
+    "tests/test_a.py": (
+        "import pytest\n\nimport store\n\n\n"
+        "@pytest.fixture(scope='module')\ndef table():\n    return store.make_table('a')\n\n\n"
+        "def test_a_plain():\n    assert store.ping({'db': 1}) == 1\n\n\n"
+        "def test_a_db(db):\n    assert db['db'] == 1\n\n\n"
+        "def test_a_table(db, table):\n    assert table == ['a']\n"
+    ),
+    "tests/test_b.py": (
+        "import pytest\n\nimport store\n\n\n"
+        "@pytest.fixture(scope='module')\ndef table():\n    return store.make_table('b')\n\n\n"
+        "def test_b_table(table):\n    assert table == ['b']\n"
+    ),
+    "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\n',
+}
+
+
+@pytest.mark.verifies("TRACE-1")
+def test_code_run_by_a_shared_fixture_counts_for_every_test_that_uses_it(tmp_path):
+    """A session fixture runs once, in the first test that needs it, but a mutant in its code
+    changes what every test using it sees; a module fixture set up again per module is
+    credited per module."""
+    root = _project(tmp_path, SHARED_FIXTURES)
+    trace = run_trace(load_config(root), packages=["store"])
+    store = str((root / "src" / "store.py").resolve())
+    lines = {nodeid.split("::")[1]: trace.lines[nodeid].get(store, set()) for nodeid in trace.lines}
+    assert lines == {
+        "test_a_plain": {16},
+        "test_a_db": {2, 6},            # engine() via db's dependency eng, connect() via db
+        "test_a_table": {2, 6, 10, 11},  # and test_a.py's own table
+        "test_b_table": {10, 12},        # test_b.py's table, set up again: not test_a.py's lines
+    }
+    assert [t.outcome for t in trace.tests] == ["passed"] * 4
+
+
 def test_coverage_stopped_by_something_else_is_an_error_not_a_zero(tmp_path):
     root = _project(tmp_path, {
         "src/calc.py": "def double(x):\n    return 2 * x\n",
