@@ -223,17 +223,23 @@ def _git(root: Path, *args: str) -> None:
 
 
 def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
-    root = copy_project(shop.root, tmp_path / "shop")
+    root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
+    (root / ".gitignore").write_text(".testplan/\n")
     _git(root, "init", "-q")
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "base")
     core = root / "src" / "shop" / "core.py"
     core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
     config, project = load(root)
-    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", use_cache=False)
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD")
     assert {(m.line, m.mutated): m.status for m in run.mutants} == {
         (13, "if total > 40:"): "survived", (13, "if total >= 41:"): "survived"}
     assert run.stats["changed_files"] == ["src/shop/core.py"]
+    assert run.stats["files"] == 1  # shop/cart.py is in scope but unchanged: mutmut never processes it
+    assert run.stats["generated"] == len([m for m in shop.run.mutants if m.file == "src/shop/core.py"])
+    cached = json.loads((root / ".testplan" / "cache" / "mutation.json").read_text())["mutants"]
+    cart = {m.id for m in shop.run.mutants if m.file == "src/shop/cart.py" and m.verdicts}
+    assert len(cart) == 6 and cart <= set(cached)  # a --diff run keeps the cache of files it did not touch
     with pytest.raises(InputError, match="not a git revision"):
         run_mutation(config, project, retarget(shop.trace, root), diff_base="no-such-branch")
     elsewhere = copy_project(FIXTURE, tmp_path / "nogit")

@@ -369,15 +369,10 @@ def _relative(path: Path, root: Path) -> str | None:
         return None
 
 
-def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True) -> Generation:
-    """Copy the project to ``scratch`` (default ``.testplan/mutants``) and write mutmut's
-    trampolined version of every file some requirement's ``code:`` touches into that copy.
-    ``write=False`` only computes the mutants (nothing is copied or written)."""
-    import time
-
-    started = time.perf_counter()
+def scope_files(config: Config, requirements) -> tuple[dict[str, list[CodeSpan]], dict[str, str], dict[str, list[str]]]:
+    """The requirements' code spans, the project files they touch (``{path relative to the root:
+    module}``) and, per requirement, the refs that resolve outside the project (never mutated)."""
     root = config.root.resolve()
-    scratch = (scratch or config.state_dir / SCRATCH_DIR).resolve()
     spans: dict[str, list[CodeSpan]] = {}
     files: dict[str, str] = {}
     outside: dict[str, list[str]] = {}
@@ -391,6 +386,27 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
                         f"{span.ref} (outside the project, at {span.file}: not mutated)")
                 else:
                     files.setdefault(rel, span.ref.partition(":")[0])
+    return spans, files, outside
+
+
+def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True,
+             only_files: set[str] | None = None) -> Generation:
+    """Copy the project to ``scratch`` (default ``.testplan/mutants``) and write mutmut's
+    trampolined version of every file some requirement's ``code:`` touches into that copy.
+    ``write=False`` only computes the mutants (nothing is copied or written). ``only_files``
+    (paths relative to the root; ``--diff``) limits mutation to those files: the others are
+    copied unchanged, and their mutants and unmutated code are not computed at all."""
+    import time
+
+    started = time.perf_counter()
+    root = config.root.resolve()
+    scratch = (scratch or config.state_dir / SCRATCH_DIR).resolve()
+    spans, files, outside = scope_files(config, requirements)
+    if only_files is not None:
+        files = {rel: module for rel, module in files.items() if rel in only_files}
+        spans = {req: [s for s in req_spans if _relative(s.file, root) in only_files]
+                 for req, req_spans in spans.items()}
+        outside = {}
     if write:
         make_scratch(root, scratch, list(config.mutation.also_copy))
     trampolined: dict[str, str] = {}

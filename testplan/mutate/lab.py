@@ -26,7 +26,7 @@ from . import outcome
 from .cache import CACHE_FILE, MutationCache, hash_tests, tool_key
 from .diff import changed_lines, touches
 from .executor import WorkerError, run_worker
-from .generate import Mutant, generate, mutmut_version
+from .generate import Mutant, generate, mutmut_version, scope_files
 from .shard import in_shard, parse_shard
 
 NOT_RUNNABLE = ("skipped", "xfailed")  # outcomes of tests that never ran their body
@@ -146,19 +146,21 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     complete, reason = True, None
     cache = None
     generated_ids: set[str] = set()
+    changed: dict[str, set[int] | None] | None = None  # --diff: the changed lines per file in scope
     with _SigtermAsInterrupt():
         try:
-            gen = generate(config, project.requirements, scratch)
+            if diff_base:  # before generating: mutmut only has to process the changed files
+                changed = changed_lines(config.root, diff_base, sorted(scope_files(config, project.requirements)[1]))
+                stats["changed_files"] = sorted(changed)
+            gen = generate(config, project.requirements, scratch, only_files=None if changed is None else set(changed))
             unmutated = gen.unmutated
             generated_ids = {m.id for m in gen.mutants}
             stats["seconds"]["generate"] = round(gen.seconds, 3)
             stats.update(generated=len(gen.mutants), files=len(gen.files), scratch=str(gen.scratch))
             candidates = [m for m in gen.mutants if m.requirements or all_tests]
             stats["in_scope"] = len(candidates)
-            if diff_base:
-                changed = changed_lines(config.root, diff_base, sorted(gen.files))
+            if changed is not None:
                 candidates = [m for m in candidates if m.file in changed and touches(changed[m.file], m.line, m.end_line)]
-                stats["changed_files"] = sorted(changed)
             if shard_kn:
                 chosen = in_shard([m.id for m in candidates], shard_kn)
                 candidates = [m for m in candidates if m.id in chosen]
@@ -218,8 +220,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         except KeyboardInterrupt:
             complete, reason = False, "interrupted"
         finally:
-            if cache is not None:
-                cache.save(generated_ids)
+            if cache is not None:  # --diff generates only changed files: keep the others' entries
+                cache.save(generated_ids if changed is None else generated_ids | set(cache.entries))
 
     mutants = []
     for plan in plans:
