@@ -90,6 +90,15 @@ def test_original_and_mutated_text_agree_with_mutmuts_diff(shop):
         assert "\n".join(added) == mutant.mutated, mutant.name
 
 
+def test_mutated_text_of_a_parenthesized_expression_has_its_parentheses_once(shop):
+    core = shop / "src" / "shop" / "core.py"
+    core.write_text(core.read_text() + "\n\ndef mixed(a, b, c):\n    return (a + 1) * (b - c) + (a or b).real\n")
+    test_original_and_mutated_text_agree_with_mutmuts_diff(shop)  # mutmut's own diff is the reference
+    texts = {m.mutated for m in _generate(shop).mutants if m.qualname == "mixed"}
+    assert {"return (a - 1) * (b - c) + (a or b).real", "return (a + 1) * (b + c) + (a or b).real",
+            "return (a + 1) * (b - c) + (a and b).real"} <= texts
+
+
 def test_unmutated_code_is_reported_per_requirement(shop):
     gen = _generate(shop)
     assert gen.unmutated == {

@@ -272,6 +272,13 @@ def _line_texts(lines: list[str], raw: _RawMutation) -> tuple[str, str]:
         return original, raw.mutated_code.strip()
     head = chunk[0][:raw.col]
     tail = chunk[-1][raw.end_col:] if raw.end_line > raw.line else chunk[0][raw.end_col:]
+    if raw.end_line > raw.line:
+        replaced = "\n".join([chunk[0][raw.col:], *chunk[1:-1], chunk[-1][:raw.end_col]])
+    else:
+        replaced = chunk[0][raw.col:raw.end_col]
+    # libcst's position of a parenthesized expression leaves its parentheses out, its code keeps them
+    while replaced != raw.original_code and head.endswith("(") and tail.startswith(")"):
+        head, tail, replaced = head[:-1], tail[1:], f"({replaced})"
     mutated_lines = (head + raw.mutated_code + tail).split("\n")
     return original, "\n".join(s.strip() for s in mutated_lines)
 
