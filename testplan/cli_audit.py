@@ -56,7 +56,9 @@ def print_result(result: AuditResult) -> None:
     out.print(f"project score {score}{mutation}")
     stats = result.mutation_stats or {}
     if result.mutation and stats:
-        out.print(f"mutation: {len(result.mutants)} mutants, {int(stats.get('executed', 0))} run, "
+        sample = (f" (--max-mutants: a sample of {int(stats['sampled.ran'])} of the {int(stats['sampled.of'])} with tests)"
+                  if "sampled.ran" in stats else "")
+        out.print(f"mutation: {len(result.mutants)} mutants{sample}, {int(stats.get('executed', 0))} run, "
                   f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
@@ -102,6 +104,7 @@ def audit(
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
+    max_mutants: Annotated[Optional[int], typer.Option("--max-mutants", metavar="N", help="Run at most N mutants (a deterministic sample by mutant ID), e.g. to bound a CI job.", show_default=False)] = None,
     formats: Formats = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -110,10 +113,15 @@ def audit(
     from .gate import exit_code
 
     config = _config(root)
-    if no_mutation and (fast or all_tests or diff or shard or jobs):
-        raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff and --shard are mutation options; drop them or drop --no-mutation")
+    if no_mutation and (fast or all_tests or diff or shard or jobs or max_mutants is not None):
+        raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff, --shard and --max-mutants are mutation options; drop them or drop --no-mutation")
+    if not no_mutation:
+        from .mutate.lab import check_options
+
+        check_options(shard, max_mutants)  # before the tests run, not after
     with mutation_progress(enabled=not no_mutation and not as_json) as progress:
-        options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard, "progress": progress}
+        options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
+                   "max_mutants": max_mutants, "progress": progress}
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
                            min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
     show(result, as_json)
@@ -162,7 +170,8 @@ def mutation_progress(enabled: bool):
         elapsed = max(now - state["started"], 1e-6)
         rate = done / elapsed
         eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
-        print(f"testplan: mutants {done}/{total} ({rate:.1f}/s{eta})", file=sys.stderr, flush=True)
+        speed = f"{rate:.1f}/s" if rate >= 0.1 or rate == 0 else f"{1 / rate:.0f} s each"  # not '0.0/s'
+        print(f"testplan: mutants {done}/{total} ({speed}{eta})", file=sys.stderr, flush=True)
 
     yield line
 

@@ -106,7 +106,34 @@ def test_progress_is_plain_lines_off_a_terminal(full, cli):
 def test_mutation_flags_conflict_with_no_mutation(full, cli):
     root, _ = full
     result = cli("audit", "--no-mutation", "--fast", "-C", root)
-    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff and --shard are mutation options; drop them or drop --no-mutation\n")
+    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff, --shard and --max-mutants are mutation options; drop them or drop --no-mutation\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-mutants", "0"], "--max-mutants 0: must be at least 1"),
+    (["--max-mutants", "3", "--shard", "1/2"],
+     "--max-mutants and --shard do not combine (merged shards must equal one unsharded run); drop one"),
+])
+def test_bad_max_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
+    root = copy(tmp_path, "shop")
+    result = cli("audit", *args, "-C", root)
+    assert (result.code, result.err) == (2, f"testplan: bad-input: {message}\n")
+    assert not (root / ".testplan").exists()
+
+
+def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path):
+    root, unsharded = full
+    result = cli("audit", "-C", root, "--max-mutants", "5", "--out", tmp_path / "sample")
+    sample = load(tmp_path / "sample" / "audit.json")
+    with_tests = sorted(m["id"] for m in unsharded["mutants"] if m["verdicts"])
+    assert len(with_tests) == 33
+    assert sorted(m["id"] for m in sample["mutants"] if m["verdicts"]) == with_tests[:5]
+    full_verdicts = verdicts(unsharded)
+    assert {i: v for i, v in verdicts(sample).items()} == {i: full_verdicts[i] for i in verdicts(sample)}
+    assert [m["status"] for m in sample["mutants"] if not m["verdicts"]] == ["no-coverage"]
+    assert (sample["mutation_stats"]["sampled.ran"], sample["mutation_stats"]["sampled.of"]) == (5, 33)
+    assert sample["complete"] is True
+    assert "mutation: 6 mutants (--max-mutants: a sample of 5 of the 33 with tests), 0 run, 5 from cache, " in result.out
 
 
 def test_bad_shard_is_a_usage_error(full, cli):

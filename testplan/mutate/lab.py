@@ -114,9 +114,19 @@ class _SigtermAsInterrupt:
         return False
 
 
+def check_options(shard: str | tuple[int, int] | None, max_mutants: int | None) -> tuple[int, int] | None:
+    """Validate the scope options before anything runs; returns the parsed shard."""
+    shard_kn = parse_shard(shard) if shard else None
+    if max_mutants is not None and max_mutants < 1:
+        raise InputError(f"--max-mutants {max_mutants}: must be at least 1")
+    if max_mutants is not None and shard_kn:
+        raise InputError("--max-mutants and --shard do not combine (merged shards must equal one unsharded run); drop one")
+    return shard_kn
+
+
 def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, fast: bool = False,
                  all_tests: bool = False, diff_base: str | None = None,
-                 shard: str | tuple[int, int] | None = None,
+                 shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  scratch: Path | None = None, use_cache: bool = True) -> MutationRun:
     """Mutation-test the code in the scope of ``project``'s requirements.
@@ -125,7 +135,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     to its requirement(s) that execute the mutated line (per-test coverage from ``trace``), in
     suite order, without ``-x`` (``fast``: stop at the first assertion/timeout kill), ``jobs``
     children at a time; ``all_tests`` also runs covering tests of other requirements (their
-    verdicts are recorded; the status is still decided by the linked tests).
+    verdicts are recorded; the status is still decided by the linked tests). ``max_mutants``
+    runs at most that many of the selected mutants that have tests to run: a deterministic
+    sample (the lowest mutant IDs, which are hashes), recorded as ``stats["sampled"]``; mutants
+    no test covers cost nothing and are all kept.
 
     Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
     mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
@@ -135,9 +148,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     started = time.perf_counter()
     if not hasattr(os, "fork"):
         raise InputError("mutation testing needs fork(): run it on Linux or macOS (or in WSL)")
-    shard_kn = parse_shard(shard) if shard else None
+    shard_kn = check_options(shard, max_mutants)
     workers = jobs or config.mutation.jobs or os.cpu_count() or 1
     stats: dict = {"jobs": workers, "fast": fast, "all_tests": all_tests, "diff_base": diff_base,
+                   "max_mutants": max_mutants,
                    "shard": f"{shard_kn[0]}/{shard_kn[1]}" if shard_kn else None,
                    "executed": 0, "executed_ids": [], "cache_hits": 0, "cache_misses": 0, "seconds": {}}
     results: dict[str, dict[str, str]] = {}
@@ -165,6 +179,11 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 chosen = in_shard([m.id for m in candidates], shard_kn)
                 candidates = [m for m in candidates if m.id in chosen]
             plans = _select(candidates, trace, all_tests)
+            runnable = sorted(p.mutant.id for p in plans if p.tests)
+            if max_mutants is not None and len(runnable) > max_mutants:
+                keep = set(runnable[:max_mutants])
+                plans = [p for p in plans if not p.tests or p.mutant.id in keep]
+                stats["sampled"] = {"ran": max_mutants, "of": len(runnable)}
             outcomes = {t.nodeid: t.outcome for t in trace.tests}
             position = {n: i for i, n in enumerate(outcomes)}
             selected = sorted({n for p in plans for n in p.tests}, key=position.__getitem__)
