@@ -121,6 +121,7 @@ def test_bad_max_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, ar
     assert not (root / ".testplan").exists()
 
 
+@pytest.mark.verifies("MUT-1.4")
 def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path):
     root, unsharded = full
     result = cli("audit", "-C", root, "--max-mutants", "5", "--out", tmp_path / "sample")

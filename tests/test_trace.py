@@ -429,7 +429,7 @@ SHARED_FIXTURES = {
 }
 
 
-@pytest.mark.verifies("TRACE-1")
+@pytest.mark.verifies("TRACE-1.4")
 def test_code_run_by_a_shared_fixture_counts_for_every_test_that_uses_it(tmp_path):
     """A session fixture runs once, in the first test that needs it, but a mutant in its code
     changes what every test using it sees; a module fixture set up again per module is
