@@ -96,6 +96,7 @@ def apply_gate(result: AuditResult, config: Config, min_score: float | None = No
             raise InputError(f"{name}: {value:g} is out of range; use a number from 0 to 100")
 
     reasons: list[str] = []
+    by_requirement: dict[str, list[str]] = {}
     if not result.complete:
         why = f": {result.incomplete_reason}" if result.incomplete_reason else ""
         reasons.append(f"the audit is incomplete{why}; an incomplete audit never passes")
@@ -103,16 +104,20 @@ def apply_gate(result: AuditResult, config: Config, min_score: float | None = No
         reasons.append(f"project score {_fmt(result.score)} is below the minimum {threshold:g}")
     outcomes = {t.nodeid: t.outcome for t in result.tests}
     for req in result.requirements:
+        own = []
         if per_requirement > 0 and req.score < per_requirement:
-            reasons.append(f"{req.id} ({req.title}) scores {req.score:g}, below the per-requirement minimum {per_requirement:g} [{req.state}]")
-        reasons.extend(_requirement_reasons(req, states, outcomes))
+            own.append(f"{req.id} ({req.title}) scores {req.score:g}, below the per-requirement minimum {per_requirement:g} [{req.state}]")
+        own.extend(_requirement_reasons(req, states, outcomes))
+        if own:
+            by_requirement[req.id] = own
+            reasons.extend(own)
     for test in result.tests:
         if "dangling" in states and test.state == "DANGLING":
             reasons.append(f"{test.nodeid} ({test.file}:{test.line}) links an unknown ID: {', '.join(test.links)}")
         if "orphan" in states and test.state == "ORPHAN":
             reasons.append(f"{test.nodeid} ({test.file}:{test.line}) is ORPHAN: it links no requirement or case")
     return GateResult(passed=not reasons, min_score=threshold, min_requirement_score=per_requirement,
-                      fail_on=states, reasons=reasons)
+                      fail_on=states, reasons=reasons, requirements=by_requirement)
 
 
 def exit_code(result: AuditResult) -> ExitCode:

@@ -3,6 +3,8 @@
 FORMAT_VERSION history:
   1 (2026-11-22) first version: tests, requirements with cases, mutants with per-test verdicts,
     scores, gate, mutation_stats.
+    (2026-12-01, additive) gate.requirements: each requirement's own reasons, so reports need not
+    find requirement IDs in the reason text.
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate.
@@ -105,6 +107,7 @@ class GateResult(_Model):
     min_requirement_score: float = 0.0
     fail_on: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # why it failed, one line each
+    requirements: dict[str, list[str]] = Field(default_factory=dict)  # requirement ID -> its own reasons (a subset of reasons)
 
 
 class Problem(_Model):

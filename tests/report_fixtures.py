@@ -357,6 +357,12 @@ def pet_insurance_result() -> AuditResult:
                 "PAY-3 scores 45.0, below min_requirement_score 50",
                 "POL-1 scores 43.8, below min_requirement_score 50",
             ],
+            requirements={
+                "CARD-2": ["CARD-2 is SUSPECT: the requirement or an approved case changed after review (fail_on: suspect)"],
+                "PAY-2": ["PAY-2 is UNCOVERED: approved case PAY-2.6 has no linked test (fail_on: uncovered)"],
+                "PAY-3": ["PAY-3 scores 45.0, below min_requirement_score 50"],
+                "POL-1": ["POL-1 scores 43.8, below min_requirement_score 50"],
+            },
         ),
         requirements=_requirements(tests, mutants),
         tests=tests,
@@ -386,6 +392,7 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
     per_req = max(1, mutants // requirements)
     all_mutants: list[MutantResult] = []
     reasons = ["project score 61.2 is below min_score 75"]
+    by_requirement: dict[str, list[str]] = {}
     for r in range(requirements):
         rid = f"REQ-{r + 1}"
         module = f"app/mod{r // 10}.py"
@@ -414,6 +421,7 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
         score = round(rng.uniform(0, 100), 2) if state not in ("SUSPECT", "UNREVIEWED") else 0.0
         if state in ("NOK", "UNCOVERED", "SUSPECT") or score < 40:
             reasons.append(f"{rid} is {state} with score {score:.1f}")
+            by_requirement[rid] = [reasons[-1]]
         cases = [CaseResult(id=f"{rid}.{k + 1}", title=f"case {k + 1} of {rid}", kind="nominal", status="approved",
                             state="VERIFIED", tests=[nodeids[k]]) for k in range(4)]
         reqs.append(RequirementResult(
@@ -426,7 +434,8 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
     return AuditResult(
         tool="testplan 0.1.0", complete=True, project="big-project", mutation=True, score=61.2,
         started_at=datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc), finished_at=datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc),
-        gate=GateResult(passed=False, min_score=75.0, min_requirement_score=40.0, fail_on=["uncovered", "failing"], reasons=reasons),
+        gate=GateResult(passed=False, min_score=75.0, min_requirement_score=40.0, fail_on=["uncovered", "failing"], reasons=reasons,
+                        requirements=by_requirement),
         requirements=reqs, tests=tests, mutants=all_mutants,
     )
 

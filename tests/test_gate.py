@@ -92,6 +92,8 @@ def test_every_fail_on_state(tmp_path):
         "PAY-1 (Only authorized payments are captured) is UNCOVERED: no passing or running test for PAY-1.4",
         "POL-1 (Policies for pets up to 20 years) has an unreviewed plan; run 'testplan approve POL-1 --by NAME'",
     ]
+    # each requirement's own reasons are recorded as data, for the per-requirement reports
+    assert gate.requirements == {"PAY-1": gate.reasons[:2], "POL-1": gate.reasons[2:]}
     assert exit_code(result.model_copy(update={"gate": gate})) == ExitCode.GATE_FAILED
 
     approve_plans(root, "POL-1")
@@ -118,10 +120,12 @@ def test_dangling_and_orphan_tests_fail_when_asked(tmp_path):
     result.complete = True
     config = load_config(root)
     assert apply_gate(result, config).passed is True
-    assert apply_gate(result, config, fail_on=["dangling", "orphan"]).reasons == [
+    gate = apply_gate(result, config, fail_on=["dangling", "orphan"])
+    assert gate.reasons == [
         "tests/check_x.py::test_orphan (tests/check_x.py:3) is ORPHAN: it links no requirement or case",
         "tests/check_x.py::test_dangling (tests/check_x.py:7) links an unknown ID: PRICE-1.9",
     ]
+    assert gate.requirements == {}  # about tests, not about one requirement
 
 
 def test_weak_by_low_oracle_score(shop):

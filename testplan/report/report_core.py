@@ -104,24 +104,19 @@ def gate_text(result: AuditResult) -> str:
     return "passed" if result.gate.passed else "failed"
 
 
-def id_pattern(requirement_id: str) -> re.Pattern[str]:
-    """Matches the requirement ID or one of its case IDs (PAY-1, PAY-1.3), not PAY-10."""
-    return re.compile(rf"(?<![A-Za-z0-9_-]){re.escape(requirement_id)}(?![0-9A-Za-z_-])")
-
-
 def gate_reasons_for(result: AuditResult, requirement_id: str) -> list[str]:
+    """The gate's reasons about this requirement (recorded per requirement by the gate)."""
     if result.gate is None:
         return []
-    pattern = id_pattern(requirement_id)
-    return [reason for reason in result.gate.reasons if pattern.search(reason)]
+    return list(result.gate.requirements.get(requirement_id, []))
 
 
 def project_reasons(result: AuditResult) -> list[str]:
-    """Gate reasons that name no requirement (project score, incomplete run, ...)."""
+    """Gate reasons about no single requirement (project score, incomplete run, tests' links, ...)."""
     if result.gate is None:
         return []
-    patterns = [id_pattern(r.id) for r in result.requirements]
-    return [reason for reason in result.gate.reasons if not any(p.search(reason) for p in patterns)]
+    own = {reason for reasons in result.gate.requirements.values() for reason in reasons}
+    return [reason for reason in result.gate.reasons if reason not in own]
 
 
 def mutants_of(result: AuditResult, requirement_id: str) -> list[MutantResult]:
