@@ -45,12 +45,24 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def make_yaml() -> YAML:
+DEFAULT_STYLE = (2, 4, 2)  # (mapping, sequence, offset): "cases:\n  - id: ..."
+# block styles a person may have written a plan in; a save keeps the one that reproduces the file
+_STYLES = (DEFAULT_STYLE, (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 2, 2))
+
+
+def make_yaml(style: tuple[int, int, int] = DEFAULT_STYLE) -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    mapping, sequence, offset = style
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     yaml.width = 4096  # never re-wrap a user's long lines
     return yaml
+
+
+def _render(data: Any, style: tuple[int, int, int]) -> str:
+    stream = io.StringIO()
+    make_yaml(style).dump(data, stream)
+    return stream.getvalue()
 
 
 def display(path: Path, root: Path | None = None) -> str:
@@ -362,13 +374,16 @@ class PlanFile:
     """One ``plans/<REQ>.yaml``: the validated Plan plus the round-trip document it came from.
 
     Edits go through the methods below, which change the round-trip document in place, so a
-    save keeps every comment, key order and quoting the user wrote.
+    save keeps every comment, key order and quoting the user wrote, and the file's indentation
+    style. A plan nothing was changed in is never written.
     """
 
     path: Path
     shown: str
     data: CommentedMap
     original: str | None  # the file's text as read (None: new file)
+    changed: bool = False  # an edit method ran since the last save
+    style: tuple[int, int, int] | None = None  # indentation, found before the first edit
 
     @property
     def plan(self) -> Plan:
@@ -393,7 +408,22 @@ class PlanFile:
                 return item
         raise InputError(f"no case {case_id} in this plan; check the ID with 'testplan status'", self.shown)
 
+    def _style(self) -> tuple[int, int, int]:
+        """The indentation the file was written in: the first known style that renders the
+        untouched document back to the file's exact text (found before the first edit)."""
+        if self.style is None:
+            self.style = DEFAULT_STYLE
+            if self.original is not None:
+                self.style = next((s for s in _STYLES if _render(self.data, s) == self.original), DEFAULT_STYLE)
+        return self.style
+
+    def _edit(self) -> None:
+        """Called before every change."""
+        self._style()
+        self.changed = True
+
     def add_case(self, case: Case) -> None:
+        self._edit()
         if "cases" not in self.data or self.data["cases"] is None:
             self.data["cases"] = CommentedSeq()
         item = CommentedMap()
@@ -405,6 +435,7 @@ class PlanFile:
 
     def set_case_status(self, case_id: str, status: str, reason: str | None = None) -> None:
         item = self._case_map(case_id)
+        self._edit()
         item["status"] = status
         if reason is not None:
             _set_after(item, "reason", _scalar(reason), "status")
@@ -412,6 +443,7 @@ class PlanFile:
             del item["reason"]
 
     def set_review(self, review: Review) -> None:
+        self._edit()
         record = CommentedMap()
         record["by"] = _scalar(review.by)
         record["at"] = review.at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -419,13 +451,14 @@ class PlanFile:
         self.data["review"] = record
 
     def render(self) -> str:
-        stream = io.StringIO()
-        make_yaml().dump(self.data, stream)
-        return stream.getvalue()
+        return _render(self.data, self._style())
 
     def save(self) -> bool:
-        """Write the plan if it changed; returns whether the file was written."""
+        """Write the plan if an edit changed its text; returns whether the file was written."""
+        if not self.changed and self.original is not None:
+            return False
         text = self.render()
+        self.changed = False
         if text == self.original:
             return False
         self.plan  # never write a plan that would not load again

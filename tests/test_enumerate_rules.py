@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from testplan.enumerate.rules import names_error, propose
 from testplan.model import Requirement
-from tp_helpers import REQUIREMENTS
+from tp_helpers import REQUIREMENTS, replaced
 
 
 
@@ -121,9 +122,9 @@ def test_hand_edits_and_comments_survive_a_rerun(project, cli):
     cli("enumerate", "PAY-1", "-C", project)
     plan = project / "plans" / "PAY-1.yaml"
     text = plan.read_text()
-    text = text.replace("requirement: PAY-1\n", "# reviewed in the pricing meeting\nrequirement: PAY-1\n")
-    text = text.replace("    title: pets = 0 (min)\n", "    title: a household with no pets yet  # clarified\n")
-    text = text.replace("    expect: accepted: pets = 0 is within 0..50\n", "    expect: \"premium 0.00 for an empty household\"\n")
+    text = replaced(text, "requirement: PAY-1\n", "# reviewed in the pricing meeting\nrequirement: PAY-1\n")
+    text = replaced(text, "    title: pets = 0 (min)\n", "    title: a household with no pets yet  # clarified\n")
+    text = replaced(text, "    expect: 'accepted: pets = 0 is within 0..50'\n", "    expect: \"premium 0.00 for an empty household\"\n")
     plan.write_text(text)
     result = cli("enumerate", "PAY-1", "-C", project)
     assert result.out == "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
@@ -161,3 +162,24 @@ def test_enumerate_unknown_requirement(project, cli):
     assert result.code == 2
     assert result.err == "testplan: bad-input: unknown requirement 'PAY-7' (known: PAY-1, CARD-1); check the ID or add it to the requirements file\n"
     assert not (project / "plans").exists()
+
+
+@pytest.mark.verifies("STORE-1.2")
+def test_a_plan_in_another_indentation_style_keeps_it(project, cli):
+    cli("enumerate", "PAY-1", "-C", project)
+    plan = project / "plans" / "PAY-1.yaml"
+    # the same plan as a person may write it: list items at the key's column
+    flush = re.sub(r"(?m)^  (?=[ -])", "", plan.read_text())
+    assert flush.startswith("requirement: PAY-1\ncases:\n- id: PAY-1.1\n  title: 1 pet pays the list premium\n")
+    plan.write_text(flush)
+    stamp = plan.stat().st_mtime_ns
+    assert cli("enumerate", "PAY-1", "-C", project).out == "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
+    assert (plan.read_text(), plan.stat().st_mtime_ns) == (flush, stamp)
+
+    cli("approve", "PAY-1", "--case", "PAY-1.4", "--by", "Jessie Young", "-C", project)
+    text = plan.read_text()
+    review_at = text.index("review:\n")
+    fourth = flush.index("- id: PAY-1.4\n")
+    status_at = flush.index("  status: proposed\n", fourth)
+    assert text[:review_at] == flush[:status_at] + "  status: approved\n" + flush[status_at + len("  status: proposed\n"):]
+    assert re.fullmatch(r"review:\n  by: Jessie Young\n  at: \S+\n  fingerprint: sha256:[0-9a-f]{64}\n", text[review_at:])

@@ -9,6 +9,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "pet-insurance"
 
+def replaced(text: str, old: str, new: str) -> str:
+    """``text.replace(old, new)`` that fails when ``old`` is not there: an edit that silently
+    matches nothing would make the test around it check nothing."""
+    assert old in text, f"{old!r} is not in the text"
+    return text.replace(old, new)
+
+
 def tree_digest(root: Path, exclude: tuple[str, ...] = (".testplan",)) -> dict[str, str]:
     """sha256 of every file under root (paths relative), skipping the excluded top-level dirs."""
     digest = {}
