@@ -111,8 +111,10 @@ def audit(
     """Trace the tests, mutate the requirements' code, score, gate; writes .testplan/audit.json (exit 0 pass, 1 fail, 3 baseline failing, 4 incomplete)."""
     from .audit import run_audit
     from .gate import exit_code
+    from .report import check_formats
 
     config = _config(root)
+    report_formats = check_formats(formats or [])  # an unknown format fails now, not after an hour of mutants
     if no_mutation and (fast or all_tests or diff or shard or jobs or max_mutants is not None):
         raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff, --shard and --max-mutants are mutation options; drop them or drop --no-mutation")
     if not no_mutation:
@@ -125,8 +127,8 @@ def audit(
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
                            min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
     show(result, as_json)
-    if formats:
-        _write_reports(result, formats, out_dir if out_dir is not None else config.state_dir, config)
+    if report_formats:
+        _write_reports(result, report_formats, out_dir if out_dir is not None else config.state_dir, config)
     raise typer.Exit(int(exit_code(result)))
 
 

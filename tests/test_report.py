@@ -15,7 +15,7 @@ import pytest
 from report_fixtures import large_result, npm_file, pet_insurance_result
 from testplan.report import write_report, write_reports
 from testplan.result import load_result
-from tp_helpers import EXAMPLE
+from tp_helpers import EXAMPLE, tree_digest
 
 GOLD = Path(__file__).parent / "gold"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -205,3 +205,14 @@ def test_audit_format_flag_writes_reports_beside_audit_json(tmp_path, cli):
     result = cli("audit", "--no-mutation", "--format", "junit", "--out", tmp_path / "out", "-C", root)
     assert result.code == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["audit.json", "testplan-junit.xml"]
+
+
+def test_audit_rejects_an_unknown_format_before_anything_runs(example, tmp_path, cli):
+    """The format is checked before the tests run: a typo costs nothing, not an hour of mutants."""
+    before = tree_digest(example, exclude=())
+    result = cli("audit", "--format", "md,pdf", "--out", tmp_path / "out", "-C", example)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == "testplan: bad-input: --format: unknown format 'pdf'; use one of md, junit, sarif, stryker, html, json\n"
+    assert not (tmp_path / "out").exists()  # no audit.json, no report
+    assert not (example / ".testplan").exists()  # no trace, no mutation cache
+    assert tree_digest(example, exclude=()) == before  # no test ran: not even a __pycache__ appeared
