@@ -174,11 +174,14 @@ def test_cases_are_proposed_with_origin_and_provenance(project: Path, server: Fa
     for c in cases:
         assert c.status.value == "proposed"
         assert c.origin == f"llm:{REPORTED_MODEL}"  # the model the server reported, not the one asked for
-        assert set(c.provenance) >= {"key", "model", "prompt_version", "cache_key"}
+        assert set(c.provenance) == {"key", "model", "prompt_version", "cache_key", "technique", "inputs"}
         assert c.provenance["model"] == REPORTED_MODEL
         assert c.provenance["prompt_version"] == llm.PROMPT_VERSION
         assert re.fullmatch(r"llm:[0-9a-f]{16}", c.provenance["key"])
         assert (project / ".testplan" / "cache" / "llm" / f"{c.provenance['cache_key']}.json").is_file()
+    # the technique the model named for each case is kept for the reviewer
+    assert [c.provenance["technique"] for c in cases] == [
+        "equivalence classes", "state/ordering", "boundary values", "security"]
     unicode_case = cases[0]
     assert unicode_case.given.endswith("(assuming: the list premium is 100.00)")
     assert unicode_case.kind.value == "edge"
@@ -204,6 +207,34 @@ def test_cache_is_keyed_by_model(project: Path, server: FakeOpenAI) -> None:
     assert enumerate_llm(project, server.base_url, model="other-model") == 0
     assert len(server.requests) == 2
     assert server.requests[1].body["model"] == "other-model"
+
+
+def test_cache_is_keyed_by_seed(project: Path, server: FakeOpenAI) -> None:
+    assert enumerate_llm(project, server.base_url, "--seed", "7") == 0
+    assert enumerate_llm(project, server.base_url, "--seed", "8") == 0
+    assert [r.body["seed"] for r in server.requests] == [7, 8]  # another seed is another answer
+    plan = plan_file(project).read_bytes()
+    assert enumerate_llm(project, server.base_url, "--seed", "8") == 0
+    assert enumerate_llm(project, server.base_url, "--seed", "7") == 0
+    assert len(server.requests) == 2  # both answers are cached
+    assert plan_file(project).read_bytes() == plan
+    records = [json.loads(f.read_text(encoding="utf-8"))
+               for f in sorted((project / ".testplan" / "cache" / "llm").iterdir())]
+    assert sorted(r["seed"] for r in records) == [7, 8]
+
+
+def test_cache_key_is_a_sha256_over_model_messages_schema_version_and_seed() -> None:
+    messages = [{"role": "user", "content": "PAY-1"}]
+    key = llm.cache_key("m", messages, seed=7)
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert llm.cache_key("m", messages, seed=7) == key
+    others = {
+        llm.cache_key("m", messages, seed=8),
+        llm.cache_key("n", messages, seed=7),
+        llm.cache_key("m", [{"role": "user", "content": "PAY-2"}], seed=7),
+        llm.cache_key("m", messages, seed=7, schema={"type": "object"}),
+    }
+    assert len(others) == 4 and key not in others
 
 
 def test_no_cache_asks_again_and_adds_nothing_twice(project: Path, server: FakeOpenAI) -> None:
@@ -283,6 +314,35 @@ def test_near_duplicates_are_dropped_and_existing_cases_kept(project: Path, serv
     assert [c.title for c in llm_cases(plan)] == ["five pets as error", UNICODE["title"]]
     assert plan.case("PAY-1.7").status.value == "approved"
     assert min(int(c.id.rsplit(".", 1)[1]) for c in plan.cases if c.origin != "human") == 8
+
+
+def test_at_most_max_cases_of_one_answer_are_considered(project: Path, server: FakeOpenAI,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert llm.MAX_CASES == 15
+    rule_duplicate = case("minus one", "error", {"pets": "-1"}, "negative count", "ValueError")
+    many = [case(f"owner {n}", "edge", {"owner": f"Owner {n}"}) for n in range(1, 17)]
+    server.default = ok({"cases": [rule_duplicate, *many]})  # 17 cases
+    assert enumerate_llm(project, server.base_url) == 0
+    warning = ("testplan: warning: the model fake-model-2026 proposed 17 cases for PAY-1; "
+               "only the first 15 were considered")
+    assert _stderr_line(capsys) == warning
+    _, plan = load(project)
+    # the first 15 of the answer, minus the duplicate of a rule-based case: owners 1 to 14
+    assert [c.title for c in llm_cases(plan)] == [f"owner {n}" for n in range(1, 15)]
+    first = plan_file(project).read_bytes()
+    # the cap is on the answer, not on the new cases: a re-run does not add owners 15 and 16
+    assert enumerate_llm(project, server.base_url) == 0
+    assert _stderr_line(capsys) == warning
+    assert len(server.requests) == 1
+    assert plan_file(project).read_bytes() == first
+
+
+def test_exactly_max_cases_is_no_warning(project: Path, server: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> None:
+    server.default = ok({"cases": [case(f"owner {n}", "edge", {"owner": f"Owner {n}"}) for n in range(1, 16)]})
+    assert enumerate_llm(project, server.base_url) == 0
+    assert capsys.readouterr().err == ""
+    _, plan = load(project)
+    assert len(llm_cases(plan)) == 15
 
 
 def test_proposal_keys_are_stable_and_normalized() -> None:
@@ -476,6 +536,23 @@ def test_server_without_json_schema_falls_back_to_json_object(project: Path, ser
     assert '"LLMCase"' in fallback["messages"][0]["content"]  # the schema travels in the prompt
     _, plan = load(project)
     assert len(llm_cases(plan)) == 4
+
+
+def test_fenced_answer_to_json_schema_keeps_the_model_the_server_reported(project: Path, server: FakeOpenAI) -> None:
+    """The SDK's parse fails on a fenced answer; the unwrapped cases still name the served model."""
+    server.reply(ok("```json\n" + json.dumps(ANSWER) + "\n```", model="served-model-b"))
+    assert enumerate_llm(project, server.base_url) == 0
+    assert len(server.requests) == 1  # unwrapped, not retried
+    body = server.requests[0].body
+    assert body["model"] == "gpt-test" and body["response_format"]["type"] == "json_schema"
+    _, plan = load(project)
+    cases = llm_cases(plan)
+    assert [c.title for c in cases] == [c["title"] for c in ANSWER["cases"]]
+    assert {c.origin for c in cases} == {"llm:served-model-b"}
+    assert {c.provenance["model"] for c in cases} == {"served-model-b"}
+    (record_file,) = (project / ".testplan" / "cache" / "llm").iterdir()
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    assert (record["model"], record["model_requested"]) == ("served-model-b", "gpt-test")
 
 
 def test_all_requests_must_succeed_before_any_plan_is_written(project: Path, server: FakeOpenAI) -> None:

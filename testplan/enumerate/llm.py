@@ -7,14 +7,17 @@ same request again with ``{"type": "json_object"}`` and the schema in the prompt
 is validated here with pydantic.
 
 What comes back is only a proposal: every case is ``status: proposed`` with ``origin:
-llm:<model the server reported>`` and a provenance record (prompt version, cache key), so a
-reviewer can tell it apart and approve or reject it. Nothing here reads or writes the plan file;
-the CLI merges the proposals (see :func:`testplan.enumerate.merge`) and saves only when every
-request succeeded.
+llm:<model the server reported>`` (also when the answer had to be unwrapped from a Markdown code
+fence) and a provenance record (model reported, prompt version, cache key, the technique the
+model says found the case), so a reviewer can tell it apart and approve or reject it. Only the
+first :data:`MAX_CASES` cases of an answer are considered, as the prompt asks; the rest are
+ignored with a warning. Nothing here reads or writes the plan file; the CLI merges the proposals
+(see :func:`testplan.enumerate.merge`) and saves only when every request succeeded.
 
-Answers are cached in ``.testplan/cache/llm/<sha256>.json``, keyed by (model, messages, schema,
-prompt version). The prompt lists the plan's cases except this enumerator's own still-proposed
-ones, so re-running with nothing changed hits the cache and makes no request; a reviewer's
+Answers are cached in ``.testplan/cache/llm/<key>.json``, where the key is the sha256 of (model
+requested, messages, response schema, prompt version, seed): changing any of them, ``--seed``
+included, asks the server again. The prompt lists the plan's cases except this enumerator's own
+still-proposed ones, so re-running with nothing changed hits the cache and makes no request; a reviewer's
 verdicts (approved or rejected, with the reason) are part of the prompt, so the model hears
 about them on the next run.
 
@@ -258,10 +261,11 @@ def build_messages(requirement: Requirement, plan: Plan) -> list[dict[str, str]]
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
 
 
-def cache_key(model: str, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> str:
+def cache_key(model: str, messages: list[dict[str, str]], *, seed: int, schema: dict[str, Any] | None = None) -> str:
+    """sha256 of (model, messages, schema, prompt version, seed): what decides the answer."""
     blob = json.dumps(
         {"model": model, "messages": messages, "schema": schema if schema is not None else response_schema(),
-         "prompt_version": PROMPT_VERSION},
+         "prompt_version": PROMPT_VERSION, "seed": seed},
         sort_keys=True, separators=(",", ":"), ensure_ascii=False,
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -293,6 +297,7 @@ def write_cache(settings: LLMSettings, key: str, answer: Answer) -> None:
         "format": CACHE_FORMAT,
         "prompt_version": PROMPT_VERSION,
         "model_requested": settings.model,
+        "seed": settings.seed,
         "model": answer.model,
         "response": answer.cases.model_dump(mode="json"),
     }
@@ -370,15 +375,18 @@ def _attempt(client: Any, settings: LLMSettings, messages: list[dict[str, str]],
     import openai
 
     if mode == "json_schema":
+        # the raw response keeps the body when the SDK's own parse fails (a fenced answer), so
+        # the model the server reported is still known
+        raw = client.chat.completions.with_raw_response.parse(
+            model=settings.model, messages=messages, response_format=LLMCases,
+            temperature=0, seed=settings.seed)
         try:
-            completion = client.chat.completions.parse(
-                model=settings.model, messages=messages, response_format=LLMCases,
-                temperature=0, seed=settings.seed)
+            completion = raw.parse()
         except ValidationError as exc:
             salvaged = _salvage(exc)
             if salvaged is None:
                 raise _retryable(exc) from None
-            return Answer(settings.model, salvaged)  # the reported model is lost with the exception
+            return Answer(_raw_model(raw) or settings.model, salvaged)
         except openai.LengthFinishReasonError:
             raise _cut_off(settings, requirement) from None
         except openai.ContentFilterFinishReasonError:
@@ -404,6 +412,16 @@ def _attempt(client: Any, settings: LLMSettings, messages: list[dict[str, str]],
     if isinstance(parsed, LLMCases):
         return Answer(reported, parsed)
     return Answer(reported, _validate_text(message.content or ""))
+
+
+def _raw_model(raw: Any) -> str | None:
+    """The ``model`` a raw chat completion reports, or None."""
+    try:
+        body = raw.http_response.json()
+    except ValueError:
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    return _given(model) if isinstance(model, str) else None
 
 
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
@@ -625,7 +643,9 @@ def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str)
             taken.add((proposal.kind.value, sig))
     origin = origin_of(answer.model)
     out: list[Proposal] = []
-    for item in answer.cases.cases:
+    # only the first MAX_CASES of the answer: capping the answer (not the new cases) keeps a
+    # re-run from adding the ones after the cap once the first ones are in the plan
+    for item in answer.cases.cases[:MAX_CASES]:
         kind = CaseKind(item.kind)
         inputs = tuple((_fold(i.name), _fold(i.value)) for i in item.inputs if i.name.strip())
         given = _fold(item.given)
@@ -644,7 +664,8 @@ def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str)
         if any(mark in taken for mark in marks):
             continue
         taken.update(marks)
-        provenance = {"model": answer.model, "prompt_version": PROMPT_VERSION, "cache_key": key}
+        provenance = {"model": answer.model, "prompt_version": PROMPT_VERSION, "cache_key": key,
+                      "technique": item.technique}
         if inputs:
             provenance["inputs"] = json.dumps([list(p) for p in inputs], ensure_ascii=False)
         out.append(Proposal(
@@ -664,7 +685,7 @@ def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str)
 def propose(requirement: Requirement, plan: Plan, settings: LLMSettings) -> list[Proposal]:
     """Ask the model (or the cache) for new cases for ``requirement``; never touches the plan file."""
     messages = build_messages(requirement, plan)
-    key = cache_key(settings.model, messages)
+    key = cache_key(settings.model, messages, seed=settings.seed)
     answer = read_cache(settings, key) if settings.use_cache else None
     if answer is None:
         if settings.offline:
@@ -673,4 +694,7 @@ def propose(requirement: Requirement, plan: Plan, settings: LLMSettings) -> list
             return []
         answer = ask(settings, messages, requirement)
         write_cache(settings, key, answer)
+    if len(answer.cases.cases) > MAX_CASES:
+        print(f"testplan: warning: the model {answer.model} proposed {len(answer.cases.cases)} cases for "
+              f"{requirement.id}; only the first {MAX_CASES} were considered", file=sys.stderr)
     return to_proposals(answer, requirement, plan, key)
