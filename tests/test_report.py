@@ -98,6 +98,10 @@ def test_sarif_validates_against_the_official_schema_and_places_every_survivor(a
     for item in placed:
         location = item["locations"][0]["physicalLocation"]
         assert (location["artifactLocation"]["uri"], location["region"]["startLine"]) in survivors
+    not_covered = [r for r in run["results"] if r["ruleId"] == "testplan/uncovered-mutant"]
+    assert not_covered  # the example's audit has no-coverage mutants (6 today)
+    assert sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+                  for r in not_covered) == sorted((m.file, m.line) for m in result.mutants if m.status == "no-coverage")
     uncovered = [r for r in run["results"] if "PAY-2.6" in r["message"]["text"] and r["ruleId"] != "testplan/surviving-mutant"]
     assert len(uncovered) == 1
     where = uncovered[0]["locations"][0]["physicalLocation"]

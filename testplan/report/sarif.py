@@ -11,6 +11,9 @@ Results, each at a file and line relative to the project root (``uriBaseId`` ``%
   cases), at its file and line.
 - ``testplan/crash-only-kill``: a mutant killed only by crashes (note): the tests noticed an
   exception, not a wrong answer.
+- ``testplan/uncovered-mutant``: a mutant on a line no test linked to its requirement runs
+  (``no-coverage``), at its line with the diff; levels as for surviving mutants. Tests of other
+  requirements that ran it (``--all-tests``) are named but do not count.
 
 Each result carries a stable ``partialFingerprints`` entry so code scanning tracks it across runs.
 """
@@ -84,6 +87,21 @@ RULES: list[dict[str, Any]] = [
         "defaultConfiguration": {"level": "note"},
         "properties": {"tags": ["testplan", "mutation-testing", "test-quality"], "precision": "medium"},
     },
+    {
+        "id": "testplan/uncovered-mutant",
+        "name": "UncoveredMutant",
+        "shortDescription": {"text": "No test linked to the requirement runs this line"},
+        "fullDescription": {
+            "text": "testplan mutated this line, but none of the tests linked to the requirement that owns the "
+            "code executes it, so nothing could notice the change (a no-coverage mutant)."
+        },
+        "help": {
+            "text": "Add a test for the case this line implements and link it to the requirement with "
+            "@pytest.mark.verifies, or, if the line belongs to another requirement, fix the requirement's code list.",
+        },
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["testplan", "mutation-testing", "traceability"], "precision": "high"},
+    },
 ]
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(RULES)}
 
@@ -113,7 +131,7 @@ class SarifReporter(Reporter):
         risk = {r.id: r.risk for r in result.requirements}
         results: list[dict[str, Any]] = []
         for mutant in result.mutants:
-            if mutant.status == "survived":
+            if mutant.status in ("survived", "no-coverage"):
                 results.append(self._mutant(mutant, risk))
             elif mutant.status == "killed-by-crash":
                 results.append(self._crash_only(mutant))
@@ -170,16 +188,27 @@ class SarifReporter(Reporter):
         return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
     def _mutant(self, mutant: MutantResult, risk: dict[str, str]) -> dict[str, Any]:
+        """A surviving or a no-coverage mutant, at its line(s), with the diff."""
         reqs = ", ".join(mutant.requirements) or "no requirement"
         ran = list(mutant.verdicts)
         diff = "\n".join(f"{sign} {line.strip()}" for sign, line in diff_lines(mutant))
-        tests = ("tests that ran it and passed: " + ", ".join(ran)) if ran else "no linked test runs this line"
-        text = f"{reqs}: surviving mutant ({mutant.operator}); no test linked to {reqs} noticed this change:\n{diff}\n{tests}"
+        if mutant.status == "no-coverage":
+            rule, what = "testplan/uncovered-mutant", f"uncovered mutant ({mutant.operator}); no test linked to {reqs} could notice this change"
+            tests = "no linked test runs this line"
+            if ran:  # --all-tests: tests of other requirements ran it; they do not count for these
+                tests += f"; other tests ran it, not counted (not linked to {reqs}): {', '.join(ran)}"
+        else:
+            rule, what = "testplan/surviving-mutant", f"surviving mutant ({mutant.operator}); no test linked to {reqs} noticed this change"
+            tests = "tests that ran it and passed: " + ", ".join(n for n, v in mutant.verdicts.items() if v == "pass")
+            failed = killers(mutant)  # a survivor's linked tests all passed: these are tests of other requirements
+            if failed:
+                tests += f"; other tests failed on it, not counted (not linked to {reqs}): {', '.join(failed)}"
+        text = f"{reqs}: {what}:\n{diff}\n{tests}"
         high = any(risk.get(r) in ("high", "critical") for r in mutant.requirements)
         end_line = mutant.line + max(len(mutant.original.splitlines()), 1) - 1
         return {
-            "ruleId": "testplan/surviving-mutant",
-            "ruleIndex": _RULE_INDEX["testplan/surviving-mutant"],
+            "ruleId": rule,
+            "ruleIndex": _RULE_INDEX[rule],
             "level": "error" if high else "warning",
             "message": {"text": text},
             "locations": [_location(mutant.file, mutant.line, end_line)],
