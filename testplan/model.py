@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -89,10 +90,26 @@ class InputSpec(_Strict):
     values: list[Scalar] | None = None
     description: str | None = None
 
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _a_finite_number(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise ValueError(f"{value!r} is not a number; write a number such as 0 or 9.99")
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number; write the real limit, or leave {info.field_name} out")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> InputSpec:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); swap them")
+        if self.type == "int":
+            for name in ("min", "max"):
+                value = getattr(self, name)
+                if value is not None and value != int(value):
+                    raise ValueError(f"{name} {value} is not a whole number, but the input is an int; use a whole number or type float")
         if (
             self.min_length is not None
             and self.max_length is not None
@@ -105,6 +122,12 @@ class InputSpec(_Strict):
             raise ValueError(f"min_length/max_length apply to str inputs, not {self.type}; use min/max")
         if self.type == "str" and (self.min is not None or self.max is not None):
             raise ValueError("min/max apply to numbers; use min_length/max_length for str inputs")
+        if self.type in ("bool", "enum"):
+            used = [k for k in ("min", "max", "min_length", "max_length") if getattr(self, k) is not None]
+            if used:
+                raise ValueError(f"{'/'.join(used)} do not apply to {self.type} inputs; remove {'them' if len(used) > 1 else 'it'}")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError(f"values apply to enum inputs, not {self.type}; remove them or use type: enum")
         return self
 
 
@@ -169,7 +192,7 @@ class Plan(_Strict):
         seen: set[str] = set()
         for case in cases:
             if case.id in seen:
-                raise ValueError(f"duplicate case ID {case.id}")
+                raise ValueError(f"duplicate case ID {case.id}; IDs are never reused: give the later case the next free number")
             seen.add(case.id)
         return cases
 
@@ -224,7 +247,8 @@ def fingerprint(requirement: Requirement, plan: Plan) -> str:
             "acceptance": [_norm(a) for a in requirement.acceptance],
             "code": list(requirement.code),
             "inputs": {
-                name: {k: _canonical_value(v) for k, v in spec.model_dump(exclude_none=True).items()}
+                name: {k: _norm(v) if k == "description" else _canonical_value(v)
+                       for k, v in spec.model_dump(exclude_none=True).items()}
                 for name, spec in sorted(requirement.inputs.items())
             },
         },

@@ -152,6 +152,37 @@ def _model_in(annotation: Any) -> Any:
     return None
 
 
+# what a value of the wrong shape should look like, by pydantic error type
+_TYPE_HINTS = {
+    "list_type": "a list; write one '- item' per line, or [a, b]",
+    "dict_type": "a mapping; write 'key: value' lines",
+    "model_type": "a mapping; write 'key: value' lines",
+    "model_attributes_type": "a mapping; write 'key: value' lines",
+    "string_type": "text; put it in quotes",
+    "int_type": "a whole number such as 3",
+    "int_parsing": "a whole number such as 3",
+    "float_type": "a number such as 9.99",
+    "float_parsing": "a number such as 9.99",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "datetime_type": "a UTC time such as 2026-11-20T21:00:00Z (approve writes it: 'testplan approve')",
+    "datetime_parsing": "a UTC time such as 2026-11-20T21:00:00Z (approve writes it: 'testplan approve')",
+    "datetime_from_date_parsing": "a UTC time such as 2026-11-20T21:00:00Z (approve writes it: 'testplan approve')",
+    "too_short": "a non-empty value; fill it in",
+    "string_too_short": "a non-empty text; fill it in",
+}
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None or value == "":
+        return "nothing"
+    return repr(str(value) if not isinstance(value, (int, float, bool)) else value)
+
+
 def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, ...]) -> str:
     loc = tuple(error["loc"])
     where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in prefix + loc).replace(".[", "[")
@@ -182,6 +213,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, 
         return f"{where}: expected text, got a mapping; put the text in quotes (a ': ' inside it starts a mapping)"
     if kind == "string_type" and isinstance(value, list):
         return f"{where}: expected text, got a list; put the text in quotes (a '[' or '- ' starts a list)"
+    if kind in _TYPE_HINTS:
+        return f"{where}: got {_shape(value)}, expected {_TYPE_HINTS[kind]}"
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
@@ -217,8 +250,9 @@ def _first_error(exc: ValidationError, model: type[BaseModel], path: str, prefix
 def _refine_line(root: Any, loc: tuple[Any, ...], error: dict[str, Any]) -> int:
     """The line of a problem; for a duplicate case ID, the line of its second use."""
     message = str(error.get("msg", ""))
-    if "duplicate case ID " in message:
-        duplicate = message.rsplit(" ", 1)[-1]
+    found = re.search(r"duplicate case ID (\S+?);", message)
+    if found:
+        duplicate = found.group(1)
         cases = root.get("cases") if isinstance(root, CommentedMap) else None
         seen = 0
         for index, item in enumerate(cases or []):
@@ -262,7 +296,8 @@ class Requirements:
 
     def known(self, requirement_id: str) -> bool:
         """Whether a plan for this ID has a requirement (or may have one that failed to load)."""
-        return requirement_id in self.items or requirement_id in self.broken or self.incomplete
+        broken = {b.upper() for b in self.broken}  # 'pay-1' failed to load: its plan PAY-1 is not news
+        return requirement_id in self.items or requirement_id.upper() in broken or self.incomplete
 
     def __iter__(self):
         return iter(self.items.values())
@@ -541,6 +576,10 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
             continue
         if path.stem != plan.requirement:
             report(Finding(shown, req_line, f"plan for {plan.requirement} is in {path.name}; rename the file to {plan.requirement}.yaml"))
+            continue
+        if plan.requirement in plans.files:
+            first = plans.files[plan.requirement].shown
+            report(Finding(shown, req_line, f"a second plan for {plan.requirement} (the first is {first}); merge them into {plan.requirement}.yaml and delete this file"))
             continue
         bad_case = False
         for index, case in enumerate(plan.cases):

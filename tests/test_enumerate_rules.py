@@ -70,6 +70,32 @@ def test_decimal_steps_are_cents():
     assert givens == ["amount = 0.49", "amount = 0.5", "amount = 0.51", "amount = 99.99", "amount = 100", "amount = 100.01"]
 
 
+@pytest.mark.verifies("ENUM-1.1")
+def test_fine_grained_bounds_step_by_their_own_precision():
+    req = Requirement(id="PAY-2", title="t", statement="s", inputs={"rate": {"type": "float", "min": 0.001, "max": 0.002}})
+    got = [(p.given, p.expect) for p in propose(req) if p.key.startswith(("rules:boundary", "rules:class"))]
+    assert got == [
+        ("rate = 0", "rejected: rate = 0 is below the minimum 0.001"),
+        ("rate = 0.001", "accepted: rate = 0.001 is within 0.001..0.002"),
+        ("rate = 0.002", "accepted: rate = 0.002 is within 0.001..0.002"),
+        ("rate = 0.003", "rejected: rate = 0.003 is above the maximum 0.002"),
+        ("rate = 0.0015", "accepted: rate = 0.0015 is within 0.001..0.002"),
+    ]
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"type": "int", "min": 0.5, "max": 2}, "min 0.5 is not a whole number, but the input is an int; use a whole number or type float"),
+    ({"type": "float", "min": float("nan")}, "nan is not a finite number; write the real limit, or leave min out"),
+    ({"type": "float", "max": float("inf")}, "inf is not a finite number; write the real limit, or leave max out"),
+    ({"type": "int", "min": "zero"}, "'zero' is not a number; write a number such as 0 or 9.99"),
+    ({"type": "bool", "min_length": 1}, "min_length do not apply to bool inputs; remove it"),
+    ({"type": "int", "values": [1, 2]}, "values apply to enum inputs, not int; remove them or use type: enum"),
+])
+def test_inputs_the_enumerator_cannot_use_are_refused(spec, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Requirement(id="PAY-2", title="t", statement="s", inputs={"rate": spec})
+
+
 @pytest.mark.parametrize(("line", "is_error"), [
     ("a negative pet count is rejected with ValueError", True),
     ("raises InvalidTransition", True),

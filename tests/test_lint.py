@@ -45,7 +45,7 @@ def test_broken_input_gives_exit_2_and_one_line_per_problem(case, tmp_path, cli)
     assert printed == expected
     assert "Traceback" not in result.out + result.err
     for line in printed:
-        assert re.match(r"^[\w./-]+\.(yaml|toml)(:\d+)?: \S", line), line
+        assert re.match(r"^[\w./-]+\.(yaml|yml|toml)(:\d+)?: \S", line), line
 
 
 def test_lint_counts_errors_and_warnings_on_stderr(tmp_path, cli):

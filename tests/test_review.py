@@ -69,7 +69,7 @@ def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(proje
     ("project: shop\n", "# pricing requirements\nproject: shop\n"),
     ("      pets: {type: int, min: 0, max: 50}\n", "      pets:\n        type: int\n        min: 0\n        max: 50\n"),
     ("    risk: high\n", "    risk: critical\n"),
-])
+], ids=["folded-statement", "title", "comment", "block-mapping", "risk"])
 def test_formatting_comments_titles_and_risk_do_not_make_it_suspect(project, cli, edit):
     cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
     reqs = project / "requirements.yaml"
@@ -77,6 +77,19 @@ def test_formatting_comments_titles_and_risk_do_not_make_it_suspect(project, cli
     assert old in reqs.read_text()
     reqs.write_text(reqs.read_text().replace(old, new))
     assert states(cli, project)["PAY-1"] == "APPROVED"
+
+
+@pytest.mark.verifies("REV-1.3")
+def test_rewrapping_an_input_description_does_not_make_it_suspect(project, cli):
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "      pets: {type: int, min: 0, max: 50}\n",
+                             "      pets: {type: int, min: 0, max: 50, description: pets in the household}\n"))
+    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    reqs.write_text(replaced(reqs.read_text(), "      pets: {type: int, min: 0, max: 50, description: pets in the household}\n",
+                             "      pets:\n        type: int\n        min: 0\n        max: 50.0\n        description: >\n          pets in\n          the   household\n"))
+    assert states(cli, project)["PAY-1"] == "APPROVED"
+    reqs.write_text(replaced(reqs.read_text(), "the   household", "the insured household"))
+    assert states(cli, project)["PAY-1"] == "SUSPECT"  # the words are content
 
 
 @pytest.mark.verifies("REV-1.2")

@@ -23,7 +23,21 @@ ERROR_WORDS = re.compile(
     r"|\b[A-Z][A-Za-z]*(?:Error|Exception)\b",
     re.IGNORECASE,
 )
-STEP = {"int": Decimal(1), "float": Decimal("0.01"), "decimal": Decimal("0.01")}
+STEP = {"int": Decimal(1), "float": Decimal("0.01"), "decimal": Decimal("0.01")}  # the coarsest step per type
+
+
+def step_of(spec: InputSpec) -> Decimal:
+    """The distance from a bound to its neighbours: 1 for ints; for floats and decimals a cent,
+    or the finest decimal place the bounds are written with (0.001..0.002 steps by 0.001)."""
+    step = STEP[spec.type]
+    if spec.type == "int":
+        return step
+    for bound in (spec.min, spec.max):
+        if bound is not None:
+            exponent = Decimal(str(bound)).normalize().as_tuple().exponent
+            if isinstance(exponent, int) and exponent < 0:
+                step = min(step, Decimal(1).scaleb(exponent))
+    return step
 
 
 def names_error(line: str) -> bool:
@@ -73,7 +87,7 @@ def _bounds_text(spec: InputSpec) -> str:
 
 
 def numeric_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
-    step = STEP[spec.type]
+    step = step_of(spec)
     lo = Decimal(str(spec.min)) if spec.min is not None else None
     hi = Decimal(str(spec.max)) if spec.max is not None else None
     rng = _bounds_text(spec)
@@ -104,8 +118,8 @@ def numeric_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal
         ))
     # one representative of the valid equivalence class
     if lo is not None and hi is not None:
-        mid = (lo + hi) / 2
-        mid = mid.to_integral_value() if spec.type == "int" else mid.quantize(step)
+        mid = (lo + hi) / 2  # exact: the middle of 0.001..0.002 is 0.0015, not a rounded bound
+        mid = mid.to_integral_value() if spec.type == "int" else mid
     elif lo is not None:
         mid = lo + 10 * step
     elif hi is not None:
