@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -79,6 +81,23 @@ def test_requirement_ids_in_config(tmp_path: Path) -> None:
     assert requirements["PAY-3"]["state"] == "WEAK" and len(requirements["PAY-3"]["mutants"]) == 10
 
 
+def test_each_mutant_carries_its_requirement_ids(tmp_path: Path) -> None:
+    mutants = _mutants(_report(tmp_path))
+    assert Counter(tuple(m["requirements"]) for m in mutants) == {
+        ("PAY-1",): 6, ("CARD-1",): 7, ("CARD-2",): 4, ("PAY-2",): 5, ("PAY-3",): 10, ("POL-1",): 8,
+    }
+    by_id = {m["id"]: m for m in mutants}
+    assert by_id['petinsure.refunds:refundable:27:string:return Decimal("1.00")']["requirements"] == ["PAY-3"]
+    result = pet_insurance_result()
+    result.mutants[0].requirements = ["PAY-1", "CARD-1"]  # code shared by two requirements
+    result.mutants[1].requirements = []  # code of no requirement (--all-tests)
+    by_id = {m["id"]: m for m in _mutants(_report(tmp_path, result))}
+    assert by_id[result.mutants[0].id]["requirements"] == ["PAY-1", "CARD-1"]
+    assert by_id[result.mutants[0].id]["description"].startswith("PAY-1, CARD-1 · comparison: ")
+    assert by_id[result.mutants[1].id]["requirements"] == []
+    assert by_id[result.mutants[1].id]["description"].startswith("no requirement · comparison: ")
+
+
 def test_timeout_maps_to_timeout(tmp_path: Path) -> None:
     result = pet_insurance_result()
     result.mutants[0].status = "timeout"
@@ -116,8 +135,23 @@ def test_validates_against_the_official_schema(tmp_path: Path, request: pytest.F
     schema_path = npm_file(SCHEMA_PACKAGE, SCHEMA_MEMBER, Path(request.config.cache.mkdir("npm")))
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(_report(tmp_path))]
+    doc = _report(tmp_path)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
     assert errors == []
+    # "requirements" on each mutant is an extra property: the schema leaves MutantResult open ...
+    mutant_schema = schema["properties"]["files"]["additionalProperties"]["properties"]["mutants"]["items"]
+    assert mutant_schema["title"] == "MutantResult" and "additionalProperties" not in mutant_schema
+    assert "requirements" not in mutant_schema["properties"]
+    assert all(m["requirements"] for m in _mutants(doc))
+    # ... and the validator does look at each mutant: it rejects a bad status, and would reject
+    # "requirements" if the schema closed MutantResult
+    bad = copy.deepcopy(doc)
+    bad["files"]["src/petinsure/cards.py"]["mutants"][0]["status"] = "Bogus"
+    assert [list(e.absolute_path) for e in validator.iter_errors(bad)] == [["files", "src/petinsure/cards.py", "mutants", 0, "status"]]
+    closed = copy.deepcopy(schema)
+    closed["properties"]["files"]["additionalProperties"]["properties"]["mutants"]["items"]["additionalProperties"] = False
+    rejected = {e.message for e in jsonschema.Draft7Validator(closed).iter_errors(doc)}
+    assert rejected == {"Additional properties are not allowed ('requirements' was unexpected)"}
     # a big generated project, whose files do not exist: give it sources
     big = large_result(20, 400)
     root = tmp_path / "big"

@@ -9,10 +9,13 @@ Status mapping: killed → ``Killed``; killed-by-crash → ``Killed`` with a ``s
 the crashing tests; timeout → ``Timeout``; survived → ``Survived``; no-coverage → ``NoCoverage``.
 ``killedBy`` lists the tests whose verdict was not ``pass``; ``coveredBy`` every test that ran it.
 
-Requirement IDs: the schema has no field for them, and mutants accept extra properties only by
-omission (no ``additionalProperties: false``), so they go where the schema is explicit: each
-mutant's ``description`` ("PAY-3 · comparison: ...") and the free-form top-level ``config``
-(``config.testplan.requirements``: id → title, state, score, mutant IDs).
+Requirement IDs: the schema has no field for them, but it does not close ``MutantResult``
+(``additionalProperties`` is set only on ``files``, ``testFiles`` and ``framework.dependencies``,
+so by JSON Schema's default a mutant may carry more properties; the schema test checks this).
+Each mutant therefore carries ``"requirements": ["PAY-3"]``, the IDs of the requirements whose
+code it mutates (readers that do not know it ignore it). They are also in each mutant's
+``description`` ("PAY-3 · comparison: ...", which the HTML elements show) and in the free-form
+top-level ``config`` (``config.testplan.requirements``: id → title, state, score, mutant IDs).
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ class StrykerReporter(Reporter):
             "killedBy": killers(mutant) if mutant.status in ("killed", "killed-by-crash", "timeout") else [],
             "coveredBy": list(mutant.verdicts),
             "testsCompleted": len(mutant.verdicts),
+            "requirements": list(mutant.requirements),  # an extra property: see the module docstring
         }
         reason = status_reason(mutant)
         if not span.exact:
