@@ -124,7 +124,7 @@ def test_enumerate_writes_a_proposed_plan(project, cli):
         "    origin: rules\n"
         "    status: proposed\n"
         "    provenance:\n"
-        "      key: rules:acceptance:1\n"
+        "      key: rules:acceptance:dd03fb7b4a48\n"
     )
     assert text.count("status: proposed") == 11
     assert "status: approved" not in text and "review:" not in text
@@ -174,6 +174,20 @@ def test_new_inputs_are_appended_without_renumbering(project, cli):
     assert after.startswith(before[:review_at])  # every existing case, byte for byte
     assert "  - id: PAY-1.12\n    title: vip = True\n" in after
     assert after.count("status: approved") == 1  # nothing re-approved
+
+
+@pytest.mark.verifies("ENUM-1.2")
+def test_an_inserted_acceptance_line_gets_one_new_case_and_the_others_keep_theirs(project, cli):
+    cli("enumerate", "PAY-1", "-C", project)
+    before = (project / "plans" / "PAY-1.yaml").read_text()
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "      - 1 pet pays the list premium\n",
+                             "      - 1 pet pays the list premium\n      - 3 pets pay 90 %\n"))
+    result = cli("enumerate", "PAY-1", "-C", project)
+    after = (project / "plans" / "PAY-1.yaml").read_text()
+    assert result.out == "wrote     plans/PAY-1.yaml: 1 new case proposed, 12 in plan\n"
+    assert after.startswith(before)
+    assert after[len(before):].startswith("  - id: PAY-1.12\n    title: 3 pets pay 90 %\n    kind: nominal\n")
 
 
 def test_enumerate_needs_ids_or_all(project, cli):

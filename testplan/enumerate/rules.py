@@ -11,6 +11,7 @@ The output depends on nothing but the requirement, so re-running is byte-identic
 
 from __future__ import annotations
 
+import hashlib
 import re
 from decimal import Decimal
 
@@ -63,12 +64,18 @@ def _proposal(req: Requirement, key: str, title: str, kind: CaseKind, given: str
                     origin=ORIGIN, priority=priority, inputs=inputs)
 
 
+def acceptance_key(line: str) -> str:
+    """An acceptance line's identity is its text (whitespace folded), not its position: inserting
+    a line above it must not make the enumerator take it for another line."""
+    return "acceptance:" + hashlib.sha256(" ".join(line.split()).encode("utf-8")).hexdigest()[:12]
+
+
 def acceptance_cases(req: Requirement) -> list[Proposal]:
     out = []
     for index, line in enumerate(req.acceptance, start=1):
         kind = CaseKind.error if names_error(line) else CaseKind.nominal
         out.append(_proposal(
-            req, f"acceptance:{index}", line.strip(), kind,
+            req, acceptance_key(line), line.strip(), kind,
             given=f"the situation of acceptance criterion {index}",
             expect=line.strip(),
             priority=Priority.high,
