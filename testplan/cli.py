@@ -96,6 +96,19 @@ fail_on = ["dangling"]
 """
 
 
+def _config_document(text: str) -> dict:
+    """pyproject.toml parsed (a [tool.testplan] table may be written in several TOML forms)."""
+    import re
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise InputError(f"malformed TOML: {exc}; fix the syntax (nothing was written)", "pyproject.toml",
+                         int(line.group(1)) if line else 1) from None
+
+
 @app.command()
 def init(
     root: Root = Path("."),
@@ -133,7 +146,7 @@ def init(
         print(f"created  {pyproject} with [tool.testplan]")
     else:
         text = pyproject.read_text(encoding="utf-8")
-        if "[tool.testplan]" in text:
+        if "testplan" in _config_document(text).get("tool", {}):
             print(f"kept     {pyproject} (has [tool.testplan])")
         else:
             atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + CONFIG_TABLE)
@@ -148,7 +161,12 @@ def lint(root: Root = Path("."), as_json: JsonFlag = False) -> None:
     """Validate requirements and plans without running anything (exit 0 clean, 2 on errors)."""
     from .lint import lint as run_lint
 
-    findings = run_lint(_config(root))
+    try:
+        findings = run_lint(_config(root))
+    except InputError as exc:
+        if not as_json or exc.path is None:
+            raise
+        findings = [exc.finding]  # a broken pyproject.toml is a finding like any other, in JSON too
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         print(json.dumps([{"path": f.path, "line": f.line, "severity": f.severity, "message": f.message} for f in findings], indent=2))
@@ -306,12 +324,17 @@ def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def schema(kind: Annotated[str, typer.Argument(metavar="requirements|plan", help="Which file format.")] = "requirements") -> None:
-    """Print the JSON Schema of a file format (for editors' YAML language servers)."""
+def schema(kind: Annotated[str, typer.Argument(metavar="requirements|plan|audit", help="Which file format.")] = "requirements",
+           root: Root = Path(".")) -> None:
+    """Print the JSON Schema of a file format: requirements and plans (for editors' YAML language
+    servers) or audit (.testplan/audit.json, for tools that read it). The schema does not depend
+    on the project; -C is accepted like on every command."""
     from .model import json_schema
 
-    if kind not in ("requirements", "plan"):
-        raise InputError(f"schema: unknown format '{kind}'; use 'requirements' or 'plan'")
+    if kind not in ("requirements", "plan", "audit"):
+        raise InputError(f"schema: unknown format '{kind}'; use 'requirements', 'plan' or 'audit'")
+    if not root.is_dir():
+        raise InputError(f"--root: '{root}' is not a directory; pass the project's directory with -C")
     print(json.dumps(json_schema(kind), indent=2))  # type: ignore[arg-type]
 
 

@@ -279,8 +279,13 @@ def plan_state(requirement: Requirement, plan: Plan | None) -> PlanState:
 
 # --- JSON Schema for editors ------------------------------------------------------------------
 
-def json_schema(kind: Literal["requirements", "plan"]) -> dict[str, Any]:
-    model = RequirementSet if kind == "requirements" else Plan
+def json_schema(kind: Literal["requirements", "plan", "audit"]) -> dict[str, Any]:
+    if kind == "audit":
+        from .result import AuditResult  # the audit's result model lives with the audit
+
+        model: type[BaseModel] = AuditResult
+    else:
+        model = RequirementSet if kind == "requirements" else Plan
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://testplan.invalid/schema/{kind}.json"

@@ -62,6 +62,9 @@ def approve(plan_file: PlanFile, requirement: Requirement, by: str, case_ids: li
         targets = [plan.case(c) for c in case_ids]
     else:
         targets = [c for c in plan.cases if c.status is CaseStatus.proposed]
+    if not targets and not plan.approved():
+        raise InputError(f"approve: {plan.requirement} has no proposed or approved case, and a review must vouch for "
+                         f"at least one; run 'testplan enumerate {plan.requirement}' or add a case to its plan")
     changed = []
     for case in targets:
         assert case is not None

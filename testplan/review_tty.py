@@ -86,8 +86,9 @@ def interactive_review(plan_file: PlanFile, requirement: Requirement, by: str | 
                 to_reject.append((case.id, reason))
     console.print(f"\ndecisions: {len(to_approve)} approve, {len(to_reject)} reject, "
                   f"{len(proposed) - len(to_approve) - len(to_reject)} left proposed")
-    if not to_approve and not to_reject and state is PlanState.APPROVED:
-        console.print("nothing to save")
+    signs = bool(to_approve) or approved_before > 0  # a review vouches for at least one approved case
+    if not to_approve and not to_reject and (state is PlanState.APPROVED or not signs):
+        console.print("nothing to save" + ("" if signs else ": no case is approved, so there is no review to sign"))
         return
     name = by or _ask(console, f"reviewer name [{_git_user()}]: ", _git_user())
     if not name or name == "q":
@@ -100,7 +101,10 @@ def interactive_review(plan_file: PlanFile, requirement: Requirement, by: str | 
         reject(plan_file, case_id, reason)
     if to_approve:
         approve(plan_file, requirement, name, to_approve)
-    else:
+    elif signs:
         record_review(plan_file, requirement, name)
     plan_file.save()
-    console.print(f"saved {plan_file.shown}: review signed by {name}")
+    if signs:
+        console.print(f"saved {plan_file.shown}: review signed by {name}")
+    else:
+        console.print(f"saved {plan_file.shown}: rejections only; nothing approved, no review signed")

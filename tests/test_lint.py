@@ -66,6 +66,17 @@ def test_lint_json_lists_findings(tmp_path, cli):
     }]
 
 
+def test_lint_json_reports_a_broken_config_as_a_finding(tmp_path, cli):
+    import json
+
+    result = cli("lint", "--json", "-C", build(tmp_path, "29-unknown-config-key"))
+    assert (result.code, result.err) == (2, "")
+    assert json.loads(result.out) == [{
+        "path": "pyproject.toml", "line": 3, "severity": "error",
+        "message": (CORPUS / "29-unknown-config-key" / "expect").read_text().strip().split(": ", 1)[1],
+    }]
+
+
 @pytest.mark.verifies("LINT-1.4")
 def test_unknown_flag_is_a_one_line_usage_error(tmp_path, cli):
     result = cli("lint", "--strict", "-C", build(tmp_path, None))

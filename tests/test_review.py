@@ -234,3 +234,70 @@ def test_interactive_review_declined_writes_nothing(project):
     child.expect_exact("not saved")
     child.expect(pexpect.EOF)
     assert (project / "plans" / "PAY-1.yaml").read_bytes() == before
+
+
+def _review(project, *args):
+    return pexpect.spawn(sys.executable, ["-m", "testplan", "review", "PAY-1", *args, "-C", str(project)],
+                         encoding="utf-8", timeout=10, dimensions=(50, 200), env=PLAIN_TERMINAL)
+
+
+@pytest.mark.verifies("REV-1.1")
+def test_interactive_review_without_a_decision_signs_nothing(project):
+    plan = project / "plans" / "PAY-1.yaml"
+    before = plan.read_bytes()
+    child = _review(project, "--by", "Zed")
+    child.expect_exact("[s]: ")
+    child.sendline("q")
+    child.expect_exact("decisions: 0 approve, 0 reject, 11 left proposed")
+    child.expect_exact("nothing to save: no case is approved, so there is no review to sign")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert (child.exitstatus, plan.read_bytes()) == (0, before)
+
+
+@pytest.mark.verifies("REV-1.1")
+def test_interactive_review_with_only_rejections_saves_them_unsigned(project, cli):
+    child = _review(project, "--by", "Zed")
+    child.expect_exact("[s]: ")
+    child.sendline("r")
+    child.expect_exact("reason for rejecting: ")
+    child.sendline("not what the pricing team meant")
+    child.expect_exact("[s]: ")
+    child.sendline("q")
+    child.expect_exact("as Zed? [y/N]: ")
+    child.sendline("y")
+    child.expect_exact("saved plans/PAY-1.yaml: rejections only; nothing approved, no review signed")
+    child.expect(pexpect.EOF)
+    text = (project / "plans" / "PAY-1.yaml").read_text()
+    assert "    status: rejected\n    reason: not what the pricing team meant\n" in text
+    assert "review:" not in text
+    assert states(cli, project)["PAY-1"] == "UNREVIEWED"
+
+
+@pytest.mark.verifies("ENUM-2")
+def test_interactive_review_shows_where_a_case_came_from(project):
+    plan = project / "plans" / "PAY-1.yaml"
+    plan.write_text(plan.read_text() + (
+        "  - id: PAY-1.12\n    title: 2 pets insured at the same instant by two clerks\n    kind: edge\n"
+        "    given: two concurrent requests for the same household\n    expect: one discount, not two\n"
+        "    origin: llm:qwen2.5-7b-instruct\n    status: proposed\n"))
+    child = _review(project, "--by", "Zed")
+    for _ in range(11):
+        child.expect_exact("[s]: ")
+        child.sendline("s")
+    child.expect(r"\[12/12\] PAY-1\.12  edge  priority medium  origin llm:qwen2\.5-7b-instruct")
+    child.expect_exact("2 pets insured at the same instant by two clerks")
+    child.expect_exact("[s]: ")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+
+
+@pytest.mark.verifies("REV-1.1")
+def test_approve_needs_a_case_to_vouch_for(tmp_path, cli):
+    (tmp_path / "requirements.yaml").write_text(REQUIREMENTS)
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans" / "CARD-1.yaml").write_text("requirement: CARD-1\ncases: []\n")
+    result = cli("approve", "CARD-1", "--by", "Zed", "-C", tmp_path)
+    assert (result.code, result.err) == (2, "testplan: bad-input: approve: CARD-1 has no proposed or approved case, and a "
+                                            "review must vouch for at least one; run 'testplan enumerate CARD-1' or add a case to its plan\n")
+    assert (tmp_path / "plans" / "CARD-1.yaml").read_text() == "requirement: CARD-1\ncases: []\n"

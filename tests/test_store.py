@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -129,11 +130,28 @@ def test_init_appends_the_table_to_an_existing_pyproject(tmp_path, cli):
     assert '\n[tool.testplan]\nrequirements = "requirements.yaml"\n' in text
 
 
-@pytest.mark.parametrize("kind", ["requirements", "plan"])
-def test_schema_is_json_schema_of_the_file_format(cli, kind):
+def test_init_sees_a_testplan_table_in_any_toml_form(tmp_path, cli):
+    original = '[project]\nname = "shop"\n\n[tool]\ntestplan = { min_score = 50 }\n'
+    (tmp_path / "pyproject.toml").write_text(original)
+    result = cli("init", "-C", tmp_path)
+    assert result.out.splitlines()[2] == f"kept     {tmp_path / 'pyproject.toml'} (has [tool.testplan])"
+    assert (tmp_path / "pyproject.toml").read_text() == original
+    assert cli("lint", "-C", tmp_path).code == 0
+
+
+def test_init_refuses_a_malformed_pyproject_and_writes_nothing_to_it(tmp_path, cli):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop\n')
+    result = cli("init", "-C", tmp_path)
+    assert result.code == 2
+    assert re.fullmatch(r"pyproject\.toml:2: malformed TOML: .+; fix the syntax \(nothing was written\)\n", result.err)
+    assert (tmp_path / "pyproject.toml").read_text() == '[project]\nname = "shop\n'
+
+
+@pytest.mark.parametrize("kind", ["requirements", "plan", "audit"])
+def test_schema_is_json_schema_of_the_file_format(cli, kind, tmp_path):
     import jsonschema
 
-    result = cli("schema", kind)
+    result = cli("schema", kind, "-C", tmp_path)
     schema = json.loads(result.out)
     jsonschema.Draft202012Validator.check_schema(schema)
     if kind == "plan":
@@ -141,11 +159,17 @@ def test_schema_is_json_schema_of_the_file_format(cli, kind):
         assert list(validator.iter_errors({"requirement": "PAY-1", "cases": []})) == []
         errors = list(validator.iter_errors({"requirement": "PAY-1", "cases": [], "owner": "x"}))
         assert [e.message for e in errors] == ["Additional properties are not allowed ('owner' was unexpected)"]
+    if kind == "audit":  # the example's result, as the audit writes it, is valid against it
+        from report_fixtures import pet_insurance_result
+
+        validator = jsonschema.Draft202012Validator(schema)
+        assert list(validator.iter_errors(json.loads(pet_insurance_result().dump()))) == []
+        assert schema["properties"]["schema_version"]["default"] == 1
 
 
 def test_schema_unknown_kind(cli):
     result = cli("schema", "tests")
-    assert (result.code, result.err) == (2, "testplan: bad-input: schema: unknown format 'tests'; use 'requirements' or 'plan'\n")
+    assert (result.code, result.err) == (2, "testplan: bad-input: schema: unknown format 'tests'; use 'requirements', 'plan' or 'audit'\n")
 
 
 @pytest.mark.verifies("STORE-1.2")
