@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print("testplan: interrupted", file=sys.stderr)
         code = ExitCode.INCOMPLETE
     except Exception as exc:  # the one place an unexpected error becomes exit 70
-        if os.environ.get("TESTPLAN_DEBUG"):
+        if os.environ.get("TESTPLAN_DEBUG", "") not in ("", "0"):
             raise
         print(f"testplan: internal error: {type(exc).__name__}: {exc} (rerun with TESTPLAN_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         code = ExitCode.INTERNAL

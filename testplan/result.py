@@ -153,6 +153,12 @@ def load_result(path: Path) -> AuditResult:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError("no audit result here; run 'testplan audit' first or pass the path of an audit.json", str(path)) from None
+    except IsADirectoryError:
+        raise InputError("a directory, not an audit result; pass the audit.json inside it", str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("not an audit result (not UTF-8 text); pass the audit.json that 'testplan audit' wrote", str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the audit result: {exc.strerror}", str(path)) from None
     try:
         result = AuditResult.model_validate_json(text)
     except ValueError as exc:

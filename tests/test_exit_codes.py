@@ -49,11 +49,11 @@ def broken_install(tmp_path) -> Path:
     return site
 
 
-def _run(command: list[str], site: Path, *args: object, debug: bool = False) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], site: Path, *args: object, debug: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TESTPLAN_DEBUG", "PYTHONPATH")}
     env["PYTHONPATH"] = str(site)
-    if debug:
-        env["TESTPLAN_DEBUG"] = "1"
+    if debug is not None:
+        env["TESTPLAN_DEBUG"] = debug
     # cwd: not the repository, whose testplan/ would come first on sys.path for 'python -m' and '-c'
     return subprocess.run([*command, *map(str, args)], env=env, cwd=site, capture_output=True, text=True, timeout=120)
 
@@ -76,12 +76,18 @@ def test_an_internal_error_is_exit_70_in_one_line(entry, broken_install, saved, 
 def test_testplan_debug_shows_the_traceback(broken_install, saved, example, tmp_path):
     out = tmp_path / "reports"
     done = _run(ENTRY_POINTS["python -m testplan"], broken_install, "report", "--format", "html", "--from", saved,
-                "--out", out, "-C", example, debug=True)
+                "--out", out, "-C", example, debug="1")
     assert (done.returncode, done.stdout) == (1, "")  # Python's own exit status for an uncaught exception
     assert done.stderr.startswith("Traceback (most recent call last):\n")
     assert done.stderr.splitlines()[-1] == "jinja2.exceptions.TemplateNotFound: report.html.j2"
     assert "testplan: internal error" not in done.stderr
     assert not out.exists()
+
+
+def test_testplan_debug_0_is_off(broken_install, saved, example, tmp_path):
+    done = _run(ENTRY_POINTS["python -m testplan"], broken_install, "report", "--format", "html", "--from", saved,
+                "--out", tmp_path / "reports", "-C", example, debug="0")
+    assert (done.returncode, done.stdout, done.stderr) == (70, "", INTERNAL)
 
 
 # --- report --from a saved result at a path of its own --------------------------------------------

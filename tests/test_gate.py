@@ -186,6 +186,18 @@ def test_gate_command_without_a_result_is_bad_input(tmp_path, cli):
     assert run.err == f"{tmp_path}/.testplan/audit.json: no audit result here; run 'testplan audit' first or pass the path of an audit.json\n"
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.mkdir(), "a directory, not an audit result; pass the audit.json inside it"),
+    (lambda p: p.write_bytes(b'{"schema_version": 1, "project": "caf\xe9"}'),
+     "not an audit result (not UTF-8 text); pass the audit.json that 'testplan audit' wrote"),
+])
+def test_gate_command_on_something_that_is_not_a_result_is_bad_input(tmp_path, cli, make, message):
+    target = tmp_path / "saved.json"
+    make(target)
+    run = cli("gate", str(target), "-C", tmp_path)
+    assert (run.code, run.err) == (2, f"{target}: {message}\n")
+
+
 def test_gate_command_rejects_a_bad_fail_on(shop, cli):
     save_result(gated(audited(shop), shop), shop / ".testplan" / "audit.json")
     run = cli("gate", "-C", shop, "--fail-on", "sometimes")
