@@ -250,7 +250,7 @@ def run_trace(
         raise IncompleteError(f"the test run did not finish within {timeout:g} s; see {paths.log}") from None
     _write_log(paths, command, proc.returncode, proc.stdout, proc.stderr)
     records = _read_records(paths.records)
-    problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config)
+    problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config, extra_args)
     if problem:
         raise BaselineError(problem)
     assert records is not None
@@ -331,19 +331,52 @@ def _collection_message(errors: list[dict[str, Any]]) -> str:
     return _one_line(f"tests could not be collected: {first['where']}: {what}{more}; {hint}")
 
 
-def _output_error(output: str) -> tuple[str | None, str | None]:
-    """From pytest's console output: (file:line, 'Kind: message') of the first ``E`` line."""
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt)\b(?::.*)?$")
+_FILE_LINE = re.compile(r'^File "(.+)", line (\d+)')
+_FRAME_LINE = re.compile(r"^(\S+?):(\d+): in ")
+
+
+def _project_path(path: str, root: Path) -> str | None:
+    """``path`` relative to the project root when it is inside it (pytest prints such frames
+    relative, others absolute), else None."""
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return None if path.startswith("..") else candidate.as_posix()
+    try:
+        return candidate.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _output_error(output: str, root: Path) -> tuple[str | None, str | None]:
+    """From pytest's console output of a failed conftest import: (file:line, 'Kind: message').
+
+    The exception is the first ``E`` line of the first block that names an exception
+    (``SyntaxError: invalid syntax``; a SyntaxError's ``File "...", line N`` lines come before
+    it). The place is that ``File`` line for a syntax error, else the deepest traceback frame
+    inside the project (not Python's ``ast.py`` or a site-packages frame), relative to the
+    project root; else the deepest frame."""
     lines = output.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("E   "):
-            where = None
-            for previous in reversed(lines[:index]):
-                match = re.match(r"^(\S+?):(\d+): in ", previous)
-                if match:
-                    where = f"{match.group(1)}:{match.group(2)}"
-                    break
-            return where, line[4:].strip()
-    return None, None
+    start = next((i for i, line in enumerate(lines) if line.startswith("E ")), None)
+    if start is None:
+        return None, None
+    block: list[str] = []
+    for line in lines[start:]:
+        if not line.startswith("E "):
+            break
+        block.append(line[1:].strip())
+    error = next((line for line in block if _EXCEPTION_LINE.match(line)), block[0])
+    for line in block:
+        match = _FILE_LINE.match(line)
+        if match:
+            where = _project_path(match.group(1), root)
+            return f"{where or match.group(1)}:{match.group(2)}", error
+    frames = [m for m in (_FRAME_LINE.match(line) for line in lines[:start]) if m]
+    for match in reversed(frames):
+        where = _project_path(match.group(1), root)
+        if where is not None and "site-packages" not in Path(match.group(1)).parts:
+            return f"{where}:{match.group(2)}", error
+    return (f"{frames[-1].group(1)}:{frames[-1].group(2)}" if frames else None), error
 
 
 def _usage_error(output: str) -> str | None:
@@ -357,13 +390,67 @@ def _usage_error(output: str) -> str | None:
     return None
 
 
+# options of well-known plugins, for the hint when one is used but not installed
+KNOWN_PLUGIN_OPTIONS = {
+    "--timeout": "pytest-timeout", "--timeout-method": "pytest-timeout",
+    "--cov": "pytest-cov", "--cov-report": "pytest-cov", "--cov-fail-under": "pytest-cov",
+    "-n": "pytest-xdist", "--numprocesses": "pytest-xdist", "--dist": "pytest-xdist",
+    "--reruns": "pytest-rerunfailures", "--reruns-delay": "pytest-rerunfailures",
+    "--benchmark-skip": "pytest-benchmark", "--benchmark-disable": "pytest-benchmark",
+    "--randomly-seed": "pytest-randomly",
+    "--hypothesis-profile": "hypothesis", "--hypothesis-show-statistics": "hypothesis",
+    "--mypy": "pytest-mypy", "--flake8": "pytest-flake8", "--html": "pytest-html",
+    "--asyncio-mode": "pytest-asyncio", "--django-settings-module": "pytest-django", "--ds": "pytest-django",
+}
+
+
+def _usage_problem(output: str, config: Config, ours: Sequence[str]) -> str:
+    """The one line for pytest's exit code 4, with a hint that names the culprit: testplan's
+    own options unknown (its plugin is disabled), an option or ``-p`` plugin of the project's
+    pytest configuration that nothing installed provides, or else testplan's settings."""
+    message = _usage_error(output) or _last_line(output)
+    unknown = re.match(r"unrecognized arguments: (.+)$", message)
+    if unknown:
+        args = unknown.group(1).split()
+        if any(a.startswith("--testplan-") for a in args):
+            return _one_line(
+                f"pytest usage error: {message}; testplan's pytest plugin is disabled (-p no:testplan in the "
+                f"project's pytest configuration or PYTEST_ADDOPTS): the audit needs it, remove -p no:testplan")
+        foreign = [a for a in args if a not in ours]
+        if foreign:
+            options = dedupe(a.split("=", 1)[0] for a in foreign if a.startswith("-")) or foreign
+            needs = {o: KNOWN_PLUGIN_OPTIONS[o] for o in options if o in KNOWN_PLUGIN_OPTIONS}
+            remove = f"remove {' '.join(foreign)} from the project's pytest configuration (addopts)"
+            if len(options) == 1 and needs:
+                what = f"{options[0]} needs {needs[options[0]]}, which is not installed: install it, or {remove}"
+            elif len(options) == 1:
+                what = f"no installed plugin provides {options[0]}: install the one that does, or {remove}"
+            else:
+                known = f" ({', '.join(f'{o} needs {p}' for o, p in needs.items())})" if needs else ""
+                what = f"no installed plugin provides {', '.join(options)}{known}: install them, or {remove}"
+            return _one_line(f"pytest usage error: {message}; {what}")
+    plugin = re.match(r"""Error importing plugin "([^"]+)": No module named '([^']+)'""", message)
+    if plugin:
+        name, module = plugin.groups()
+        where = "[tool.testplan] pytest_args" if name in ours else "the project's pytest configuration (addopts)"
+        if name == module or name.startswith(module + "."):
+            what = f"the pytest plugin {name} is not installed: install it, or remove -p {name} from {where}"
+        else:
+            what = f"the pytest plugin {name} needs {module}, which is not installed: install it, or remove -p {name} from {where}"
+        return _one_line(f"pytest usage error: {message}; {what}")
+    return _one_line(f"pytest usage error: {message}; check [tool.testplan] tests and pytest_args")
+
+
 def _last_line(output: str) -> str:
     lines = [line.strip() for line in output.splitlines() if line.strip() and not line.startswith("Coverage.py warning")]
     return lines[-1] if lines else "no output"
 
 
-def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str, config: Config) -> str | None:
-    """The one-line reason a run is not a usable baseline, or None (exit 0/1 with records)."""
+def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str, config: Config,
+                     extra_args: Sequence[str] = ()) -> str | None:
+    """The one-line reason a run is not a usable baseline, or None (exit 0/1 with records).
+    ``extra_args``: what the caller added to ``[tool.testplan] pytest_args`` (to tell the
+    project's own pytest configuration from testplan's in a usage error)."""
     if records and records.get("collection_errors"):
         return _collection_message(records["collection_errors"])
     if exit_code in (0, 1) and records is not None:
@@ -372,12 +459,16 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     if exit_code == 5:
         return f"no tests were collected from {tests} (pytest exit code 5); check [tool.testplan] tests and pytest_args and the project's pytest configuration"
     if "while loading conftest" in output:
-        where, error = _output_error(output)
-        hint = "install the missing dependency or fix the import" if error and ("ImportError" in error or "ModuleNotFoundError" in error) else "fix the conftest"
+        where, error = _output_error(output, config.root.resolve())
+        if error and ("ImportError" in error or "ModuleNotFoundError" in error):
+            hint = "install the missing dependency or fix the import"
+        elif error and error.startswith(("SyntaxError", "IndentationError", "TabError")) and where and not where.split(":")[0].endswith("conftest.py"):
+            hint = "fix the syntax error"
+        else:
+            hint = "fix the conftest"
         return _one_line(f"tests could not be collected: {where or 'conftest.py'}: {error or _last_line(output)}; {hint}")
     if exit_code == 4:
-        message = _usage_error(output) or _last_line(output)
-        return _one_line(f"pytest usage error: {message}; check [tool.testplan] tests and pytest_args")
+        return _usage_problem(output, config, [*config.tests, *config.pytest_args, *extra_args])
     if exit_code == 3:
         internal = [line for line in output.splitlines() if line.startswith("INTERNALERROR>")]
         message = internal[-1][len("INTERNALERROR>"):].strip() if internal else _last_line(output)

@@ -212,3 +212,12 @@ def test_pricing_nodeids_are_relative_to_the_project(tmp_path):
     result = run_audit(load_config(root))
     assert [t.nodeid for t in result.tests if t.file == PRICING] == [
         f"{PRICING}::test_one_pet", f"{PRICING}::test_two_pets", f"{PRICING}::test_five_pets", f"{PRICING}::test_negative"]
+
+
+def test_a_syntax_error_in_a_conftest_exits_3_naming_the_conftest_line(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    (root / "tests" / "conftest.py").write_text("import pytest\n\n\ndef helper(:\n    pass\n")
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert (run.code, run.err) == (3, "testplan: baseline-failing: tests could not be collected: tests/conftest.py:4: SyntaxError: invalid syntax; fix the conftest\n")
+    assert saved(root).incomplete_reason == "baseline-failing: tests could not be collected: tests/conftest.py:4: SyntaxError: invalid syntax; fix the conftest"
+

@@ -281,11 +281,11 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def _baseline_error(tmp_path: Path, files: dict[str, str]) -> str:
+def _baseline_error(tmp_path: Path, files: dict[str, str], env: dict[str, str] | None = None) -> str:
     root = _project(tmp_path, files)
     before = tree_digest(root)
     with pytest.raises(BaselineError) as caught:
-        run_trace(load_config(root), env=FAST)
+        run_trace(load_config(root), env=FAST if env is None else env)
     assert tree_digest(root) == before
     message = str(caught.value)
     assert "\n" not in message
@@ -316,6 +316,37 @@ def test_missing_dependency_in_conftest(tmp_path):
     )
 
 
+BROKEN_CONFTEST = "import pytest\n\n\n@pytest.fixture\ndef fixture(:\n    pass\n"  # line 5 does not parse
+
+
+@pytest.mark.parametrize("conftest", ["conftest.py", "tests/conftest.py"])
+def test_syntax_error_in_a_conftest_names_the_users_file_and_the_error(tmp_path, conftest):
+    """pytest reports it from inside Python's ast.py; the message names the conftest's line."""
+    message = _baseline_error(tmp_path, {conftest: BROKEN_CONFTEST, "tests/test_x.py": OK_TEST})
+    assert message == f"tests could not be collected: {conftest}:5: SyntaxError: invalid syntax; fix the conftest"
+
+
+def test_syntax_error_in_a_module_a_conftest_imports(tmp_path):
+    message = _baseline_error(tmp_path, {
+        "conftest.py": "import pytest\n\nimport helpers\n",
+        "helpers.py": "X = 1\n\ndef broken(:\n    pass\n",
+        "tests/test_x.py": OK_TEST,
+    })
+    assert message == "tests could not be collected: helpers.py:3: SyntaxError: invalid syntax; fix the syntax error"
+
+
+def test_exception_raised_while_loading_a_conftest_names_the_deepest_project_frame(tmp_path):
+    message = _baseline_error(tmp_path, {
+        "tests/conftest.py": "import json\n\nimport settings\n\nSETTINGS = settings.load()\n",
+        "settings.py": "import json\n\n\ndef load():\n    return json.loads('{bad json')\n",
+        "tests/test_x.py": OK_TEST,
+    })
+    assert message == (
+        "tests could not be collected: settings.py:5: json.decoder.JSONDecodeError: "
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1); fix the conftest"
+    )
+
+
 def test_two_collection_errors_name_the_first(tmp_path):
     message = _baseline_error(tmp_path, {"tests/test_a.py": "raise RuntimeError('boom at import')\n", "tests/test_b.py": "import nonexistent_dep_xyz\n"})
     assert message == "tests could not be collected: tests/test_a.py:1: RuntimeError: boom at import (and 1 more); fix the test module"
@@ -332,6 +363,58 @@ def test_no_tests_collected(tmp_path):
 def test_pytest_usage_error(tmp_path):
     message = _baseline_error(tmp_path, {"tests/test_x.py": OK_TEST, "pyproject.toml": "[tool.testplan]\npytest_args = ['--bogus-flag']\n"})
     assert message == "pytest usage error: unrecognized arguments: --bogus-flag; check [tool.testplan] tests and pytest_args"
+
+
+def test_the_testplan_plugin_disabled_in_addopts(tmp_path):
+    """Only with plugin autoloading (the way users run): -p no:testplan blocks the entry point."""
+    message = _baseline_error(tmp_path, {
+        "tests/test_x.py": OK_TEST,
+        "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p no:testplan"\n',
+    }, env={})
+    root = (tmp_path / "broken").resolve()
+    assert message == (
+        f"pytest usage error: unrecognized arguments: --testplan-record={root}/.testplan/trace/records.json "
+        "--testplan-contexts; testplan's pytest plugin is disabled (-p no:testplan in the project's pytest "
+        "configuration or PYTEST_ADDOPTS): the audit needs it, remove -p no:testplan"
+    )
+
+
+def test_a_missing_plugin_in_addopts(tmp_path):
+    message = _baseline_error(tmp_path, {
+        "tests/test_x.py": OK_TEST,
+        "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p pytest_nonexistent"\n',
+    })
+    assert message == (
+        "pytest usage error: Error importing plugin \"pytest_nonexistent\": No module named 'pytest_nonexistent'; "
+        "the pytest plugin pytest_nonexistent is not installed: install it, or remove -p pytest_nonexistent "
+        "from the project's pytest configuration (addopts)"
+    )
+
+
+def test_a_missing_plugin_in_testplan_pytest_args(tmp_path):
+    message = _baseline_error(tmp_path, {
+        "tests/test_x.py": OK_TEST,
+        "pyproject.toml": "[tool.testplan]\npytest_args = ['-p', 'pytest_nonexistent']\n",
+    })
+    assert message == (
+        "pytest usage error: Error importing plugin \"pytest_nonexistent\": No module named 'pytest_nonexistent'; "
+        "the pytest plugin pytest_nonexistent is not installed: install it, or remove -p pytest_nonexistent "
+        "from [tool.testplan] pytest_args"
+    )
+
+
+@pytest.mark.parametrize(("addopts", "hint"), [
+    ("--timeout=5", "--timeout needs pytest-timeout, which is not installed: install it, or remove --timeout=5 "
+                    "from the project's pytest configuration (addopts)"),
+    ("--frobnicate", "no installed plugin provides --frobnicate: install the one that does, or remove --frobnicate "
+                     "from the project's pytest configuration (addopts)"),
+])
+def test_an_option_of_a_plugin_that_is_not_installed(tmp_path, addopts, hint):
+    message = _baseline_error(tmp_path, {
+        "tests/test_x.py": OK_TEST,
+        "pyproject.toml": f'[tool.pytest.ini_options]\naddopts = "{addopts}"\n',
+    })
+    assert message == f"pytest usage error: unrecognized arguments: {addopts}; {hint}"
 
 
 def test_missing_test_directory(tmp_path):
