@@ -45,7 +45,9 @@ class Config(_Strict):
     pytest_args: list[str] = Field(default_factory=list)
     min_score: float = Field(default=0.0, ge=0, le=100)
     min_requirement_score: float = Field(default=0.0, ge=0, le=100)
-    fail_on: list[GateState] = Field(default_factory=list)
+    # DANGLING is an error (a link names nothing): the gate fails on it unless the project says
+    # otherwise; a configured list, [] included, replaces this default.
+    fail_on: list[GateState] = Field(default_factory=lambda: ["dangling"])
     links: dict[str, list[str]] = Field(default_factory=dict)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     mutation: MutationConfig = Field(default_factory=MutationConfig)

@@ -40,7 +40,7 @@ def test_audit_of_the_example(example, cli):
     assert {t.state for t in result.tests} == {"LINKED"} and len(result.tests) == 72
     assert (result.gate.passed, result.gate.min_score) == (True, 60.0)
     assert run.out.splitlines()[-2:] == ["project score 85.8 (no mutation: O not measured, S = 100·C)",
-                                         "gate: passed (min score 60, fail on nothing)"]
+                                         "gate: passed (min score 60, fail on dangling)"]
     assert tree_digest(example) == before  # the user's tree is byte-identical
     assert cli("gate", "-C", example).code == 0
 
@@ -220,4 +220,26 @@ def test_a_syntax_error_in_a_conftest_exits_3_naming_the_conftest_line(tmp_path,
     run = cli("audit", "--no-mutation", "-C", root)
     assert (run.code, run.err) == (3, "testplan: baseline-failing: tests could not be collected: tests/conftest.py:4: SyntaxError: invalid syntax; fix the conftest\n")
     assert saved(root).incomplete_reason == "baseline-failing: tests could not be collected: tests/conftest.py:4: SyntaxError: invalid syntax; fix the conftest"
+
+
+def test_the_default_gate_fails_on_dangling_links(tmp_path, cli):
+    """DANGLING is an error (DESIGN.md section 3): with no fail_on configured, the gate fails on it."""
+    root = copy_fixture(tmp_path, "audit_links")
+    approve_plans(root)
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 1
+    result = saved(root)
+    assert result.gate.fail_on == ["dangling"]
+    assert result.gate.reasons == [
+        "tests/check_links.py::test_unknown_case (tests/check_links.py:11) links an unknown ID: PRICE-1.9",
+        "tests/check_links.py::test_unknown_requirement (tests/check_links.py:16) links an unknown ID: NOPE-1, PRICE-1.2",
+        "tests/check_links.py::test_malformed_id (tests/check_links.py:21) links an unknown ID: price-1",
+    ]
+    # a configured list replaces the default, the empty one too
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "fail_on = []\n")
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 0
+    assert saved(root).gate.fail_on == []
+    assert run.out.splitlines()[-1] == "gate: passed (min score 0, fail on nothing)"
 

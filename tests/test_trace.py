@@ -460,6 +460,14 @@ def test_links_table_and_markers_combine_markers_first_deduplicated():
     assert combine([], "tests/test_z.py::test_b", table) == []
 
 
+def test_the_gate_fails_on_dangling_links_unless_configured_otherwise(tmp_path):
+    assert load_config(tmp_path).fail_on == ["dangling"]
+    (tmp_path / "pyproject.toml").write_text("[tool.testplan]\nfail_on = []\n")
+    assert load_config(tmp_path).fail_on == []
+    (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nfail_on = ["orphan"]\n')
+    assert load_config(tmp_path).fail_on == ["orphan"]
+
+
 def test_a_projects_cov_addopts_do_not_replace_the_per_test_contexts(tmp_path):
     """python-semver says --cov=semver in its addopts: pytest-cov used to start a Coverage of
     its own over testplan's and every test came back with no lines. The tracer passes --no-cov."""
