@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -54,7 +55,6 @@ class Config(_Strict):
 
     # set by load_config, not by the file
     root: Path = Field(default=Path("."), exclude=True)
-
     @property
     def requirements_path(self) -> Path:
         return self.root / self.requirements
@@ -90,6 +90,95 @@ def _line_of_key(text: str, key: str) -> int:
     return 1
 
 
+_TOML_KEY = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*""")
+
+
+def _toml_keys(text: str) -> list[str] | None:
+    """The dotted key at the start of a ``key = value`` line (``a."b c".d`` -> [a, b c, d]), or None."""
+    keys: list[str] = []
+    position = 0
+    while True:
+        match = _TOML_KEY.match(text, position)
+        if not match:
+            return None
+        raw = match.group(1)
+        if raw.startswith('"'):
+            try:
+                raw = tomllib.loads(f"k = {raw}")["k"]
+            except tomllib.TOMLDecodeError:
+                return None
+        elif raw.startswith("'"):
+            raw = raw[1:-1]
+        keys.append(raw)
+        position = match.end()
+        if text.startswith(".", position):
+            position += 1
+            continue
+        return keys if text.startswith("=", position) else None
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Every key under ``[tool.testplan...]`` -> its line, as a path below tool.testplan
+    (``("links", "tests/x.py")``, ``("mutation", "jobs")``); tables map to their header line.
+    Best effort: tomllib keeps no positions, and inline tables are not looked into."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            header = stripped.lstrip("[").split("]", 1)[0]
+            keys = _toml_keys(header + " =")
+            table = tuple(keys[2:]) if keys and keys[:2] == ["tool", "testplan"] else None
+            if table:
+                lines.setdefault(table, number)
+            continue
+        if table is None or not stripped or stripped.startswith("#"):
+            continue
+        keys = _toml_keys(stripped)
+        if keys:
+            for depth in range(1, len(keys) + 1):
+                lines.setdefault((*table, *keys[:depth]), number)
+    return lines
+
+
+def _line_of_loc(text: str, loc: list[str]) -> int:
+    """The line of the deepest part of ``loc`` (a pydantic error location) that the file shows."""
+    lines = _key_lines(text)
+    for depth in range(len(loc), 0, -1):
+        if tuple(loc[:depth]) in lines:
+            return lines[tuple(loc[:depth])]
+    return _line_of_key(text, loc[0] if loc else "")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def _how_to_fix(error: dict[str, Any], loc: list[str]) -> str:
+    """The 'how to fix' part of a validation error, from its type and the value given."""
+    kind = error["type"]
+    key = _toml_key(loc[-1]) if loc else "key"
+    if kind == "list_type":
+        return f"write a list: {key} = [{_toml_value(error.get('input'))}]"
+    if kind == "dict_type":
+        return f"write a table: [tool.testplan.{'.'.join(loc)}]"
+    if kind == "literal_error":
+        return "use one of the values listed"
+    return "fix the value"
+
+
 def env(name: str) -> str | None:
     """An environment variable; empty strings count as unset."""
     value = os.environ.get(name)
@@ -119,11 +208,17 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [str(p) for p in error["loc"]]
-        key = loc[0] if loc else ""
         if error["type"] == "extra_forbidden":
-            message = f"[tool.testplan] unknown key '{'.'.join(loc)}' (allowed: {', '.join(k for k in Config.model_fields if k != 'root')}); remove or rename it"
+            model: type[BaseModel] = Config
+            for part in loc[:-1]:
+                annotation = model.model_fields[part].annotation if part in model.model_fields else None
+                if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                    break
+                model = annotation
+            allowed = ", ".join(k for k in model.model_fields if k != "root")
+            message = f"[tool.testplan] unknown key '{'.'.join(loc)}' (allowed: {allowed}); remove or rename it"
         else:
-            message = f"[tool.testplan] {'.'.join(loc)}: {error['msg']}"
-        raise InputError(message, "pyproject.toml", _line_of_key(text, loc[-1] if error["type"] == "extra_forbidden" and loc else key)) from None
+            message = f"[tool.testplan] {'.'.join(loc)}: {error['msg']}; {_how_to_fix(error, loc)}"
+        raise InputError(message, "pyproject.toml", _line_of_loc(text, loc)) from None
     config.root = root
     return config

@@ -243,3 +243,13 @@ def test_the_default_gate_fails_on_dangling_links(tmp_path, cli):
     assert saved(root).gate.fail_on == []
     assert run.out.splitlines()[-1] == "gate: passed (min score 0, fail on nothing)"
 
+
+def test_a_config_type_error_points_at_the_key_and_says_how_to_fix_it(tmp_path, cli):
+    root = copy_fixture(tmp_path)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.testplan.links]\n"tests/check_policy.py" = "POL-1"\n')
+    line = len(pyproject.read_text().splitlines())
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert (run.code, run.err) == (2, f'pyproject.toml:{line}: [tool.testplan] links.tests/check_policy.py: Input should be a valid list; '
+                                      f'write a list: "tests/check_policy.py" = ["POL-1"]\n')
+

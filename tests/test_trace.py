@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from testplan.config import load_config
-from testplan.errors import BaselineError
+from testplan.errors import BaselineError, InputError
 from testplan.links import combine, matches, table_links
 from testplan.trace import TraceData, run_trace
 
@@ -466,6 +466,28 @@ def test_the_gate_fails_on_dangling_links_unless_configured_otherwise(tmp_path):
     assert load_config(tmp_path).fail_on == []
     (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nfail_on = ["orphan"]\n')
     assert load_config(tmp_path).fail_on == ["orphan"]
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ('[tool.testplan]\ntests = ["tests"]\n\n[tool.testplan.links]\n"tests/test_a.py" = ["A-1"]\n"tests/test_policy.py" = "POL-1"\n',
+     'pyproject.toml:6: [tool.testplan] links.tests/test_policy.py: Input should be a valid list; write a list: "tests/test_policy.py" = ["POL-1"]'),
+    ('[tool.testplan]\nplans = "plans"\ntests = "tests"\n',
+     'pyproject.toml:3: [tool.testplan] tests: Input should be a valid list; write a list: tests = ["tests"]'),
+    ('[tool.testplan]\nlinks = "tests"\n',
+     "pyproject.toml:2: [tool.testplan] links: Input should be a valid dictionary; write a table: [tool.testplan.links]"),
+    ('[tool.testplan]\ntests = ["tests"]\n\n[tool.testplan.mutation]\nalso_copy = []\njobs = 0\n',
+     "pyproject.toml:6: [tool.testplan] mutation.jobs: Input should be greater than or equal to 1; fix the value"),
+    ('[tool.testplan]\nfail_on = ["dangling", "flaky"]\n',
+     "pyproject.toml:2: [tool.testplan] fail_on.1: Input should be 'suspect', 'unreviewed', 'uncovered', 'failing', "
+     "'weak', 'dangling' or 'orphan'; use one of the values listed"),
+    ('[tool.testplan]\ntests = ["tests"]\n\n[tool.testplan.llm]\nmodel = "m"\ntemperature = 0\n',
+     "pyproject.toml:6: [tool.testplan] unknown key 'llm.temperature' (allowed: model, base_url, timeout, max_retries, seed); remove or rename it"),
+])
+def test_config_errors_point_at_the_key_and_say_how_to_fix_it(tmp_path, toml, message):
+    (tmp_path / "pyproject.toml").write_text(toml)
+    with pytest.raises(InputError, match=r"^pyproject\.toml:\d+: \[tool\.testplan\] ") as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == message
 
 
 def test_a_projects_cov_addopts_do_not_replace_the_per_test_contexts(tmp_path):
