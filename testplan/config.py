@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .errors import InputError
 
@@ -55,6 +55,13 @@ class Config(_Strict):
 
     # set by load_config, not by the file
     root: Path = Field(default=Path("."), exclude=True)
+    _link_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def link_line(self, pattern: str) -> int:
+        """The pyproject.toml line of a ``[tool.testplan.links]`` pattern (0 when unknown: the
+        table did not come from the file)."""
+        return self._link_lines.get(pattern, 0)
+
     @property
     def requirements_path(self) -> Path:
         return self.root / self.requirements
@@ -221,4 +228,7 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
             message = f"[tool.testplan] {'.'.join(loc)}: {error['msg']}; {_how_to_fix(error, loc)}"
         raise InputError(message, "pyproject.toml", _line_of_loc(text, loc)) from None
     config.root = root
+    if "links" in table and "links" not in (overrides or {}):
+        lines = _key_lines(text)
+        config._link_lines = {pattern: lines.get(("links", pattern), lines.get(("links",), 0)) for pattern in config.links}
     return config

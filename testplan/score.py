@@ -21,6 +21,11 @@ Test states (first match wins)
 ``REJECTED-LINK`` every link names a rejected case.
 ``LINKED``        otherwise.
 
+Where a link problem points: a bad ID a ``verifies`` marker names, at the test's definition
+(``tests/test_x.py:12``); one the ``[tool.testplan.links]`` table gives, at the pattern's line of
+``pyproject.toml``, once per pattern and ID however many tests it matches. A links-table
+pattern that matches no test is a warning at its line.
+
 Test outcomes: ``passed``/``xpassed`` pass; ``failed``/``error`` fail; ``skipped``/``xfailed``
 are skipped. A mutant is *killed* by a test when its verdict is ``assert``, ``crash`` or
 ``timeout``.
@@ -93,6 +98,7 @@ from .result import (
     TestResult,
 )
 from .review import Project
+from .links import dedupe, matches
 from .scope import CodeSpan, ref_spans
 from .trace import TestRecord, TraceData
 
@@ -124,8 +130,33 @@ def _add(mapping: dict[str, list[str]], key: str, nodeid: str) -> None:
         bucket.append(nodeid)
 
 
+def _sources(project: Project, test: TestRecord, link: str) -> tuple[bool, list[str]]:
+    """Where a test's link came from: (from a ``verifies`` marker, the links-table patterns that
+    gave it). Without the marker links (a result read back from audit.json), a link the table
+    gives is taken to come from the table only."""
+    patterns = [p for p, ids in project.config.links.items() if link in ids and matches(p, test.nodeid)]
+    from_marker = link in test.marker_links if test.marker_links is not None else not patterns
+    return from_marker, patterns
+
+
 def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
+    """Each test's state and what it covers, plus a problem per bad link: at the test's
+    definition when a marker names it, at the pattern's line of pyproject.toml (once per
+    pattern and ID, however many tests it matches) when the links table does; and a warning
+    per links-table pattern that matches no test."""
     index = LinkIndex()
+    table = project.config.links
+    # (pattern, ID) -> (severity, what is wrong, how to fix, nodeids)
+    from_table: dict[tuple[str, str], tuple[str, str, str, list[str]]] = {}
+
+    def report(test: TestRecord, link: str, severity: str, what: str, marker_fix: str, table_fix: str) -> None:
+        from_marker, patterns = _sources(project, test, link)
+        if from_marker:
+            index.problems.append(Problem(path=test.file, line=test.line, severity=severity,  # type: ignore[arg-type]
+                                          message=f"{test.nodeid}: {what}; {marker_fix}"))
+        for pattern in patterns:
+            from_table.setdefault((pattern, link), (severity, what, table_fix, []))[3].append(test.nodeid)
+
     for test in tests:
         if not test.links:
             index.test_states[test.nodeid] = "ORPHAN"
@@ -135,8 +166,7 @@ def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
             problem = _link_problem(project, link)
             if problem is not None:
                 dangling += 1
-                index.problems.append(Problem(path=test.file, line=test.line, severity="error",
-                                              message=f"{test.nodeid}: {problem}; fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"))
+                report(test, link, "error", problem, "fix the ID in @pytest.mark.verifies", "fix the ID in [tool.testplan.links]")
                 continue
             req_id = requirement_of(link)
             if is_case_id(link):
@@ -145,8 +175,8 @@ def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
                 assert case is not None
                 if case.status is CaseStatus.rejected:
                     rejected += 1
-                    index.problems.append(Problem(path=test.file, line=test.line, severity="warning",
-                                                  message=f"{test.nodeid}: links {link}, a rejected case; remove the link or re-approve the case"))
+                    report(test, link, "warning", f"links {link}, a rejected case", "remove the link or re-approve the case",
+                           "remove the ID from [tool.testplan.links] or re-approve the case")
                     continue
                 _add(index.case_tests, link, test.nodeid)
             live += 1
@@ -158,6 +188,19 @@ def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
         else:
             state = "LINKED"
         index.test_states[test.nodeid] = state
+
+    for pattern, ids in table.items():
+        line = project.config.link_line(pattern)
+        if not any(matches(pattern, test.nodeid) for test in tests):
+            index.problems.append(Problem(path="pyproject.toml", line=line, severity="warning",
+                                          message=f"links pattern '{pattern}' matches no test; fix or remove it"))
+            continue
+        for link in dedupe(ids):
+            if (pattern, link) in from_table:
+                severity, what, fix, nodeids = from_table[(pattern, link)]
+                count = f"{len(nodeids)} test{'s' if len(nodeids) != 1 else ''}"
+                index.problems.append(Problem(path="pyproject.toml", line=line, severity=severity,  # type: ignore[arg-type]
+                                              message=f"links pattern '{pattern}' ({count}): {what}; {fix}"))
     return index
 
 

@@ -69,6 +69,9 @@ class TestRecord:
     duration: float = 0.0  # seconds, call phase
     assertions: int = 0  # static count of assertion constructs in the test function
     flags: list[str] = field(default_factory=list)  # "no-assertion", "raises-without-match"
+    # the IDs its verifies markers name (``links`` adds the links table's); None when unknown
+    # (a test read back from audit.json): then a link the table gives counts as the table's
+    marker_links: list[str] | None = None
 
 
 @dataclass
@@ -502,6 +505,7 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
             duration=float(record.get("duration") or 0.0),
             assertions=analysis.assertions if analysis else 0,
             flags=list(analysis.flags) if analysis else [],
+            marker_links=list(record.get("links", [])),
         ))
     shared = {r["nodeid"]: r.get("fixture_contexts", []) for r in records.get("tests", [])}
     trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests], shared)

@@ -98,7 +98,7 @@ def test_orphan_and_dangling_tests(tmp_path, cli):
         "tests/check_links.py::test_malformed_id (tests/check_links.py:21) links an unknown ID: price-1",
     ]
     assert [(p.line, p.severity) for p in result.problems] == [(11, "error"), (16, "error"), (21, "error"), (26, "warning")]
-    assert run.err.splitlines()[0] == "tests/check_links.py:11: tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"
+    assert run.err.splitlines()[0] == "tests/check_links.py:11: tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies"
     assert states(result) == {"PRICE-1": "OK", "PAY-1": "UNCOVERED", "POL-1": "OK"}
     assert cli("gate", "-C", root, "--fail-on", "dangling,orphan").code == 1
 
@@ -242,6 +242,47 @@ def test_the_default_gate_fails_on_dangling_links(tmp_path, cli):
     assert run.code == 0
     assert saved(root).gate.fail_on == []
     assert run.out.splitlines()[-1] == "gate: passed (min score 0, fail on nothing)"
+
+
+LINKS_TABLE = """
+[tool.testplan.links]
+"tests/check_pricing.py::test_one_pet" = ["PRICE-1"]
+"tests/check_payments.py::test_capture*" = ["PAY-9", "PAY-1"]
+"tests/test_gone.py::*" = ["POL-1"]
+"tests/check_links.py::test_unknown_case" = ["PRICE-1.9", "POL-1.3"]
+"""
+
+
+def test_links_table_problems_point_at_pyproject_toml(tmp_path, cli):
+    root = copy_fixture(tmp_path, "audit_links")
+    approve_plans(root)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + LINKS_TABLE)
+    first = len(pyproject.read_text().splitlines()) - 3  # the line of "tests/check_pricing.py::test_one_pet"
+    assert pyproject.read_text().splitlines()[first - 1] == '"tests/check_pricing.py::test_one_pet" = ["PRICE-1"]'
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 1
+    result = saved(root)
+    assert [(p.path, p.line, p.severity, p.message) for p in result.problems] == [
+        # a marker's bad ID stays at the test's definition
+        ("tests/check_links.py", 11, "error", "tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies"),
+        ("tests/check_links.py", 16, "error", "tests/check_links.py::test_unknown_requirement: links unknown requirement NOPE-1 (known: PRICE-1, PAY-1, POL-1); fix the ID in @pytest.mark.verifies"),
+        ("tests/check_links.py", 21, "error", "tests/check_links.py::test_malformed_id: 'price-1' is not a requirement ID (PAY-1) or case ID (PAY-1.3); fix the ID in @pytest.mark.verifies"),
+        ("tests/check_links.py", 26, "warning", "tests/check_links.py::test_rejected_case: links POL-1.3, a rejected case; remove the link or re-approve the case"),
+        # the table's, once per pattern and ID, at the pattern's line
+        ("pyproject.toml", first + 1, "error", "links pattern 'tests/check_payments.py::test_capture*' (2 tests): links unknown requirement PAY-9 (known: PRICE-1, PAY-1, POL-1); fix the ID in [tool.testplan.links]"),
+        ("pyproject.toml", first + 2, "warning", "links pattern 'tests/test_gone.py::*' matches no test; fix or remove it"),
+        ("pyproject.toml", first + 3, "error", "links pattern 'tests/check_links.py::test_unknown_case' (1 test): links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in [tool.testplan.links]"),
+        ("pyproject.toml", first + 3, "warning", "links pattern 'tests/check_links.py::test_unknown_case' (1 test): links POL-1.3, a rejected case; remove the ID from [tool.testplan.links] or re-approve the case"),
+    ]
+    assert run.err.splitlines()[4:6] == [
+        f"pyproject.toml:{first + 1}: links pattern 'tests/check_payments.py::test_capture*' (2 tests): links unknown requirement PAY-9 (known: PRICE-1, PAY-1, POL-1); fix the ID in [tool.testplan.links]",
+        f"pyproject.toml:{first + 2}: warning: links pattern 'tests/test_gone.py::*' matches no test; fix or remove it",
+    ]
+    states_of = {t.nodeid: t.state for t in result.tests}
+    assert [states_of[f"tests/check_payments.py::{n}"] for n in ("test_capture", "test_capture_returns_amount", "test_unauthorized")] == [
+        "DANGLING", "DANGLING", "LINKED"]
+    assert next(t.links for t in result.tests if t.nodeid == "tests/check_payments.py::test_capture") == ["PAY-1.1", "PAY-9", "PAY-1"]
 
 
 def test_a_config_type_error_points_at_the_key_and_says_how_to_fix_it(tmp_path, cli):

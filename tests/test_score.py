@@ -231,9 +231,9 @@ def test_orphan_dangling_and_rejected_links(tmp_path):
     assert states == {"test_orphan": "ORPHAN", "test_unknown_case": "DANGLING", "test_unknown_requirement": "DANGLING",
                       "test_malformed_id": "DANGLING", "test_rejected_case": "REJECTED-LINK"}
     assert [(p.path, p.line, p.severity, p.message) for p in result.problems] == [
-        ("tests/check_links.py", 21, "error", "tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
-        ("tests/check_links.py", 22, "error", "tests/check_links.py::test_unknown_requirement: links unknown requirement NOPE-1 (known: PRICE-1, PAY-1, POL-1); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
-        ("tests/check_links.py", 23, "error", "tests/check_links.py::test_malformed_id: 'price-1' is not a requirement ID (PAY-1) or case ID (PAY-1.3); fix the ID in @pytest.mark.verifies or in [tool.testplan.links]"),
+        ("tests/check_links.py", 21, "error", "tests/check_links.py::test_unknown_case: links unknown case PRICE-1.9 (cases of PRICE-1: PRICE-1.1, PRICE-1.2, PRICE-1.3, PRICE-1.4); fix the ID in @pytest.mark.verifies"),
+        ("tests/check_links.py", 22, "error", "tests/check_links.py::test_unknown_requirement: links unknown requirement NOPE-1 (known: PRICE-1, PAY-1, POL-1); fix the ID in @pytest.mark.verifies"),
+        ("tests/check_links.py", 23, "error", "tests/check_links.py::test_malformed_id: 'price-1' is not a requirement ID (PAY-1) or case ID (PAY-1.3); fix the ID in @pytest.mark.verifies"),
         ("tests/check_links.py", 24, "warning", "tests/check_links.py::test_rejected_case: links POL-1.3, a rejected case; remove the link or re-approve the case"),
     ]
     # the valid link of a DANGLING test still counts; links to rejected cases count for nothing
@@ -241,6 +241,30 @@ def test_orphan_dangling_and_rejected_links(tmp_path):
     assert "tests/check_links.py::test_rejected_case" not in result.requirement("POL-1").tests
     assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED", "POL-1.3": "REJECTED"}
     assert summary(result, "POL-1")[0] == "OK"
+
+
+def test_a_bad_id_from_the_links_table_is_reported_at_its_pattern_once(tmp_path):
+    root = copy_fixture(tmp_path)
+    approve_plans(root)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.testplan.links]\n"tests/check_pricing.py::*" = ["PRICE-7"]\n')
+    line = len(pyproject.read_text().splitlines())
+    project = load(root)
+    trace = worked_trace(root)
+    for test in trace.tests:
+        if test.nodeid.startswith(PRICING):
+            test.marker_links = list(test.links)
+            test.links = [*test.links, "PRICE-7"]
+    # a test read back from audit.json has no marker links: a table ID counts as the table's only
+    trace.tests[0].marker_links = None
+    result = build_result(project, trace)
+    assert [(p.path, p.line, p.severity, p.message) for p in result.problems] == [
+        ("pyproject.toml", line, "error", "links pattern 'tests/check_pricing.py::*' (4 tests): links unknown requirement PRICE-7 "
+                                          "(known: PRICE-1, PAY-1, POL-1); fix the ID in [tool.testplan.links]")]
+    assert [t.state for t in result.tests if t.file == PRICING] == ["DANGLING"] * 4
+    # the same ID in a marker is the marker's problem too, at the test's definition
+    trace.tests[1].marker_links.append("PRICE-7")
+    assert [(p.path, p.line) for p in build_result(project, trace).problems] == [(PRICING, 2), ("pyproject.toml", line)]
 
 
 def test_a_case_link_to_a_requirement_without_plan_dangles(shop):

@@ -460,6 +460,17 @@ def test_links_table_and_markers_combine_markers_first_deduplicated():
     assert combine([], "tests/test_z.py::test_b", table) == []
 
 
+def test_links_table_patterns_know_their_pyproject_lines(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.testplan]\ntests = ["tests"]\n\n[tool.testplan.links]\n# legacy suite\n'
+        '"tests/test_a.py::*" = ["A-1"]\n\'tests/b\' = ["B-1"]\nplain = ["C-1"]\n')
+    config = load_config(tmp_path)
+    assert [(pattern, config.link_line(pattern)) for pattern in config.links] == [
+        ("tests/test_a.py::*", 6), ("tests/b", 7), ("plain", 8)]
+    assert config.link_line("not in the table") == 0
+    assert load_config(tmp_path, {"links": {"x": ["A-1"]}}).link_line("x") == 0  # from a flag, not the file
+
+
 def test_the_gate_fails_on_dangling_links_unless_configured_otherwise(tmp_path):
     assert load_config(tmp_path).fail_on == ["dangling"]
     (tmp_path / "pyproject.toml").write_text("[tool.testplan]\nfail_on = []\n")
