@@ -10,7 +10,8 @@ Statically (user code is parsed with ``ast``, never imported):
 2. suggested links from per-test coverage: one traced test run; a test that executes a
    run-time line of a requirement's code is suggested for it. They are printed, and with
    ``write_links`` appended to pyproject.toml as a ``[tool.testplan.links]`` table (keyed by test
-   nodeid without parameters) when no links table exists yet. Test files are never edited.
+   nodeid without parameters) when no links table exists yet; otherwise the table's lines are
+   printed to paste by hand. Test files are never edited.
 
 Public means: the name does not start with ``_`` (and is listed in ``__all__`` when the module
 defines a literal ``__all__``); modules named ``test_*``/``conftest`` and ``tests`` packages are
@@ -221,6 +222,11 @@ def summarize_links(links: dict[str, list[str]], ids: list[str], static: set[str
     return lines
 
 
+def link_lines(links: dict[str, list[str]]) -> list[str]:
+    """The suggested links as ``[tool.testplan.links]`` lines: ``"nodeid" = ["ID", ...]``."""
+    return [f"{json.dumps(nodeid)} = [{', '.join(json.dumps(i) for i in ids)}]" for nodeid, ids in links.items()]
+
+
 def links_table(links: dict[str, list[str]], package: str) -> str:
     lines = [
         "",
@@ -228,9 +234,8 @@ def links_table(links: dict[str, list[str]], package: str) -> str:
         f"# Suggested by 'testplan init --from-code {package}': each test -> the drafted requirements whose",
         "# code it executes (per-test coverage). Prefer @pytest.mark.verifies(\"ID.n\") on the test once",
         "# plans have cases; then remove the line here.",
+        *link_lines(links),
     ]
-    for nodeid, ids in links.items():
-        lines.append(f"{json.dumps(nodeid)} = [{', '.join(json.dumps(i) for i in ids)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -242,7 +247,7 @@ def write_links_table(pyproject: Path, links: dict[str, list[str]], package: str
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML: {exc}; fix the syntax", str(pyproject), 1) from None
     if "links" in document.get("tool", {}).get("testplan", {}):
-        return f"{pyproject.name} already has [tool.testplan.links]; kept it, the suggestions are printed above"
+        return f"{pyproject.name} already has [tool.testplan.links]; kept it: add the suggested lines below to it by hand"
     new_text = text + ("" if not text or text.endswith("\n") else "\n") + links_table(links, package)
     tomllib.loads(new_text)  # never write a file that would not load again
     atomic_write(pyproject, new_text)
@@ -294,5 +299,11 @@ def init_from_code(root: Path, package: str, console, granularity: Granularity =
             else:
                 report.links_note = why
                 console.print(why, markup=False)
+                for line in link_lines(report.links):
+                    console.print(line, markup=False, soft_wrap=True)
+        elif report.links:
+            console.print("to use them, add this table to pyproject.toml (or rerun with --write-links):", markup=False)
+            for line in ["[tool.testplan.links]", *link_lines(report.links)]:
+                console.print(line, markup=False, soft_wrap=True)
     console.print("next: rewrite each statement as what the code must do, then 'testplan enumerate ID' and review", markup=False)
     return report

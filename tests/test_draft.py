@@ -108,8 +108,15 @@ def test_module_granularity_drafts_one_requirement_per_public_module(project, cl
         "suggested links from per-test coverage (2 tests):",
         "  SEMVERLITE-1: no test executes its code",
         "  SEMVERLITE-2: 2 tests: tests/test_version.py (2)",
+        "to use them, add this table to pyproject.toml (or rerun with --write-links):",
+        "[tool.testplan.links]",
+        '"tests/test_version.py::test_parse" = ["SEMVERLITE-2"]',
+        '"tests/test_version.py::test_compare" = ["SEMVERLITE-2"]',
         "next: rewrite each statement as what the code must do, then 'testplan enumerate ID' and review",
     ]
+    printed = "\n".join(run.out.splitlines()[7:10])  # the table, ready to paste
+    assert tomllib.loads(printed)["tool"]["testplan"]["links"] == {
+        "tests/test_version.py::test_parse": ["SEMVERLITE-2"], "tests/test_version.py::test_compare": ["SEMVERLITE-2"]}
     text = (project / "requirements.yaml").read_text()
     assert text.split("project:", 1)[1] == """ semver_lite
 requirements:
@@ -164,13 +171,32 @@ def test_written_links_are_picked_up_by_the_audit(project, cli):
     assert result.score == 0.0
 
 
-def test_an_existing_links_table_is_kept(project):
+def test_an_existing_links_table_is_kept_and_the_suggestions_are_printed(project, cli):
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.testplan.links]\n"tests/test_version.py" = ["SEMVERLITE-1"]\n')
     before = pyproject.read_text()
-    report = init_from_code(project, "semver_lite", quiet(), write_links=True)
-    assert (report.links_written, report.links_note) == (False, "pyproject.toml already has [tool.testplan.links]; kept it, the suggestions are printed above")
+    run = cli("init", "--from-code", "semver_lite", "--granularity", "function", "--write-links", "-C", project)
+    assert run.code == 0, run.err
+    assert run.out.splitlines()[5:] == [
+        "suggested links from per-test coverage (2 tests):",
+        "  SEMVERLITE-1: no test executes its code",
+        "  SEMVERLITE-2: 1 test: tests/test_version.py (1)",
+        "  SEMVERLITE-3: 1 test: tests/test_version.py (1)",
+        "  SEMVERLITE-4: no test executes its code",
+        "pyproject.toml already has [tool.testplan.links]; kept it: add the suggested lines below to it by hand",
+        '"tests/test_version.py::test_parse" = ["SEMVERLITE-2"]',
+        '"tests/test_version.py::test_compare" = ["SEMVERLITE-3"]',
+        "next: rewrite each statement as what the code must do, then 'testplan enumerate ID' and review",
+    ]
     assert pyproject.read_text() == before
+
+
+def test_the_library_reports_why_the_links_were_not_written(project):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.testplan.links]\n"tests/test_version.py" = ["SEMVERLITE-1"]\n')
+    report = init_from_code(project, "semver_lite", quiet(), write_links=True)
+    assert (report.links_written, report.links_note) == (
+        False, "pyproject.toml already has [tool.testplan.links]; kept it: add the suggested lines below to it by hand")
 
 
 def test_an_existing_requirements_file_is_never_overwritten(project, cli):
