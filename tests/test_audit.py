@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from tp_helpers import tree_digest
-from test_score import PAYMENTS, PRICING, approve_plans, copy_fixture, worked_mutants
+from test_score import FIXTURES, PAYMENTS, PRICING, approve_plans, copy_fixture, worked_mutants
 from testplan.audit import MutationRun, run_audit
 from testplan.cli import main
 from testplan.config import load_config
@@ -294,3 +295,19 @@ def test_a_config_type_error_points_at_the_key_and_says_how_to_fix_it(tmp_path, 
     assert (run.code, run.err) == (2, f'pyproject.toml:{line}: [tool.testplan] links.tests/check_policy.py: Input should be a valid list; '
                                       f'write a list: "tests/check_policy.py" = ["POL-1"]\n')
 
+
+def test_line_coverage_credits_only_the_tests_that_ran_the_code(tmp_path, cli):
+    """Issue 3, acceptance 3: DBL-1 and DEC-1 both name calc.ops:f; only DBL-1's test runs f."""
+    root = tmp_path / "per-test"
+    shutil.copytree(FIXTURES / "audit_per_test_lines", root)
+    run = cli("audit", "--no-mutation", "-C", root)
+    assert run.code == 0, run.err
+    result = saved(root)
+    assert {t.nodeid: (t.links, t.outcome, t.state) for t in result.tests} == {
+        "tests/check_ops.py::test_f": (["DBL-1"], "passed", "LINKED"),
+        "tests/check_ops.py::test_g": (["DEC-1"], "passed", "LINKED"),
+    }
+    assert {r.id: (r.state, r.code, r.tests, r.line_coverage) for r in result.requirements} == {
+        "DBL-1": ("UNREVIEWED", ["calc.ops:f"], ["tests/check_ops.py::test_f"], 1.0),
+        "DEC-1": ("UNREVIEWED", ["calc.ops:f"], ["tests/check_ops.py::test_g"], 0.0),
+    }
