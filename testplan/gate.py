@@ -111,9 +111,11 @@ def apply_gate(result: AuditResult, config: Config, min_score: float | None = No
         if own:
             by_requirement[req.id] = own
             reasons.extend(own)
+    known = {r.id for r in result.requirements} | {c.id for r in result.requirements for c in r.cases}
     for test in result.tests:
         if "dangling" in states and test.state == "DANGLING":
-            reasons.append(f"{test.nodeid} ({test.file}:{test.line}) links an unknown ID: {', '.join(test.links)}")
+            unknown = [link for link in test.links if link not in known] or test.links
+            reasons.append(f"{test.nodeid} ({test.file}:{test.line}) links an unknown ID: {', '.join(unknown)}")
         if "orphan" in states and test.state == "ORPHAN":
             reasons.append(f"{test.nodeid} ({test.file}:{test.line}) is ORPHAN: it links no requirement or case")
     return GateResult(passed=not reasons, min_score=threshold, min_requirement_score=per_requirement,

@@ -115,11 +115,14 @@ def test_dangling_and_orphan_tests_fail_when_asked(tmp_path):
     approve_plans(root)
     trace = worked_trace(root)
     trace.tests += [TestRecord("tests/check_x.py::test_orphan", "tests/check_x.py", 3),
-                    TestRecord("tests/check_x.py::test_dangling", "tests/check_x.py", 7, links=["PRICE-1.9"])]
+                    TestRecord("tests/check_x.py::test_dangling", "tests/check_x.py", 7, links=["PRICE-1.2", "PRICE-1.9"])]
     result = build_result(load(root), trace)
     result.complete = True
     config = load_config(root)
-    assert apply_gate(result, config).passed is True
+    assert apply_gate(result, config, fail_on="none").passed is True
+    assert apply_gate(result, config).reasons == [  # a dangling link is an error: the default gate fails on it
+        "tests/check_x.py::test_dangling (tests/check_x.py:7) links an unknown ID: PRICE-1.9",
+    ]
     gate = apply_gate(result, config, fail_on=["dangling", "orphan"])
     assert gate.reasons == [
         "tests/check_x.py::test_orphan (tests/check_x.py:3) is ORPHAN: it links no requirement or case",
