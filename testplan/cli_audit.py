@@ -260,10 +260,7 @@ def explain(
 
 def why(mutant, result: AuditResult) -> str:
     """One sentence on what the verdicts mean."""
-    from .model import requirement_of
-
-    wanted = set(mutant.requirements)
-    linked = {t.nodeid for t in result.tests if any(requirement_of(link) in wanted for link in t.links)}
+    linked = {n for r in result.requirements if r.id in mutant.requirements for n in r.tests}
     ran = [n for n in mutant.verdicts if n in linked]
     verdicts = {mutant.verdicts[n] for n in ran}
     if mutant.status == "no-coverage":

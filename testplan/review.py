@@ -34,6 +34,25 @@ class Project:
         return plan_file
 
 
+def counted_requirement(project: Project, link: str) -> str | None:
+    """The requirement a test's link counts for: the ID itself when it names a known
+    requirement, its requirement when it names a proposed or approved case; None for a
+    malformed or unknown ID (DANGLING) or a rejected case (the scorer reports those)."""
+    from .model import is_case_id, is_requirement_id, requirement_of
+
+    if not (is_requirement_id(link) or is_case_id(link)):
+        return None
+    req_id = requirement_of(link)
+    if req_id not in project.requirements.items:
+        return None
+    if is_case_id(link):
+        plan = project.plans.get(req_id)
+        case = plan.case(link) if plan is not None else None
+        if case is None or case.status is CaseStatus.rejected:
+            return None
+    return req_id
+
+
 def load_project(config: Config, findings: list[Finding] | None = None) -> Project:
     requirements = load_requirements(config.requirements_path, config.root, findings)
     plans = load_plans(config.plans_dir, requirements, config.root, findings)

@@ -61,7 +61,8 @@ Scores (DESIGN.md section 5)
   than the tests.) A mutant with no verdicts at all is credited from its status. ``None``
   when mutation did not run or no mutant is left to judge.
 * ``M_R`` mutation score (Stryker) = detected / (detected + survived + no-coverage), detected =
-  killed + killed-by-crash + timeout, by mutant status. ``None`` as for O_R.
+  killed + killed-by-crash + timeout, each mutant's status judged by R's own tests (a mutant in
+  two requirements' code that only the other's tests kill survives for R). ``None`` as for O_R.
 * ``L_R`` line coverage = run-time statement lines of R's code spans executed by R's tests /
   run-time statement lines of the spans. Statement lines come from coverage.py's parser (so
   docstrings, blank lines and ``# pragma: no cover`` lines do not count); *run-time* lines are
@@ -99,6 +100,7 @@ from .result import (
 )
 from .review import Project
 from .links import dedupe, matches
+from .mutate.outcome import status as outcome_status
 from .scope import CodeSpan, ref_spans
 from .trace import TestRecord, TraceData
 
@@ -303,10 +305,22 @@ def kills(mutant: MutantResult, nodeids: Iterable[str]) -> bool:
     return any(mutant.verdicts.get(n) in KILLING_VERDICTS for n in nodeids)
 
 
-def mutant_counts(mutants: Sequence[MutantResult]) -> MutantCounts:
+def status_for(mutant: MutantResult, nodeids: Iterable[str]) -> str:
+    """The mutant's status as one requirement's tests (``nodeids``) see it: a mutant in the code
+    of two requirements may be killed by the tests of one and survive the other's. A mutant
+    that ran no test keeps its own status (no-coverage)."""
+    if not mutant.verdicts:
+        return mutant.status
+    return outcome_status(mutant.verdicts, nodeids)
+
+
+def mutant_counts(mutants: Sequence[MutantResult], nodeids: Iterable[str] | None = None) -> MutantCounts:
+    """Counts per status; with ``nodeids`` (a requirement's tests), as those tests see each mutant."""
     counts = MutantCounts(total=len(mutants))
+    judges = None if nodeids is None else list(nodeids)
     for mutant in mutants:
-        name = mutant.status.replace("-", "_")
+        status = mutant.status if judges is None else status_for(mutant, judges)
+        name = status.replace("-", "_")
         setattr(counts, name, getattr(counts, name) + 1)
     return counts
 
@@ -380,7 +394,7 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
             problems.append(Problem(path=path, line=line, severity="error", message=f"{requirement.id}: {err.message}"))
     l_r, _, _ = line_coverage(spans, trace, tests)
 
-    counts = mutant_counts(scope) if scope is not None else None
+    counts = mutant_counts(scope, tests) if scope is not None else None
     o_r = oracle_score(scope, tests) if scope is not None else None
     m_r = mutation_score(counts) if counts is not None else None
 

@@ -260,10 +260,60 @@ def test_a_failing_linked_test_stops_before_any_mutant(tmp_path):
     assert digest(root) == before
 
 
+@pytest.mark.verifies("MUT-1.1")
+def test_a_link_to_a_rejected_or_unknown_case_does_not_make_a_test_a_judge(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    plan = root / "plans" / "TAX-1.yaml"
+    plan.write_text(plan.read_text() + "  - id: TAX-1.2\n    title: tax on zero\n    kind: edge\n    origin: human\n"
+                    "    status: rejected\n    reason: zero is not a price\n")
+    (root / "tests" / "test_links.py").write_text(
+        'import pytest\n\nfrom shop.core import gross\n\n\n'
+        '@pytest.mark.verifies("TAX-1.2")\ndef test_rejected_link():\n    assert gross(100) == 120\n\n\n'
+        '@pytest.mark.verifies("TAX-1.7")\ndef test_unknown_case():\n    assert gross(100) == 120\n')
+    config, project = load(root)
+    run = run_mutation(config, project, run_trace(config), jobs=2)
+    tax = {m.mutated: m.verdicts for m in run.mutants if m.requirements == ["TAX-1"]}
+    assert tax == {  # only test_gross_strong, linked to the live case TAX-1.1, runs and judges them
+        "return net - net * RATE // 100": {f"{T}test_gross_strong": "assert"},
+        "return net + net * RATE / 100": {f"{T}test_gross_strong": "assert"},
+        "return net + net / RATE // 100": {f"{T}test_gross_strong": "assert"},
+        "return net + net * RATE // 101": {f"{T}test_gross_strong": "assert"},
+    }
+
+
+@pytest.mark.verifies("MUT-1.1")
+def test_code_of_two_requirements_is_judged_by_each_ones_tests_even_with_fast(tmp_path):
+    from testplan.score import build_result
+
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    reqs = root / "requirements.yaml"
+    reqs.write_text(reqs.read_text() + "  - id: INV-1\n    title: Invoices show the gross price\n"
+                    "    statement: An invoice line shows the gross price.\n    code: [shop.core:gross]\n")
+    (root / "plans" / "INV-1.yaml").write_text("requirement: INV-1\ncases:\n  - id: INV-1.1\n    title: a gross price is shown\n"
+                                               "    kind: nominal\n    origin: human\n    status: proposed\n")
+    (root / "tests" / "test_invoice.py").write_text(
+        'import pytest\n\nfrom shop.core import gross\n\n\n'
+        '@pytest.mark.verifies("INV-1.1")\ndef test_invoice_shows_a_price():\n    assert gross(100) > 100\n')
+    config, project = load(root)
+    trace = run_trace(config)
+    run = run_mutation(config, project, trace, jobs=2, fast=True)
+    strong, weak = f"{T}test_gross_strong", "tests/test_invoice.py::test_invoice_shows_a_price"
+    gross = {m.mutated: (m.requirements, m.verdicts) for m in run.mutants if m.line == 9}
+    assert gross == {  # --fast does not stop at TAX-1's kill: INV-1's test must be heard too
+        "return net - net * RATE // 100": (["TAX-1", "INV-1"], {strong: "assert", weak: "assert"}),
+        "return net + net * RATE / 100": (["TAX-1", "INV-1"], {strong: "assert", weak: "pass"}),
+        "return net + net / RATE // 100": (["TAX-1", "INV-1"], {strong: "assert", weak: "assert"}),
+        "return net + net * RATE // 101": (["TAX-1", "INV-1"], {strong: "assert", weak: "pass"}),
+    }
+    result = build_result(project, trace, run.mutants, run.unmutated)
+    counts = {r.id: (r.mutants.killed, r.mutants.survived, r.oracle_score) for r in result.requirements if r.id in ("TAX-1", "INV-1")}
+    assert counts == {"TAX-1": (4, 0, 1.0), "INV-1": (2, 2, 0.5)}
+
+
 def test_a_test_failing_only_in_the_scratch_copy_is_a_baseline_error(tmp_path):
     root = copy_project(FIXTURE, tmp_path / "shop")
     (root / "tests" / "test_where.py").write_text(
-        'import pytest\n\nfrom shop.core import gross\n\n\n@pytest.mark.verifies("TAX-1.2")\n'
+        'import pytest\n\nfrom shop.core import gross\n\n\n@pytest.mark.verifies("TAX-1.1")\n'
         'def test_not_in_a_copy():\n    assert gross(5) == 6\n    assert ".testplan" not in __file__\n')
     config, project = load(root)
     with pytest.raises(BaselineError, match=r"fail unmutated in the scratch copy .*test_not_in_a_copy \(assert\)"):

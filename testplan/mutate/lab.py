@@ -16,10 +16,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from ..errors import BaselineError, IncompleteError, InputError
-from ..model import requirement_of
+from ..review import counted_requirement
 from ..result import MutantResult
 from ..trace import TraceData
 from . import outcome
@@ -71,7 +72,8 @@ def _coverage_by_file(trace: TraceData) -> dict[str, dict[str, set[int]]]:
     return out
 
 
-def _select(mutants: list[Mutant], trace: TraceData, all_tests: bool) -> list[_Plan]:
+def _select(mutants: list[Mutant], trace: TraceData, all_tests: bool, counted: dict[str, set[str]]) -> list[_Plan]:
+    """``counted``: nodeid -> the requirements its links count for (no rejected or unknown IDs)."""
     coverage = _coverage_by_file(trace)
     runnable = [t for t in trace.tests if t.outcome not in NOT_RUNNABLE]
     plans = []
@@ -81,7 +83,7 @@ def _select(mutants: list[Mutant], trace: TraceData, all_tests: bool) -> list[_P
         for test in runnable:
             if not mutant.covered_by(coverage.get(test.nodeid, {}).get(mutant.file, set())):
                 continue
-            linked = any(requirement_of(link) in wanted for link in test.links)
+            linked = bool(counted.get(test.nodeid, set()) & wanted)
             if linked or all_tests:
                 tests.append(test.nodeid)
             if linked or (all_tests and not wanted):
@@ -178,7 +180,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             if shard_kn:
                 chosen = in_shard([m.id for m in candidates], shard_kn)
                 candidates = [m for m in candidates if m.id in chosen]
-            plans = _select(candidates, trace, all_tests)
+            counted = {t.nodeid: {r for r in map(partial(counted_requirement, project), t.links) if r} for t in trace.tests}
+            plans = _select(candidates, trace, all_tests, counted)
             runnable = sorted(p.mutant.id for p in plans if p.tests)
             if max_mutants is not None and len(runnable) > max_mutants:
                 keep = set(runnable[:max_mutants])
@@ -291,7 +294,10 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "tests": tests, "durations": durations, "fast": fast, "workers": workers,
         "timeout_multiplier": config.mutation.timeout_multiplier,
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
-        "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests, "stop_on": p.judges or p.tests}
+        # --fast stops at the first kill; a mutant in several requirements' code runs every test,
+        # since each requirement's status counts only its own tests' verdicts
+        "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests,
+                   "stop_on": (p.judges or p.tests) if len(p.mutant.requirements) <= 1 else []}
                   for p in to_run],
     }
     return run_worker(job, scratch=scratch, job_path=config.state_dir.resolve() / "mutate-job.json",

@@ -25,6 +25,7 @@ from .report_core import (
     gate_reasons_for,
     gate_text,
     mutants_of,
+    status_in,
     pct,
     project_reasons,
     score_text,
@@ -108,8 +109,8 @@ def _requirement_view(result: AuditResult, r: RequirementResult, tests: dict[str
         for c in r.cases
     ]
     whole = [test_view(n) for n in r.tests if n not in in_cases]
-    undetected = [m for m in mutants if m.status in ("survived", "no-coverage")]
-    crash_only = [m for m in mutants if m.status == "killed-by-crash"]
+    undetected = [m for m in mutants if status_in(result, m, r.id) in ("survived", "no-coverage")]
+    crash_only = [m for m in mutants if status_in(result, m, r.id) == "killed-by-crash"]
     search = " ".join(
         [r.id, r.title, r.state, r.risk, *r.code]
         + [f"{c.id} {c.title} {c.kind} {c.state}" for c in r.cases]

@@ -123,13 +123,23 @@ def mutants_of(result: AuditResult, requirement_id: str) -> list[MutantResult]:
     return [m for m in result.mutants if requirement_id in m.requirements]
 
 
+def status_in(result: AuditResult, mutant: MutantResult, requirement_id: str) -> str:
+    """The mutant's status as the tests of one of its requirements see it."""
+    from ..score import status_for
+
+    requirement = result.requirement(requirement_id)
+    return status_for(mutant, requirement.tests) if requirement is not None else mutant.status
+
+
 def survivors(result: AuditResult, requirement_id: str | None = None) -> list[MutantResult]:
-    """Surviving mutants (of one requirement), riskiest requirement first, then by file and line."""
+    """Surviving mutants (of one requirement: as its tests see them), riskiest requirement first,
+    then by file and line."""
     weight = {r.id: RISK_WEIGHT.get(r.risk, 1) for r in result.requirements}
     order = {r.id: index for index, r in enumerate(result.requirements)}
     found = [
         m for m in result.mutants
-        if m.status == "survived" and (requirement_id is None or requirement_id in m.requirements)
+        if (m.status == "survived" if requirement_id is None
+            else requirement_id in m.requirements and status_in(result, m, requirement_id) == "survived")
     ]
 
     def key(m: MutantResult):
