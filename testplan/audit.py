@@ -54,6 +54,10 @@ def _as_run(value) -> MutationRun:
                        dict(getattr(value, "stats", None) or {}))
 
 
+# how the mutation run was made, kept in audit.json (a --fast or --diff result is not a full kill matrix)
+MUTATION_OPTIONS = ("jobs", "fast", "all_tests", "diff_base", "shard", "max_mutants")
+
+
 def _numbers(stats: dict) -> dict[str, float]:
     """The numeric figures of a run's stats, flattened (``seconds.total``), for audit.json."""
     out: dict[str, float] = {}
@@ -144,6 +148,7 @@ def run_audit(
                 raise
             _carry(result, build_result(project, trace, run.mutants, run.unmutated))
             result.mutation_stats = _numbers(run.stats) or None
+            result.mutation_options = {k: run.stats[k] for k in MUTATION_OPTIONS if k in run.stats} or None
             if not run.complete:
                 incomplete = run.incomplete_reason or "mutation testing did not finish"
 

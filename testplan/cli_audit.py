@@ -60,6 +60,16 @@ def print_result(result: AuditResult) -> None:
                   if "sampled.ran" in stats else "")
         out.print(f"mutation: {len(result.mutants)} mutants{sample}, {int(stats.get('executed', 0))} run, "
                   f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
+        if "mutation_score_all_tests" in stats:
+            detected = int(stats.get("detected_by_any_test", 0))
+            out.print(f"mutation score over all tests (--all-tests, linked or not): {100 * detected / max(len(result.mutants), 1):.1f}% "
+                      f"({detected} of {len(result.mutants)} mutants detected by some test)")
+    scope = {k: v for k, v in (result.mutation_options or {}).items() if k in ("diff_base", "max_mutants", "shard") and v}
+    if result.mutation and scope:
+        told = {"diff_base": f"--diff {scope.get('diff_base')}", "max_mutants": f"--max-mutants {scope.get('max_mutants')}",
+                "shard": f"--shard {scope.get('shard')}"}
+        out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
+                  "a requirement with none of them scores as without mutation (S = 100·C)")
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
         if code:  # import-time code is never mutated; functions mutmut skips are worth naming
@@ -153,24 +163,27 @@ def mutation_progress(enabled: bool):
                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                        console=err_console(), transient=True)
         task = bar.add_task("mutants", total=None, rate="")
-        started = time.monotonic()
+        clock: dict = {}  # the rate counts from the first call (mutation starting), not the trace
 
         def tick(done: int, total: int) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
-            bar.update(task, completed=done, total=total, rate=f"{done / elapsed:.1f}/s")
+            now = time.monotonic()
+            started, base = clock.setdefault("start", (now, done))
+            rate = (done - base) / max(now - started, 1e-6)
+            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s" if done > base else "")
 
         with bar:
             yield tick
         return
-    state = {"last": 0.0, "started": time.monotonic()}
+    state: dict = {"last": 0.0}
 
     def line(done: int, total: int) -> None:
         now = time.monotonic()
+        started, base = state.setdefault("start", (now, done))  # the first call: mutation starts
         if done < total and now - state["last"] < 10:
             return
         state["last"] = now
-        elapsed = max(now - state["started"], 1e-6)
-        rate = done / elapsed
+        elapsed = max(now - started, 1e-6)
+        rate = (done - base) / elapsed
         eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
         speed = f"{rate:.1f}/s" if rate >= 0.1 or rate == 0 else f"{1 / rate:.0f} s each"  # not '0.0/s'
         print(f"testplan: mutants {done}/{total} ({speed}{eta})", file=sys.stderr, flush=True)
@@ -246,8 +259,10 @@ def explain(
     out = console()
     out.print(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})")
     out.print(f"{mutant.file}:{mutant.line}")
-    out.print(f"- {mutant.original.strip()}")
-    out.print(f"+ {mutant.mutated.strip()}")
+    for line in mutant.original.strip().splitlines() or [""]:
+        out.print(f"- {line}")
+    for line in mutant.mutated.strip().splitlines() or [""]:
+        out.print(f"+ {line}")
     for req_id in mutant.requirements:
         req = result.requirement(req_id)
         out.print(f"requirement {req_id}{' ' + req.title if req else ''}")

@@ -4,7 +4,7 @@ FORMAT_VERSION history:
   1 (2026-11-22) first version: tests, requirements with cases, mutants with per-test verdicts,
     scores, gate, mutation_stats.
     (2026-12-01, additive) gate.requirements: each requirement's own reasons, so reports need not
-    find requirement IDs in the reason text.
+    find requirement IDs in the reason text; mutation_options: how the mutation run was made.
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate.
@@ -128,6 +128,7 @@ class AuditResult(_Model):
     mutation: bool = False  # whether mutation testing ran
     shard: str | None = None  # "k/n" for one shard of a sharded run
     mutation_stats: dict[str, float] | None = None  # figures of the mutation run (executed, cache_hits, seconds.total, ...)
+    mutation_options: dict[str, str | int | bool | None] | None = None  # how it ran: jobs, fast, all_tests, diff_base, shard, max_mutants
     score: float | None = None  # project score, 0..100
     gate: GateResult | None = None
     requirements: list[RequirementResult] = Field(default_factory=list)

@@ -59,6 +59,12 @@ def test_three_shards_merged_equal_the_unsharded_audit(full, tmp_path, cli):
     assert [(r["id"], r["state"], r["oracle_score"], r["mutation_score"], r["score"]) for r in merged["requirements"]] == \
            [(r["id"], r["state"], r["oracle_score"], r["mutation_score"], r["score"]) for r in unsharded["requirements"]]
     assert merged_run.code == (0 if unsharded["gate"]["passed"] else 1)
+    # the figures are the whole run's, not the first shard's
+    stats, whole = merged["mutation_stats"], unsharded["mutation_stats"]
+    assert {k: v for k, v in stats.items() if k.startswith("statuses.") or k in ("mutants", "cells", "executed")} == \
+           {k: v for k, v in whole.items() if k.startswith("statuses.") or k in ("mutants", "cells", "executed")}
+    assert (stats["shards"], merged["mutation_options"]["shard"], merged["mutation_options"]["shards"]) == (3, None, 3)
+    assert f"mutation: {len(unsharded['mutants'])} mutants, {int(whole['executed'])} run, 0 from cache" in merged_run.out
 
     missing = cli("merge", shard_files[0], shard_files[2], "-C", copy(tmp_path, "merge2"), "--out", tmp_path / "partial")
     partial = load(tmp_path / "partial" / "audit.json")
@@ -135,6 +141,26 @@ def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path
     assert (sample["mutation_stats"]["sampled.ran"], sample["mutation_stats"]["sampled.of"]) == (5, 33)
     assert sample["complete"] is True
     assert "mutation: 6 mutants (--max-mutants: a sample of 5 of the 33 with tests), 0 run, 5 from cache, " in result.out
+    assert ("note: --max-mutants 5: O and M count only the mutants this run judged; a requirement with none of them "
+            "scores as without mutation (S = 100·C)") in result.out
+    assert sample["mutation_options"]["max_mutants"] == 5
+
+
+@pytest.mark.verifies("MUT-1.2")
+def test_how_the_mutation_run_was_made_is_recorded_and_all_tests_gives_a_global_score(full, cli, tmp_path):
+    root, audit = full
+    assert audit["mutation_options"] == {"jobs": 2, "fast": False, "all_tests": False, "diff_base": None,
+                                         "shard": None, "max_mutants": None}
+    result = cli("audit", "-C", copy(tmp_path, "all"), "--all-tests", "--fast", "--jobs", "1", "--out", tmp_path / "all-out")
+    everything = load(tmp_path / "all-out" / "audit.json")
+    assert everything["mutation_options"] == {"jobs": 1, "fast": True, "all_tests": True, "diff_base": None,
+                                              "shard": None, "max_mutants": None}
+    detected = sum(1 for m in everything["mutants"] if set(m["verdicts"].values()) - {"pass"})
+    total = len(everything["mutants"])
+    assert everything["mutation_stats"]["mutation_score_all_tests"] == round(detected / total, 4)
+    assert (f"mutation score over all tests (--all-tests, linked or not): {100 * detected / total:.1f}% "
+            f"({detected} of {total} mutants detected by some test)") in result.out
+    assert "mutation score over all tests" not in cli("audit", "-C", root).out
 
 
 def test_bad_shard_is_a_usage_error(full, cli):

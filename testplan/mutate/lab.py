@@ -265,6 +265,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                          for req in sorted(unmutated)},
         detected_by_any_test=sum(1 for r in mutants if set(r.verdicts.values()) - {"pass"}),
     )
+    if all_tests and mutants:  # the global score: any covering test, linked or not, may detect a mutant
+        stats["mutation_score_all_tests"] = round(stats["detected_by_any_test"] / len(mutants), 4)
     stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return MutationRun(mutants, unmutated, complete, reason, stats)
 
@@ -330,8 +332,9 @@ def _check_worker(worker, gen, log: Path) -> None:
                                 f"(files outside the project, absolute paths, test order); {where}")
     if worker.forced_fail is not None and all(v == "pass" for v in worker.forced_fail.values()):
         raise BaselineError("mutants are not active: with every mutant forced to fail (MUTANT_UNDER_TEST=fail) "
-                            "all selected tests still pass; the code under test is probably imported from "
-                            "site-packages instead of the scratch copy")
+                            "all selected tests still pass; either the code under test is imported from "
+                            "elsewhere (site-packages, an editable install) instead of the scratch copy, or the "
+                            "tests pass whatever the code does (they catch every exception?)")
     if not worker.done:
         raise WorkerError(f"the mutation worker stopped (exit {worker.returncode}) before finishing; {where}:\n"
                           + _tail(log))

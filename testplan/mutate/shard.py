@@ -10,6 +10,7 @@ result ``complete: false``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from ..errors import InputError
@@ -36,6 +37,34 @@ def in_shard(ids: list[str], shard: tuple[int, int]) -> set[str]:
 
 def mutant_order(mutant: MutantResult) -> tuple:
     return (mutant.file, mutant.line, mutant.id)
+
+
+_SUMMED = ("executed", "cache_hits", "cache_misses", "not_run", "baseline_tests", "forced_fail.failed", "forced_fail.of")
+
+
+def _merged_stats(results: list[AuditResult], mutants: list[MutantResult]) -> dict[str, float] | None:
+    """The figures of the whole run: work done summed over the shards, times of the slowest
+    shard (they run side by side), counts recomputed from the merged mutants."""
+    shards = [r.mutation_stats for r in results if r.mutation_stats]
+    if not shards:
+        return None
+    merged: dict[str, float] = {}
+    for stats in shards:
+        for key, value in stats.items():
+            if key in _SUMMED:
+                merged[key] = merged.get(key, 0) + value
+            elif key.startswith("seconds."):
+                merged[key] = max(merged.get(key, 0), value)
+            else:
+                merged.setdefault(key, value)
+    for key in [k for k in merged if k.startswith(("statuses.", "per_requirement."))]:
+        del merged[key]  # one shard's counts; the merged mutants' are below (per requirement: in requirements[])
+    merged["mutants"] = len(mutants)
+    merged["cells"] = sum(len(m.verdicts) for m in mutants)
+    for status, count in sorted(Counter(m.status for m in mutants).items()):
+        merged[f"statuses.{status}"] = count
+    merged["shards"] = len(results)
+    return merged
 
 
 def merge_shards(paths: list[Path]) -> AuditResult:
@@ -78,6 +107,9 @@ def merge_shards(paths: list[Path]) -> AuditResult:
     merged = first.model_copy(deep=True)
     merged.shard = None
     merged.mutants = sorted(mutants.values(), key=mutant_order)
+    merged.mutation_stats = _merged_stats([r for _, r in results], merged.mutants)
+    if merged.mutation_options:
+        merged.mutation_options = {**merged.mutation_options, "shard": None, "shards": total}
     merged.complete = not problems
     merged.incomplete_reason = "; ".join(problems) or None
     merged.started_at = min((r.started_at for _, r in results if r.started_at), default=None)
