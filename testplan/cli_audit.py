@@ -185,8 +185,9 @@ def mutation_progress(enabled: bool):
         elapsed = max(now - started, 1e-6)
         rate = (done - base) / elapsed
         eta = f", about {int((total - done) / rate)} s left" if rate > 0 and done < total else ""
-        speed = f"{rate:.1f}/s" if rate >= 0.1 or rate == 0 else f"{1 / rate:.0f} s each"  # not '0.0/s'
-        print(f"testplan: mutants {done}/{total} ({speed}{eta})", file=sys.stderr, flush=True)
+        speed = f"{rate:.1f}/s" if rate >= 0.1 else f"{1 / rate:.0f} s each" if rate > 0 else ""  # not '0.0/s'
+        told = f" ({speed}{eta})" if speed else " (starting)" if done < total else " (none to run)"
+        print(f"testplan: mutants {done}/{total}{told}", file=sys.stderr, flush=True)
 
     yield line
 
