@@ -156,7 +156,7 @@ def mutation_progress(enabled: bool):
     if not enabled:
         yield None
         return
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not err_console().is_dumb_terminal:  # rich draws no live bar on TERM=dumb
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         bar = Progress(TextColumn("mutants"), BarColumn(), MofNCompleteColumn(),

@@ -219,3 +219,16 @@ def test_progress_off_a_terminal_is_plain_lines_on_stderr(tmp_path):
         assert re.fullmatch(rf"testplan: mutants \d+/{N} \(.*, about \d+ s left\)", line), lines
     assert "━" not in proc.stderr and "\x1b[" not in proc.stderr  # no bar, no cursor control
     assert f"mutation: {N} mutants, {N} run, 0 from cache" in proc.stdout
+
+
+def test_progress_on_a_dumb_terminal_is_plain_lines(tmp_path):
+    """rich draws no live bar on TERM=dumb (Emacs shells, some CI ptys): the plain lines instead of nothing."""
+    pexpect = pytest.importorskip("pexpect")
+    root = copy_project(tmp_path / "traps")
+    child = pexpect.spawn(sys.executable, ["-m", "testplan", "audit", "-C", str(root)], encoding="utf-8",
+                          timeout=120, dimensions=(50, 200), env={**os.environ, "TERM": "dumb"})
+    child.expect(pexpect.EOF)
+    child.close()
+    lines = [m.group(0) for m in PLAIN_LINE.finditer(child.before)]
+    assert lines[0] == f"testplan: mutants 0/{N} (starting)"
+    assert re.fullmatch(rf"testplan: mutants {N}/{N} \((\d+\.\d/s|\d+ s each)\)", lines[-1]), lines
