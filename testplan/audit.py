@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import Config
-from .errors import IncompleteError, InputError, TestplanError
+from .errors import IncompleteError, InputError, SigtermAsInterrupt, TestplanError
 from .gate import apply_gate
 from .result import AuditResult, MutantResult, save_result
 from .review import Project, load_project
@@ -123,6 +123,12 @@ def run_audit(
         k, n = parse_shard(options["shard"])
         result.shard = f"{k}/{n}"
     save_result(result, out)
+    with SigtermAsInterrupt():
+        return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env)
+
+
+def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | None, min_score, min_requirement_score,
+         fail_on, extra_args: Sequence[str], env: dict[str, str] | None) -> AuditResult:
     try:
         project = load_project(config)
         result.project = project.requirements.project

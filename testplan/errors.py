@@ -80,3 +80,27 @@ class ProviderError(TestplanError):
 
     exit_code = ExitCode.INCOMPLETE
     slug = "provider"
+
+
+class SigtermAsInterrupt:
+    """SIGTERM (a CI job cancelled, ``kill``) ends a run as Ctrl-C does: KeyboardInterrupt in the
+    main thread, so the partial result is saved, child processes are killed and the exit is 4.
+    Nests: the previous handler is put back on exit."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            def raise_interrupt(signum, frame):
+                raise KeyboardInterrupt()
+            self.previous = signal.signal(signal.SIGTERM, raise_interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, self.previous)
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +162,38 @@ def test_interrupt_leaves_an_incomplete_result(tmp_path, cli):
     assert len(result.tests) == 9  # the evidence gathered so far is kept
     gate = cli("gate", "-C", root)
     assert (gate.code, gate.out.splitlines()[0]) == (4, "gate: INCOMPLETE — interrupted")
+
+
+def test_sigterm_during_the_test_run_is_an_interruption(tmp_path):
+    """A cancelled CI job sends SIGTERM: exit 4, an incomplete record, and the traced pytest killed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = copy_fixture(tmp_path)
+    started = tmp_path / "pytest-started"
+    (root / "tests" / "check_slow.py").write_text(
+        "import os, pathlib, time\n\n\ndef test_slow():\n"
+        f"    pathlib.Path({str(started)!r}).write_text(str(os.getpid()))\n    time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "testplan", "audit", "--no-mutation", "-C", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pytest_pid = int(started.read_text())
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (4, f"testplan: incomplete: interrupted; {root / '.testplan' / 'audit.json'} records an incomplete audit\n")
+    result = saved(root)
+    assert (result.complete, result.incomplete_reason) == (False, "interrupted")
+    status = Path(f"/proc/{pytest_pid}/status")
+    for _ in range(50):  # the test run went with it (gone, or a zombie nobody reaped yet)
+        if not status.exists() or "\nState:\tZ" in status.read_text():
+            break
+        time.sleep(0.1)
+    assert not status.exists() or "\nState:\tZ" in status.read_text(), status.read_text()
 
 
 def test_bad_input_replaces_a_stale_result(tmp_path, cli):

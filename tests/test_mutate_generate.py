@@ -271,3 +271,31 @@ def test_a_condition_split_over_lines_is_covered_by_the_tests_that_run_it(tmp_pa
     statuses = [(m["line"], m["status"]) for m in json.loads(result.out)["mutants"]]
     assert statuses == [(2, "killed"), (3, "killed"), (3, "killed"), (4, "killed-by-crash"), (4, "killed"),
                         (4, "killed-by-crash"), (6, "killed"), (7, "killed")]
+
+
+@pytest.mark.verifies("MUT-1.2")
+def test_generation_is_reused_while_the_source_is_unchanged(shop):
+    import json
+
+    first = _generate(shop)
+    entries = sorted((shop / ".testplan" / "cache" / "generate").iterdir())
+    assert sorted(json.loads(e.read_text())["file"] for e in entries) == ["src/shop/cart.py", "src/shop/core.py"]
+    again = _generate(shop)
+    assert [vars(m) for m in again.mutants] == [vars(m) for m in first.mutants]
+    assert again.code == first.code
+
+    # the entry is what the next run uses: a marker put in it reaches the scratch copy
+    core = next(e for e in entries if json.loads(e.read_text())["file"] == "src/shop/core.py")
+    data = json.loads(core.read_text())
+    core.write_text(json.dumps({**data, "code": data["code"] + "# from the cache\n"}))
+    assert (_generate(shop).scratch / "src/shop/core.py").read_text().endswith("# from the cache\n")
+
+    # an edit of the source replaces the entry; a broken entry is computed again
+    source = shop / "src/shop/core.py"
+    source.write_text(source.read_text().replace("return 5 * parcels", "return 6 * parcels"))
+    edited = _generate(shop)
+    assert "return 6 * parcels" in edited.code["src/shop/core.py"]
+    assert "# from the cache" not in (edited.scratch / "src/shop/core.py").read_text()
+    core.write_text("{not json")
+    assert _generate(shop).code == edited.code
+    assert json.loads(core.read_text())["file"] == "src/shop/core.py"

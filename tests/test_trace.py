@@ -379,27 +379,15 @@ def test_the_testplan_plugin_disabled_in_addopts(tmp_path):
     )
 
 
-def test_a_missing_plugin_in_addopts(tmp_path):
-    message = _baseline_error(tmp_path, {
-        "tests/test_x.py": OK_TEST,
-        "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p pytest_nonexistent"\n',
-    })
+@pytest.mark.parametrize(("pyproject", "where"), [
+    ('[tool.pytest.ini_options]\naddopts = "-p pytest_nonexistent"\n', "the project's pytest configuration (addopts)"),
+    ("[tool.testplan]\npytest_args = ['-p', 'pytest_nonexistent']\n", "[tool.testplan] pytest_args"),
+], ids=["addopts", "pytest_args"])
+def test_a_missing_plugin_names_where_it_was_asked_for(tmp_path, pyproject, where):
+    message = _baseline_error(tmp_path, {"tests/test_x.py": OK_TEST, "pyproject.toml": pyproject})
     assert message == (
         "pytest usage error: Error importing plugin \"pytest_nonexistent\": No module named 'pytest_nonexistent'; "
-        "the pytest plugin pytest_nonexistent is not installed: install it, or remove -p pytest_nonexistent "
-        "from the project's pytest configuration (addopts)"
-    )
-
-
-def test_a_missing_plugin_in_testplan_pytest_args(tmp_path):
-    message = _baseline_error(tmp_path, {
-        "tests/test_x.py": OK_TEST,
-        "pyproject.toml": "[tool.testplan]\npytest_args = ['-p', 'pytest_nonexistent']\n",
-    })
-    assert message == (
-        "pytest usage error: Error importing plugin \"pytest_nonexistent\": No module named 'pytest_nonexistent'; "
-        "the pytest plugin pytest_nonexistent is not installed: install it, or remove -p pytest_nonexistent "
-        "from [tool.testplan] pytest_args"
+        f"the pytest plugin pytest_nonexistent is not installed: install it, or remove -p pytest_nonexistent from {where}"
     )
 
 

@@ -258,6 +258,40 @@ def mutate_source(filename: str, code: str) -> _FileMutations:
                           fm.compute_function_hashes(code))
 
 
+GENERATION_CACHE = "generate"  # under the state dir's cache/: one JSON file per mutated source file
+_GENERATION_FORMAT = 1  # bump when _FileMutations or mutate_source changes
+
+
+def cached_mutate_source(cache_dir: Path | None, filename: str, code: str) -> _FileMutations:
+    """:func:`mutate_source`, reused while the file's text, mutmut's version, Python's and this
+    format are the same (an unchanged re-run then spends no time in libcst). One entry per
+    file, replaced when the file changes; an unreadable entry is computed again."""
+    import json
+    import sys
+
+    if cache_dir is None:
+        return mutate_source(filename, code)
+    key = hashlib.sha256(json.dumps([_GENERATION_FORMAT, mutmut_version(), sys.version_info[:2], filename, code]).encode()).hexdigest()
+    entry = cache_dir / (hashlib.sha256(filename.encode()).hexdigest()[:16] + ".json")
+    try:
+        data = json.loads(entry.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            return _FileMutations(data["code"], [_RawMutation(**m) for m in data["mutations"]], list(data["dropped_lines"]),
+                                  set(data["ignored_functions"]), dict(data["hashes"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    result = mutate_source(filename, code)
+    from dataclasses import asdict
+
+    from ..store import atomic_write
+
+    atomic_write(entry, json.dumps({"key": key, "file": filename, "code": result.code,
+                                    "mutations": [asdict(m) for m in result.mutations],
+                                    "dropped_lines": result.dropped_lines,
+                                    "ignored_functions": sorted(result.ignored_functions), "hashes": result.hashes}))
+    return result
+
+
 def mutant_id(module: str, qualname: str, raw: _RawMutation) -> str:
     """Deterministic and independent of where the function sits in its file."""
     blob = "\0".join([module, qualname, str(raw.line - raw.def_line), str(raw.col), raw.operator,
@@ -397,7 +431,7 @@ def scope_files(config: Config, requirements) -> tuple[dict[str, list[CodeSpan]]
 
 
 def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True,
-             only_files: set[str] | None = None) -> Generation:
+             only_files: set[str] | None = None, use_cache: bool = True) -> Generation:
     """Copy the project to ``scratch`` (default ``.testplan/mutants``) and write mutmut's
     trampolined version of every file some requirement's ``code:`` touches into that copy.
     ``write=False`` only computes the mutants (nothing is copied or written). ``only_files``
@@ -416,6 +450,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
         outside = {}
     if write:
         make_scratch(root, scratch, list(config.mutation.also_copy))
+    cache_dir = config.state_dir.resolve() / "cache" / GENERATION_CACHE if use_cache and write else None
     trampolined: dict[str, str] = {}
 
     previous = install_mutmut_config()
@@ -425,7 +460,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
         for rel in sorted(files):
             module = files[rel]
             code = (root / rel).read_text(encoding="utf-8")
-            result = mutate_source(rel, code)
+            result = cached_mutate_source(cache_dir, rel, code)
             trampolined[rel] = result.code
             if write:
                 (scratch / rel).write_text(result.code, encoding="utf-8")

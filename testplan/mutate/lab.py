@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import signal
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from ..errors import BaselineError, IncompleteError, InputError
+from ..errors import BaselineError, IncompleteError, InputError, SigtermAsInterrupt
 from ..review import counted_requirement
 from ..result import MutantResult
 from ..trace import TraceData
@@ -99,23 +97,6 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-class _SigtermAsInterrupt:
-    """SIGTERM ends a run like Ctrl-C does (partial result, children killed), in the main thread."""
-
-    def __enter__(self):
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            def raise_interrupt(signum, frame):
-                raise KeyboardInterrupt()
-            self.previous = signal.signal(signal.SIGTERM, raise_interrupt)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-        return False
-
-
 def check_options(shard: str | tuple[int, int] | None, max_mutants: int | None) -> tuple[int, int] | None:
     """Validate the scope options before anything runs; returns the parsed shard."""
     shard_kn = parse_shard(shard) if shard else None
@@ -163,12 +144,13 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     cache = None
     generated_ids: set[str] = set()
     changed: dict[str, set[int] | None] | None = None  # --diff: the changed lines per file in scope
-    with _SigtermAsInterrupt():
+    with SigtermAsInterrupt():
         try:
             if diff_base:  # before generating: mutmut only has to process the changed files
                 changed = changed_lines(config.root, diff_base, sorted(scope_files(config, project.requirements)[1]))
                 stats["changed_files"] = sorted(changed)
-            gen = generate(config, project.requirements, scratch, only_files=None if changed is None else set(changed))
+            gen = generate(config, project.requirements, scratch, only_files=None if changed is None else set(changed),
+                           use_cache=use_cache)
             unmutated = gen.unmutated
             generated_ids = {m.id for m in gen.mutants}
             stats["seconds"]["generate"] = round(gen.seconds, 3)
