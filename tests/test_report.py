@@ -59,7 +59,10 @@ def test_markdown_of_the_example(audited):
     text = (out / "testplan.md").read_text()
     assert text.startswith(f"## testplan: pet-insurance — score {result.score:.1f} · gate ❌ failed\n")
     survivors = sum(1 for m in result.mutants if m.status == "survived")
-    assert f"6 requirements: ✅ OK 2 · 🟠 SUSPECT 1 · ⭕ UNCOVERED 1 · 🟡 WEAK 2. 72 tests, {len(result.mutants)} mutants, {survivors} survived." in text
+    uncovered = sum(1 for m in result.mutants if m.status == "no-coverage")
+    assert (survivors, uncovered) == (27, 6)
+    assert (f"6 requirements: ✅ OK 2 · 🟠 SUSPECT 1 · ⭕ UNCOVERED 1 · 🟡 WEAK 2. 72 tests, {len(result.mutants)} mutants, "
+            f"27 survived, 6 on lines no linked test runs.") in text
     assert "| **PAY-3** Full and partial refunds never exceed what was captured | high | **🟡 WEAK** |" in text
 
 

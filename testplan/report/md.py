@@ -132,7 +132,8 @@ def _headline(result: AuditResult) -> str:
     mutants = len(result.mutants)
     if result.mutation:
         surviving = sum(1 for m in result.mutants if m.status == "survived")
-        lines.append(f"{tests} tests, {mutants} mutants, {surviving} survived.\n")
+        uncovered = sum(1 for m in result.mutants if m.status == "no-coverage")
+        lines.append(f"{tests} tests, {mutants} mutants, {surviving} survived, {uncovered} on lines no linked test runs.\n")
     else:
         lines.append(f"{tests} tests; mutation testing did not run (O and M not measured).\n")
     if not result.complete:
