@@ -12,12 +12,15 @@ For each project of the corpus (``<repo>/../shared/bench/corpus.txt``; one line 
    diff are read back with ``bench/mutmut_dump.py``;
 3. testplan in another fresh copy: ``testplan init --from-code PACKAGE``, a ``[tool.testplan.links]``
    table linking every test to every drafted requirement (``"*" = [...]``), then the full audit
-   (``--jobs 2``: the whole kill matrix), an unchanged re-run (the cache), and ``--fast`` (after
-   clearing the cache), each timed;
+   (``--jobs 2``: the whole kill matrix), an unchanged re-run (the cache), a re-run after editing
+   one test (which mutants ran, against the ones that test covered in the full run), and
+   ``--fast`` (after clearing the cache), each timed;
 4. agreement: testplan's mutants (``.testplan/audit.json``) matched to mutmut's, by mutmut's name
    (testplan's worker job records it) and independently by (file, line, mutated text) from
    mutmut's diff; detected/undetected agreement over the mutants both tools produced, and the
-   disagreements;
+   disagreements; then mutmut re-checks each disagreement itself (``mutmut run NAME``, three
+   times, each with another ``PYTHONHASHSEED``), which tells a verdict mutmut reproduces from one
+   it does not;
 5. a table of the figures; ``--json OUT`` saves them.
 
 Nothing here asserts on timings: the figures depend on the machine and on its load, which is
@@ -370,20 +373,20 @@ def write_mutmut_config(root: Path, cfg: dict) -> None:
     append_pyproject(root, "\n".join(lines) + "\n")
 
 
-def run_mutmut(project: Project, pristine: Path, pdir: Path, venv: Path) -> dict:
+def run_mutmut(project: Project, pristine: Path, pdir: Path, venv: Path, label: str = "") -> dict:
     root = copy_tree(pristine, pdir / "mutmut")
     cfg = mutmut_config(project, root)
     write_mutmut_config(root, cfg)
     log(f"  mutmut config: {cfg}")
     log(f"  mutmut run --max-children 2   (in {root}; {uptime()})")
-    t = timed([str(venv / "bin" / "mutmut"), "run", "--max-children", "2"], root, pdir / "mutmut-run.log",
+    t = timed([str(venv / "bin" / "mutmut"), "run", "--max-children", "2"], root, pdir / f"mutmut-run{label}.log",
               env=venv_env(venv))
     log(f"  mutmut run: exit {t.returncode}, {t.wall:.1f} s, peak RSS {t.peak_rss_kb} kB")
     out: dict = {"config": cfg, "run": asdict(t)}
     if t.returncode != 0:
         out["error"] = "mutmut run failed: " + "\n".join(Path(t.log).read_text(errors="replace").splitlines()[-15:])
         return out
-    dump = pdir / "mutmut-mutants.jsonl"
+    dump = pdir / f"mutmut-mutants{label}.jsonl"
     run([str(venv / "bin" / "python"), str(BENCH / "mutmut_dump.py"), str(dump)], cwd=root, env=venv_env(venv))
     records = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines() if line.strip()]
     for rec in records:
@@ -542,6 +545,69 @@ def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, f
     return out
 
 
+def _test_function(nodeid: str) -> tuple[str, tuple[str, ...]]:
+    """'tests/t.py::Cls::test_x[1-2]' -> ('tests/t.py', ('Cls', 'test_x'))."""
+    path, *names = nodeid.partition("[")[0].split("::")
+    return path, tuple(names)
+
+
+def pick_test_to_edit(root: Path, full: dict) -> tuple[str, tuple[str, ...], set[str]] | None:
+    """The test function (all its parametrizations) whose edit should re-run the most mutants
+    while still being a minority of them (at most a quarter of the mutants that ran): returns
+    (file, names, ids of the mutants its nodeids ran in the full run)."""
+    covers: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
+    ran = [m for m in full.get("mutants", []) if m.get("verdicts")]
+    for m in ran:
+        for nodeid in m["verdicts"]:
+            path, names = _test_function(nodeid)
+            if path.endswith(".py") and names:
+                covers[(path, names)].add(m["id"])
+    if not covers:
+        return None
+    ordered = sorted(covers.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    small = [kv for kv in ordered if len(kv[1]) <= max(1, len(ran) // 4)]
+    (path, names), ids = (small or ordered)[0]
+    return path, names, ids
+
+
+def edit_test_function(file: Path, names: tuple[str, ...]) -> str:
+    """Insert a no-op statement as the first line of the test function's body; returns the
+    original text (to restore it)."""
+    import ast
+
+    text = file.read_text(encoding="utf-8")
+    body = ast.parse(text).body
+    node = None
+    for name in names:
+        node = next(n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == name)
+        body = node.body
+    first = body[0]
+    lines = text.splitlines(keepends=True)
+    indent = lines[first.lineno - 1][: first.col_offset]
+    lines.insert(first.lineno - 1, f"{indent}_edited_by_the_bench = None\n")
+    file.write_text("".join(lines), encoding="utf-8")
+    return text
+
+
+def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str]) -> dict:
+    """Edit one test, re-run the audit, and compare the mutants that ran with the ones that test
+    covered in the full run (the acceptance: only those re-run). Restores the test afterwards."""
+    picked = pick_test_to_edit(root, full)
+    if picked is None:
+        return {"error": "no test function in a .py file ran a mutant"}
+    path, names, expected = picked
+    original = edit_test_function(root / path, names)
+    try:
+        out = testplan_audit(root, pdir, venv, "edit", False, flags)
+    finally:
+        (root / path).write_text(original, encoding="utf-8")
+    executed = set(out.get("names", {}))  # the worker's tasks: the mutants that ran
+    return {"test": f"{path}::{'::'.join(names)}", "covered_in_full_run": len(expected), "executed": len(executed),
+            "executed_equals_covered": executed == expected,
+            "executed_not_covered": sorted(executed - expected)[:20], "covered_not_executed": sorted(expected - executed)[:20],
+            "run": out.get("run"), "complete": out.get("complete")}
+
+
 # --------------------------------------------------------------------------------------------
 # step 4: agreement
 
@@ -658,6 +724,90 @@ def agreement(mm_out: dict, tp_out: dict, names: dict[str, str]) -> dict:
     }
 
 
+MUTMUT_STATUS = """
+import json, sys
+from mutmut.mutation.data import SourceFileMutationData
+from mutmut.stats import status_by_exit_code
+data = SourceFileMutationData(path=sys.argv[1])
+data.load()
+code = data.exit_code_by_key.get(sys.argv[2])
+print(json.dumps({"exit_code": code, "status": status_by_exit_code[code]}))
+"""
+
+
+def recheck_disagreements(agr: dict, mm_out: dict, pdir: Path, venv: Path, times: int = 3) -> None:
+    """Run ``mutmut run NAME`` again for each disagreement, in mutmut's own tree, ``times`` times
+    with PYTHONHASHSEED 1..times (mutmut's forkserver orders a mutant's tests as ``list(set)``).
+    Adds ``mutmut_recheck`` (the statuses) to each disagreement and, to ``agr``, the agreement
+    over the mutants whose mutmut verdict reproduces in every re-check."""
+    root = pdir / "mutmut"
+    paths = {r["name"]: r["path"] for r in mm_out.get("mutants", [])}
+    reproduced = 0
+    for d in agr.get("disagreements", []):
+        statuses = []
+        for seed in range(1, times + 1):
+            env = {**venv_env(venv), "PYTHONHASHSEED": str(seed)}
+            run([str(venv / "bin" / "mutmut"), "run", "--max-children", "2", d["mutmut"]], cwd=root, env=env,
+                check=False, quiet=True)
+            out = run([str(venv / "bin" / "python"), "-c", MUTMUT_STATUS, paths[d["mutmut"]], d["mutmut"]],
+                      cwd=root, env=venv_env(venv), check=False, quiet=True)
+            try:
+                statuses.append(json.loads(out.stdout.strip().splitlines()[-1])["status"])
+            except (IndexError, ValueError, KeyError):
+                statuses.append("unreadable")
+        d["mutmut_recheck"] = statuses
+        if all(st == d["mutmut_status"] for st in statuses):
+            reproduced += 1
+        log(f"  re-check {d['mutmut']}: mutmut said {d['mutmut_status']}; alone, 3 times: {', '.join(statuses)}")
+    compared = agr["agree"] + reproduced
+    agr["disagree_reproduced"] = reproduced
+    agr["agreement_reproducible_pct"] = round(100 * agr["agree"] / compared, 2) if compared else None
+
+
+def detected_mm(status: str) -> bool | None:
+    return True if status in DETECTED_MM else False if status in UNDETECTED_MM else None
+
+
+def rounds_summary(rounds: list[dict], names: dict[str, str]) -> dict:
+    """Across rounds: each tool's wall times and their medians, how many mutants mutmut judged
+    differently from one round to another, and the agreement with testplan over the mutants
+    whose mutmut verdict is the same in every round (unbiased: agreeing and disagreeing mutants
+    are dropped alike when mutmut is unstable on them)."""
+    from statistics import median
+
+    mm_walls = [r["mutmut"]["run"]["wall"] for r in rounds if r.get("mutmut", {}).get("run")]
+    tp_walls = [r["testplan"]["run"]["wall"] for r in rounds if r.get("testplan", {}).get("run")]
+    verdicts: dict[str, set] = defaultdict(set)
+    for r in rounds:
+        for rec in r.get("mutmut", {}).get("mutants", []):
+            verdicts[rec["name"]].add(detected_mm(rec["status"]))
+    unstable = sorted(name for name, seen in verdicts.items() if len(seen) > 1)
+    tp_statuses = [tuple(sorted((m["id"], m["status"]) for m in r["testplan"].get("mutants", []))) for r in rounds if r.get("testplan")]
+    out = {"rounds": len(rounds), "wall_mutmut": mm_walls, "wall_testplan_full": tp_walls,
+           "median_mutmut": round(median(mm_walls), 2) if mm_walls else None,
+           "median_testplan_full": round(median(tp_walls), 2) if tp_walls else None,
+           "mutmut_unstable": unstable, "testplan_same_in_every_round": len(set(tp_statuses)) <= 1}
+    first_tp = {m["id"]: m for m in rounds[0].get("testplan", {}).get("mutants", [])}
+    agree = compared = 0
+    by_name = {v: k for k, v in names.items()}
+    for name, seen in verdicts.items():
+        if len(seen) != 1 or None in seen or name not in by_name or by_name[name] not in first_tp:
+            continue
+        tp_status = first_tp[by_name[name]]["status"]
+        compared += 1
+        agree += (tp_status in DETECTED_TP) == next(iter(seen))
+    out.update(stable_compared=compared, stable_agree=agree,
+               stable_agreement_pct=round(100 * agree / compared, 2) if compared else None)
+    per_round = []  # each round's mutmut against testplan's first full run, by mutmut name
+    for r in rounds:
+        both = [(rec, first_tp[by_name[rec["name"]]]) for rec in r.get("mutmut", {}).get("mutants", [])
+                if rec["name"] in by_name and by_name[rec["name"]] in first_tp and detected_mm(rec["status"]) is not None]
+        same = sum(1 for rec, tp in both if detected_mm(rec["status"]) == (tp["status"] in DETECTED_TP))
+        per_round.append({"agree": same, "compared": len(both)})
+    out["agreement_by_round"] = per_round
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # step 5: report
 
@@ -674,6 +824,7 @@ def summarize(project: Project, res: dict) -> dict:
     full, fast, rerun = tpr.get("full", {}), tpr.get("fast", {}), tpr.get("rerun", {})
     agr = res.get("agreement", {})
     mm_wall = mm.get("run", {}).get("wall")
+    rounds = res.get("rounds_summary") or {}
     row = {
         "project": project.key,
         "mutants_mutmut": len(mm.get("mutants", [])) if mm.get("mutants") is not None else None,
@@ -689,14 +840,18 @@ def summarize(project: Project, res: dict) -> dict:
         "rss_testplan_fast_kb": fast.get("run", {}).get("peak_rss_kb"),
         "rss_testplan_rerun_kb": rerun.get("run", {}).get("peak_rss_kb"),
     }
+    if rounds.get("rounds", 1) > 1:  # medians over the rounds, each tool run alternately first
+        row["wall_mutmut"] = mm_wall = rounds["median_mutmut"]
+        row["wall_testplan_full"] = rounds["median_testplan_full"]
     for k in ("full", "fast", "rerun"):
         row[f"ratio_{k}"] = _ratio(row[f"wall_testplan_{k}"], mm_wall)
+    row["rerun_of_full"] = _ratio(row["wall_testplan_rerun"], full.get("run", {}).get("wall"))
     return row
 
 
 def print_table(rows: list[dict]) -> None:
     head = ["project", "mutants mm/tp", "matched", "agreement", "mutmut", "tp full", "tp --fast", "tp re-run",
-            "ratio full/fast/re-run", "peak RSS mm / tp full / fast / re-run"]
+            "ratio full/fast/re-run", "re-run/full", "peak RSS mm / tp full / fast / re-run"]
     body = []
     for r in rows:
         def s(v):
@@ -707,6 +862,7 @@ def print_table(rows: list[dict]) -> None:
             "-" if r["agreement_pct"] is None else f"{r['agreement_pct']:.1f}% ({r['agree']}/{r['compared']})",
             s(r["wall_mutmut"]), s(r["wall_testplan_full"]), s(r["wall_testplan_fast"]), s(r["wall_testplan_rerun"]),
             " / ".join("-" if r[f"ratio_{k}"] is None else f"{r[f'ratio_{k}']:.2f}" for k in ("full", "fast", "rerun")),
+            "-" if r["rerun_of_full"] is None else f"{r['rerun_of_full']:.2f}",
             " / ".join(_mb(r[k]) for k in ("rss_mutmut_kb", "rss_testplan_full_kb", "rss_testplan_fast_kb", "rss_testplan_rerun_kb")),
         ])
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
@@ -728,6 +884,16 @@ def print_details(project: Project, res: dict, limit: int = 20) -> None:
               f"tests seen by its stats run: {mm.get('tests_seen')}")
         for f, st in (mm.get("statuses_by_file") or {}).items():
             print(f"    {f}: {st}")
+    edit = tpr.get("edit")
+    if edit:
+        if "error" in edit:
+            print(f"  testplan after editing one test: {edit['error']}")
+        else:
+            print(f"  testplan after editing {edit['test']}: {edit['executed']} mutants re-ran; the test covered "
+                  f"{edit['covered_in_full_run']} in the full run; same set: {edit['executed_equals_covered']} "
+                  f"({(edit.get('run') or {}).get('wall', 0):.1f} s)")
+            if not edit["executed_equals_covered"]:
+                print(f"    ran but not covered: {edit['executed_not_covered']}; covered but not run: {edit['covered_not_executed']}")
     for label in ("full", "rerun", "fast"):
         r = tpr.get(label)
         if not r:
@@ -745,6 +911,18 @@ def print_details(project: Project, res: dict, limit: int = 20) -> None:
         print(f"  matched {agr['matched']} (by mutmut name {agr['matched_by_name']}, by file/line/text {agr['matched_by_text']}; "
               f"both methods on {agr['match_methods_both']}, same pair on {agr['match_methods_agree']})")
         print(f"  detected/undetected agreement: {agr['agreement_pct']}% ({agr['agree']}/{agr['compared']}; {agr['excluded']} excluded: suspicious/not checked)")
+        if "agreement_reproducible_pct" in agr:
+            print(f"  of the {agr['disagree']} disagreements, mutmut reproduced its own verdict (re-run alone, 3 times) on "
+                  f"{agr['disagree_reproduced']}; the agreements were not re-checked, so this is no agreement figure")
+    rs = res.get("rounds_summary")
+    if rs and rs["rounds"] > 1:
+        print(f"  {rs['rounds']} rounds, the tools alternately first: mutmut {rs['wall_mutmut']} s (median {rs['median_mutmut']}), "
+              f"testplan full {rs['wall_testplan_full']} s (median {rs['median_testplan_full']})")
+        print(f"  mutmut judged {len(rs['mutmut_unstable'])} mutants differently between rounds {rs['mutmut_unstable'][:10]}; "
+              f"testplan's statuses were the same in every round: {rs['testplan_same_in_every_round']}")
+        print(f"  agreement over the mutants mutmut judged the same in every round: {rs['stable_agreement_pct']}% "
+              f"({rs['stable_agree']}/{rs['stable_compared']}); each round's mutmut against testplan (by mutmut name): "
+              + ", ".join(f"round {k}: {a['agree']}/{a['compared']}" for k, a in enumerate(rs["agreement_by_round"], 1)))
         print(f"  status pairs (mutmut / testplan): {agr['confusion']}")
         print(f"  mutmut-only mutants by file: {agr['mutmut_only_by_file']} statuses {agr['mutmut_only_statuses']}")
         print(f"  testplan-only mutants: {len(agr['testplan_only'])}")
@@ -755,7 +933,8 @@ def print_details(project: Project, res: dict, limit: int = 20) -> None:
             for d in agr["disagreements"][:limit]:
                 print(f"    {d['file']}:{d['line']} {d['operator']} {d['original']!r} -> {d['mutated']!r}: "
                       f"mutmut {d['mutmut_status']} (exit {d['mutmut_exit_code']}, {d['mutmut']}), testplan {d['testplan_status']} "
-                      f"over {d['tests']} tests {dict(d['verdicts'])}")
+                      f"over {d['tests']} tests {dict(d['verdicts'])}"
+                      + (f"; mutmut re-checks: {', '.join(d['mutmut_recheck'])}" if "mutmut_recheck" in d else ""))
 
 
 def bench_project(project: Project, args) -> dict:
@@ -794,11 +973,28 @@ def bench_project(project: Project, args) -> dict:
         tpr: dict = {}
         tpr["full"] = testplan_audit(root, pdir, venv, "full", False, flags)
         tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", False, flags)
+        tpr["edit"] = edit_one_test(root, pdir, venv, tpr["full"], flags)
+        log(f"  edited {tpr['edit'].get('test')}: {tpr['edit'].get('executed')} mutants re-ran, "
+            f"{tpr['edit'].get('covered_in_full_run')} covered by it in the full run, same set: {tpr['edit'].get('executed_equals_covered')}")
         shutil.rmtree(root / ".testplan" / "cache", ignore_errors=True)  # --fast measured cold
         tpr["fast"] = testplan_audit(root, pdir, venv, "fast", True, flags)
         res["testplan"] = tpr
+        rounds = [{"mutmut": res.get("mutmut", {}), "testplan": tpr["full"]}]
+        for k in range(2, args.rounds + 1):  # round k: testplan first when k is even, mutmut first when odd
+            entry: dict = {}
+            for tool in (("testplan", "mutmut") if k % 2 == 0 else ("mutmut", "testplan")):
+                if tool == "mutmut" and not args.skip_mutmut:
+                    entry["mutmut"] = run_mutmut(project, pristine, pdir, venv, label=f"-r{k}")
+                elif tool == "testplan":
+                    shutil.rmtree(root / ".testplan", ignore_errors=True)  # cold, like round 1
+                    entry["testplan"] = testplan_audit(root, pdir, venv, f"full-r{k}", False, flags)
+            rounds.append(entry)
+        res["rounds_summary"] = rounds_summary(rounds, tpr["full"].get("names", {}))
         if res.get("mutmut", {}).get("mutants"):
             res["agreement"] = agreement(res["mutmut"], tpr["full"], tpr["full"].get("names", {}))
+            if res["agreement"]["disagreements"] and not args.skip_recheck:
+                log(f"{project.key}: mutmut re-checks its {len(res['agreement']['disagreements'])} disagreeing verdicts")
+                recheck_disagreements(res["agreement"], res["mutmut"], pdir, venv)
             res["agreement_fast"] = {k: v for k, v in agreement(res["mutmut"], tpr["fast"], tpr["full"].get("names", {})).items()
                                      if k not in ("testplan_only",)}
     return res
@@ -815,6 +1011,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-mutmut", action="store_true", help="reuse the last mutmut figures of the workdir")
     parser.add_argument("--skip-testplan", action="store_true")
     parser.add_argument("--disagreements", type=int, default=20)
+    parser.add_argument("--skip-recheck", action="store_true", help="do not re-run mutmut on the disagreements")
+    parser.add_argument("--rounds", type=int, default=1, metavar="N",
+                        help="time mutmut and the full audit N times, alternately first; the table shows medians")
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
 
