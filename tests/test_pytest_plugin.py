@@ -248,6 +248,7 @@ def test_recorder_is_registered_only_when_enabled(pytester: pytest.Pytester):
 def test_report_header_when_recording(pytester: pytest.Pytester):
     pytester.makepyfile(test_a="def test_a():\n    assert True\n")
     result = pytester.runpytest("--testplan-record=r.json")
+    assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["testplan: recording tests to r.json (no coverage contexts)"])
 
 
