@@ -25,7 +25,8 @@ How a trace runs (:func:`run_trace`)::
   (``HYPOTHESIS_STORAGE_DIRECTORY``). Options in the project's own ``addopts`` that write
   files (``--junitxml``) are the project's business;
 - ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
-  not supported for the trace run (contexts live in one process).
+  turned off (``-n 0`` after the project's options, so an ``addopts = "-n auto"`` keeps working):
+  the contexts live in one process.
 
 A broken suite (collection errors, usage errors, no tests, internal errors, interruption)
 raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are data.
@@ -196,13 +197,19 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         # over ours and the per-test contexts would be lost. --no-cov keeps its options valid.
         command += ["--no-cov"]
     command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
+    if _installed("xdist"):
+        command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
     return command
 
 
-def _pytest_cov_installed() -> bool:
+def _installed(module: str) -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("pytest_cov") is not None
+    return importlib.util.find_spec(module) is not None
+
+
+def _pytest_cov_installed() -> bool:
+    return _installed("pytest_cov")
 
 
 def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -501,6 +501,23 @@ def test_a_projects_cov_addopts_do_not_replace_the_per_test_contexts(tmp_path):
     assert trace.lines["tests/test_calc.py::test_double"] == {str((root / "src" / "calc.py").resolve()): {2}}
 
 
+def test_a_projects_xdist_addopts_do_not_scatter_the_trace(tmp_path):
+    """addopts = "-n 2" (pytest-xdist) would run the tests in worker processes, out of reach of
+    the trace's coverage; the tracer appends -n 0."""
+    pytest.importorskip("xdist")
+    root = _project(tmp_path, {
+        "src/calc.py": "def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n",
+        "tests/test_calc.py": ("from calc import double, half\n\n\ndef test_double():\n    assert double(2) == 4\n\n\n"
+                               "def test_half():\n    assert half(2) == 1\n"),
+        "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\naddopts = "-n 2"\n',
+    })
+    trace = run_trace(load_config(root), packages=["calc"])
+    calc = str((root / "src" / "calc.py").resolve())
+    assert [(t.nodeid, t.outcome) for t in trace.tests] == [("tests/test_calc.py::test_double", "passed"),
+                                                             ("tests/test_calc.py::test_half", "passed")]
+    assert trace.lines == {"tests/test_calc.py::test_double": {calc: {2}}, "tests/test_calc.py::test_half": {calc: {6}}}
+
+
 SHARED_FIXTURES = {
     "src/store.py": (
         "def engine():\n"                  # 1
