@@ -197,7 +197,7 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         # over ours and the per-test contexts would be lost. --no-cov keeps its options valid.
         command += ["--no-cov"]
     command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
-    if _installed("xdist"):
+    if _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
         command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
     return command
 
