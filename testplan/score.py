@@ -98,7 +98,7 @@ from .result import (
     RequirementResult,
     TestResult,
 )
-from .review import Project
+from .review import Project, counted_requirement
 from .links import dedupe, matches
 from .mutate.outcome import status as outcome_status
 from .scope import CodeSpan, ref_spans
@@ -170,16 +170,13 @@ def resolve_links(project: Project, tests: Sequence[TestRecord]) -> LinkIndex:
                 dangling += 1
                 report(test, link, "error", problem, "fix the ID in @pytest.mark.verifies", "fix the ID in [tool.testplan.links]")
                 continue
-            req_id = requirement_of(link)
+            req_id = counted_requirement(project, link)  # the rule the mutation engine picks judges by
+            if req_id is None:  # known, so a rejected case
+                rejected += 1
+                report(test, link, "warning", f"links {link}, a rejected case", "remove the link or re-approve the case",
+                       "remove the ID from [tool.testplan.links] or re-approve the case")
+                continue
             if is_case_id(link):
-                plan = project.plans.get(req_id)
-                case = plan.case(link) if plan is not None else None
-                assert case is not None
-                if case.status is CaseStatus.rejected:
-                    rejected += 1
-                    report(test, link, "warning", f"links {link}, a rejected case", "remove the link or re-approve the case",
-                           "remove the ID from [tool.testplan.links] or re-approve the case")
-                    continue
                 _add(index.case_tests, link, test.nodeid)
             live += 1
             _add(index.requirement_tests, req_id, test.nodeid)
