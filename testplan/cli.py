@@ -92,7 +92,7 @@ requirements = "requirements.yaml"
 plans = "plans"
 tests = ["tests"]
 min_score = 0
-fail_on = ["dangling"]
+fail_on = ["dangling", "failing"]
 """
 
 

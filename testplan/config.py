@@ -12,9 +12,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .errors import InputError
+from .store import DEFAULT_MAX_INPUT_BYTES
 
 GateState = Literal["suspect", "unreviewed", "uncovered", "failing", "weak", "dangling", "orphan"]
 GATE_STATES: tuple[str, ...] = GateState.__args__  # type: ignore[attr-defined]
+DEFAULT_FAIL_ON: tuple[str, ...] = ("dangling", "failing")
 
 
 class _Strict(BaseModel):
@@ -46,9 +48,12 @@ class Config(_Strict):
     pytest_args: list[str] = Field(default_factory=list)
     min_score: float = Field(default=0.0, ge=0, le=100)
     min_requirement_score: float = Field(default=0.0, ge=0, le=100)
-    # DANGLING is an error (a link names nothing): the gate fails on it unless the project says
-    # otherwise; a configured list, [] included, replaces this default.
-    fail_on: list[GateState] = Field(default_factory=lambda: ["dangling"])
+    # DANGLING is an error (a link names nothing) and a FAILING linked test means the requirement
+    # is NOK: the gate fails on both unless the project says otherwise; a configured list, []
+    # included, replaces this default.
+    fail_on: list[GateState] = Field(default_factory=lambda: list(DEFAULT_FAIL_ON))
+    # requirements and plan files larger than this are refused unread
+    max_input_bytes: int = Field(default=DEFAULT_MAX_INPUT_BYTES, ge=1)
     links: dict[str, list[str]] = Field(default_factory=dict)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     mutation: MutationConfig = Field(default_factory=MutationConfig)
@@ -192,6 +197,29 @@ def env(name: str) -> str | None:
     return value if value else None
 
 
+def _configured_paths(config: Config) -> list[tuple[list[str], str]]:
+    """Every path the configuration names, with its key (as a pydantic location)."""
+    paths: list[tuple[list[str], str]] = [(["requirements"], config.requirements), (["plans"], config.plans)]
+    paths += [(["tests", str(i)], p) for i, p in enumerate(config.tests)]
+    paths += [(["source", str(i)], p) for i, p in enumerate(config.source)]
+    paths += [(["mutation", "also_copy", str(i)], p) for i, p in enumerate(config.mutation.also_copy)]
+    return paths
+
+
+def _confine(config: Config, text: str) -> None:
+    """Every configured path must stay inside the project root once symlinks are resolved:
+    testplan reads, copies and writes under those paths, and never outside the project."""
+    root = config.root.resolve()
+    for loc, value in _configured_paths(config):
+        target = (root / value).resolve()
+        if target == root or root in target.parents:
+            continue
+        key = loc[:-1] if loc[-1].isdigit() else loc
+        via = "" if Path(os.path.normpath(root / value)) == target else f" (a symlink to {target})"
+        raise InputError(f"[tool.testplan] {'.'.join(key)}: '{value}' is outside the project root{via}; "
+                         "use a path inside the project", "pyproject.toml", _line_of_loc(text, key))
+
+
 def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
     """Defaults, then ``[tool.testplan]`` of ``root/pyproject.toml``, then ``overrides`` (flags)."""
     if not root.is_dir():
@@ -200,7 +228,15 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
     table: dict[str, Any] = {}
     text = ""
     if pyproject.is_file():
-        text = pyproject.read_text(encoding="utf-8")
+        if pyproject.stat().st_size > DEFAULT_MAX_INPUT_BYTES:
+            raise InputError(f"larger than {DEFAULT_MAX_INPUT_BYTES} bytes, too large to be a project's configuration; "
+                             "move the data out of it", "pyproject.toml")
+        try:
+            text = pyproject.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason}); save the file as UTF-8", "pyproject.toml", 1) from None
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", "pyproject.toml") from None
         try:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -228,6 +264,7 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> Config:
             message = f"[tool.testplan] {'.'.join(loc)}: {error['msg']}; {_how_to_fix(error, loc)}"
         raise InputError(message, "pyproject.toml", _line_of_loc(text, loc)) from None
     config.root = root
+    _confine(config, text)
     if "links" in table and "links" not in (overrides or {}):
         lines = _key_lines(text)
         config._link_lines = {pattern: lines.get(("links", pattern), lines.get(("links",), 0)) for pattern in config.links}

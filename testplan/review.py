@@ -54,8 +54,8 @@ def counted_requirement(project: Project, link: str) -> str | None:
 
 
 def load_project(config: Config, findings: list[Finding] | None = None) -> Project:
-    requirements = load_requirements(config.requirements_path, config.root, findings)
-    plans = load_plans(config.plans_dir, requirements, config.root, findings)
+    requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes)
+    plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes)
     return Project(config, requirements, plans)
 
 

@@ -3,6 +3,12 @@
 YAML is read and written with ruamel.yaml's round-trip mode, so comments, key order and
 quoting survive a load/save. Plan files are written atomically (temp file + rename) and only
 when their content changed. Every problem is reported as ``path:line: message``.
+
+Input is bounded before it is built: a file over ``[tool.testplan] max_input_bytes`` is refused
+unread, and anchors/aliases (``&a`` / ``*a``, the way a 500-byte "billion laughs" file expands
+to gigabytes), explicit tags (``!foo``, ``!!str``) and nesting deeper than
+:data:`MAX_NESTING` are refused at their line while the YAML is composed, before any value
+is constructed.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any, Iterable, TypeVar
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.events import AliasEvent, NodeEvent
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -50,8 +58,48 @@ DEFAULT_STYLE = (2, 4, 2)  # (mapping, sequence, offset): "cases:\n  - id: ..."
 _STYLES = (DEFAULT_STYLE, (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 2, 2))
 
 
+DEFAULT_MAX_INPUT_BYTES = 10 * 1024 * 1024  # [tool.testplan] max_input_bytes
+MAX_NESTING = 64  # mappings/lists inside each other; requirements and plans need 5
+
+
+class _Refused(Exception):
+    """A YAML construct testplan does not read, found while composing (``line`` is 1-based)."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, refusing what could make a small file large or surprising: aliases
+    and anchors (an alias is expanded by reference and then copied once per use, so nine
+    nested aliases are 9**9 values), explicit tags, and deep nesting."""
+
+    _nesting = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        if isinstance(event, AliasEvent) or (isinstance(event, NodeEvent) and event.anchor is not None):
+            name = event.anchor
+            raise _Refused(f"YAML anchors and aliases ('&{name}', '*{name}') are not supported; write the value out in full", line)
+        tag = getattr(event, "ctag", None) or getattr(event, "tag", None)
+        if tag is not None:
+            written = f"{tag.handle or ''}{tag.suffix or ''}" if hasattr(tag, "suffix") else str(tag)
+            raise _Refused(f"YAML tags ('{written}') are not supported; remove the tag (quote the value if it must stay text)", line)
+        self._nesting += 1
+        try:
+            if self._nesting > MAX_NESTING:
+                raise _Refused(f"values nested more than {MAX_NESTING} levels deep; flatten the structure", line)
+            return super().compose_node(parent, index)
+        finally:
+            self._nesting -= 1
+
+
 def make_yaml(style: tuple[int, int, int] = DEFAULT_STYLE) -> YAML:
     yaml = YAML(typ="rt")
+    yaml.Composer = _BoundedComposer
     yaml.preserve_quotes = True
     mapping, sequence, offset = style
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
@@ -77,19 +125,40 @@ def display(path: Path, root: Path | None = None) -> str:
 
 # --- reading ----------------------------------------------------------------------------------
 
-def read_yaml(path: Path, shown: str | None = None) -> Any:
-    """Parse a YAML file in round-trip mode; a syntax error becomes an InputError with its line."""
+def read_text(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> str:
+    """A user's text file, refused unread past ``max_bytes`` (no more than that is ever read)."""
     shown = shown or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise InputError("file not found; create it or point [tool.testplan] at the right path", shown) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason}); save the file as UTF-8", shown, 1) from None
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", shown) from None
+    if len(data) > max_bytes:
+        raise InputError(f"larger than the {max_bytes}-byte input limit; split it into smaller files "
+                         "or raise [tool.testplan] max_input_bytes", shown)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason}); save the file as UTF-8", shown, 1) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as open() in text mode reads it
+
+
+def read_yaml(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Any:
+    """Parse a YAML file in round-trip mode; a syntax error, an alias, a tag or a file over
+    ``max_bytes`` becomes an InputError with its line."""
+    shown = shown or str(path)
+    text = read_text(path, shown, max_bytes)
+    return parse_yaml(text, shown)
+
+
+def parse_yaml(text: str, shown: str) -> Any:
+    """:func:`read_yaml` for text already read."""
     try:
         return make_yaml().load(text)
+    except _Refused as exc:
+        raise InputError(exc.message, shown, exc.line) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -319,7 +388,8 @@ def requirement_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_requirements(path: Path, root: Path | None = None, findings: list[Finding] | None = None) -> Requirements:
+def load_requirements(path: Path, root: Path | None = None, findings: list[Finding] | None = None,
+                      max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Requirements:
     """Load one requirements file or a directory of them.
 
     With ``findings`` given, every problem is appended there and loading goes on (lint);
@@ -340,7 +410,7 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
     for file in files:
         shown = display(file, root)
         try:
-            data = read_yaml(file, shown)
+            data = read_yaml(file, shown, max_bytes)
         except InputError as err:
             if not collect:
                 raise
@@ -515,12 +585,13 @@ def plan_path(plans_dir: Path, requirement_id: str) -> Path:
     return plans_dir / f"{requirement_id}.yaml"
 
 
-def load_plan_file(path: Path, root: Path | None = None) -> PlanFile:
+def load_plan_file(path: Path, root: Path | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> PlanFile:
     shown = display(path, root)
-    data = read_yaml(path, shown)
+    text = read_text(path, shown, max_bytes)
+    data = parse_yaml(text, shown)
     if not isinstance(data, CommentedMap):
         raise InputError("expected a mapping with 'requirement' and 'cases' keys", shown, 1)
-    plan_file = PlanFile(path, shown, data, path.read_text(encoding="utf-8"))
+    plan_file = PlanFile(path, shown, data, text)
     plan_file.plan  # validate now, so errors carry the file's name
     return plan_file
 
@@ -534,7 +605,8 @@ class Plans:
         return plan_file.plan if plan_file else None
 
 
-def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = None, findings: list[Finding] | None = None) -> Plans:
+def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = None, findings: list[Finding] | None = None,
+               max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Plans:
     """Load every ``*.yaml`` under the plans directory (the requirements file itself excluded)
     and check each against the requirements: unknown requirement, wrong file name, case IDs
     of another requirement."""
@@ -555,7 +627,8 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
             continue
         shown = display(path, root)
         try:
-            data = read_yaml(path, shown)
+            text = read_text(path, shown, max_bytes)
+            data = parse_yaml(text, shown)
         except InputError as err:
             report(err.finding)
             continue
@@ -588,7 +661,7 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
                 report(Finding(shown, line_of(data, ["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
         if bad_case:
             continue
-        plans.files[plan.requirement] = PlanFile(path, shown, data, path.read_text(encoding="utf-8"))
+        plans.files[plan.requirement] = PlanFile(path, shown, data, text)
     return plans
 
 

@@ -138,7 +138,7 @@ def code_packages(config: Config) -> list[str]:
     from .store import load_requirements
 
     try:
-        requirements = load_requirements(config.requirements_path, config.root)
+        requirements = load_requirements(config.requirements_path, config.root, max_bytes=config.max_input_bytes)
     except (TestplanError, OSError):
         return []
     return dedupe(ref.partition(":")[0].split(".")[0] for requirement in requirements for ref in requirement.code)

@@ -42,7 +42,7 @@ def test_audit_of_the_example(example, cli):
     assert {t.state for t in result.tests} == {"LINKED"} and len(result.tests) == 72
     assert (result.gate.passed, result.gate.min_score) == (True, 60.0)
     assert run.out.splitlines()[-2:] == ["project score 85.8 (no mutation: O not measured, S = 100·C)",
-                                         "gate: passed (min score 60, fail on dangling)"]
+                                         "gate: passed (min score 60, fail on dangling, failing)"]
     assert tree_digest(example) == before  # the user's tree is byte-identical
     assert cli("gate", "-C", example).code == 0
 
@@ -263,7 +263,7 @@ def test_the_default_gate_fails_on_dangling_links(tmp_path, cli):
     run = cli("audit", "--no-mutation", "-C", root)
     assert run.code == 1
     result = saved(root)
-    assert result.gate.fail_on == ["dangling"]
+    assert result.gate.fail_on == ["dangling", "failing"]
     assert result.gate.reasons == [
         "tests/check_links.py::test_unknown_case (tests/check_links.py:11) links an unknown ID: PRICE-1.9",
         "tests/check_links.py::test_unknown_requirement (tests/check_links.py:16) links an unknown ID: NOPE-1",

@@ -36,7 +36,7 @@ def gated(result: AuditResult, root, **flags) -> AuditResult:
 def test_default_gate_passes_with_exit_0(shop):
     result = gated(audited(shop), shop)
     assert (result.gate.passed, result.gate.reasons, exit_code(result)) == (True, [], ExitCode.OK)
-    assert (result.gate.min_score, result.gate.min_requirement_score, result.gate.fail_on) == (0.0, 0.0, ["dangling"])
+    assert (result.gate.min_score, result.gate.min_requirement_score, result.gate.fail_on) == (0.0, 0.0, ["dangling", "failing"])
 
 
 @pytest.mark.verifies("GATE-1.1")

@@ -460,7 +460,7 @@ def test_links_table_patterns_know_their_pyproject_lines(tmp_path):
 
 
 def test_the_gate_fails_on_dangling_links_unless_configured_otherwise(tmp_path):
-    assert load_config(tmp_path).fail_on == ["dangling"]
+    assert load_config(tmp_path).fail_on == ["dangling", "failing"]
     (tmp_path / "pyproject.toml").write_text("[tool.testplan]\nfail_on = []\n")
     assert load_config(tmp_path).fail_on == []
     (tmp_path / "pyproject.toml").write_text('[tool.testplan]\nfail_on = ["orphan"]\n')
