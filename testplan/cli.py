@@ -21,6 +21,7 @@ from rich.text import Text
 from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, InputError, TestplanError
+from .report.report_core import visible
 
 app = typer.Typer(
     name="testplan",
@@ -172,7 +173,7 @@ def lint(root: Root = Path("."), as_json: JsonFlag = False) -> None:
         print(json.dumps([{"path": f.path, "line": f.line, "severity": f.severity, "message": f.message} for f in findings], indent=2))
     else:
         for finding in findings:
-            print(str(finding))
+            print(visible(str(finding)))
         if not findings:
             print("lint: no problems")
         else:
@@ -234,7 +235,7 @@ def enumerate_cmd(
         written = plan_file.save()
         total = len(plan_file.plan.cases)
         verb = "wrote" if written else "unchanged"
-        out.print(f"{verb:9} {plan_file.shown}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
+        out.print(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
 
 
 # --- review / approve / reject --------------------------------------------------------------------
@@ -260,7 +261,7 @@ def approve(
     plan_file.save()
     plan = plan_file.plan
     console().print(f"approved {len(changed)} case{'s' if len(changed) != 1 else ''} of {requirement_id} "
-                    f"({len(plan.approved())} approved in plan); review recorded by {by}: {plan.review.fingerprint[:19]}…")
+                    f"({len(plan.approved())} approved in plan); review recorded by {visible(by)}: {plan.review.fingerprint[:19]}…")
 
 
 @app.command()
@@ -279,7 +280,7 @@ def reject(
     for case_id in case:
         do_reject(plan_file, case_id, reason)
     plan_file.save()
-    console().print(f"rejected {', '.join(case)} of {requirement_id}")
+    console().print(visible(f"rejected {', '.join(case)} of {requirement_id}"))
 
 
 @app.command()
@@ -319,7 +320,7 @@ def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
         cases = ", ".join(f"{n} {s}" for s, n in row.cases_by_status.items()) or "-"
         kinds = ", ".join(f"{n} {k}" for k, n in row.cases_by_kind.items()) or "-"
         state = row.plan_state.value
-        table.add_row(f"{row.id} {row.title}", row.risk, Text(state, style=styles[state]), cases, kinds, row.reviewed_by or "-")
+        table.add_row(visible(f"{row.id} {row.title}"), row.risk, Text(state, style=styles[state]), cases, kinds, visible(row.reviewed_by or "-"))
     console().print(table)
 
 
@@ -352,17 +353,17 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:  # typer's (vendored click's) usage errors
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            print(exc.format_message(), file=sys.stderr)
+            print(visible(exc.format_message()), file=sys.stderr)
         else:
             name = ctx.command_path if ctx is not None else "testplan"
-            print(f"testplan: usage error: {exc.format_message()} (see '{name} --help')", file=sys.stderr)
+            print(visible(f"testplan: usage error: {exc.format_message()} (see '{name} --help')"), file=sys.stderr)
         code = ExitCode.BAD_INPUT
     except typer.Abort:
         print("testplan: aborted", file=sys.stderr)
         code = ExitCode.INCOMPLETE
     except TestplanError as exc:
         text = str(exc) if isinstance(exc, InputError) and exc.path else f"testplan: {exc.slug}: {exc}"
-        print(text, file=sys.stderr)
+        print(visible(text), file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         print("testplan: interrupted", file=sys.stderr)
@@ -370,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the one place an unexpected error becomes exit 70
         if os.environ.get("TESTPLAN_DEBUG", "") not in ("", "0"):
             raise
-        print(f"testplan: internal error: {type(exc).__name__}: {exc} (rerun with TESTPLAN_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        print(visible(f"testplan: internal error: {type(exc).__name__}: {exc} (rerun with TESTPLAN_DEBUG=1 for the traceback, and please report it)"), file=sys.stderr)
         code = ExitCode.INTERNAL
     return int(code)
 

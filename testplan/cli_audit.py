@@ -17,6 +17,7 @@ from rich.text import Text
 
 from .cli import JsonFlag, Root, _config, app, console, err_console
 from .errors import InputError
+from .report.report_core import visible
 from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
@@ -40,14 +41,14 @@ def print_result(result: AuditResult) -> None:
     for problem in result.problems:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
         prefix = "" if problem.severity == "error" else f"{problem.severity}: "
-        err_console().print(f"{where}: {prefix}{problem.message}")
-    title = f"testplan audit{' of ' + result.project if result.project else ''}"
+        err_console().print(visible(f"{where}: {prefix}{problem.message}"))
+    title = visible(f"testplan audit{' of ' + result.project if result.project else ''}")
     table = Table(title=title, title_justify="left")
     for column, justify in (("requirement", "left"), ("risk", "left"), ("state", "left"), ("plan", "left"),
                             ("C", "right"), ("L", "right"), ("O", "right"), ("gap", "right"), ("score", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for req in result.requirements:
-        table.add_row(f"{req.id} {req.title}", req.risk, Text(req.state, style=STATE_STYLES.get(req.state, "")), req.plan_state,
+        table.add_row(visible(f"{req.id} {req.title}"), req.risk, Text(req.state, style=STATE_STYLES.get(req.state, "")), req.plan_state,
                       _pct(req.case_coverage), _pct(req.line_coverage), _pct(req.oracle_score),
                       _gap(req.oracle_gap), f"{req.score:.1f}")
     out.print(table)
@@ -74,7 +75,7 @@ def print_result(result: AuditResult) -> None:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
         if code:  # import-time code is never mutated; functions mutmut skips are worth naming
             more = f" and {len(code) - 3} more (audit.json: unmutated)" if len(code) > 3 else ""
-            out.print(f"{req.id}: not mutated: {', '.join(code[:3])}{more}")
+            out.print(visible(f"{req.id}: not mutated: {', '.join(code[:3])}{more}"))
     print_gate(result)
 
 
@@ -90,7 +91,7 @@ def print_gate(result: AuditResult) -> None:
     out = console()
     gate = result.gate
     if not result.complete:
-        out.print(f"gate: INCOMPLETE — {result.incomplete_reason or 'the audit did not finish'}")
+        out.print(visible(f"gate: INCOMPLETE — {result.incomplete_reason or 'the audit did not finish'}"))
     if gate is None:
         return
     if gate.passed:
@@ -98,7 +99,7 @@ def print_gate(result: AuditResult) -> None:
         return
     out.print(f"gate: FAILED ({len(gate.reasons)} reason{'s' if len(gate.reasons) != 1 else ''})")
     for reason in gate.reasons:
-        out.print(f"  - {reason}")
+        out.print(visible(f"  - {reason}"))
 
 
 @app.command()
@@ -258,20 +259,20 @@ def explain(
         raise InputError(f"explain: mutant ID '{mutant_id}' {what}; copy an ID from the audit report (4+ characters)")
     mutant = matches[0]
     out = console()
-    out.print(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})")
-    out.print(f"{mutant.file}:{mutant.line}")
+    out.print(visible(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})"))
+    out.print(visible(f"{mutant.file}:{mutant.line}"))
     for line in mutant.original.strip().splitlines() or [""]:
-        out.print(f"- {line}")
+        out.print(visible(f"- {line}"))
     for line in mutant.mutated.strip().splitlines() or [""]:
-        out.print(f"+ {line}")
+        out.print(visible(f"+ {line}"))
     for req_id in mutant.requirements:
         req = result.requirement(req_id)
-        out.print(f"requirement {req_id}{' ' + req.title if req else ''}")
+        out.print(visible(f"requirement {req_id}{' ' + req.title if req else ''}"))
     if mutant.verdicts:
         out.print("tests that ran it (suite order):")
         for nodeid, verdict in mutant.verdicts.items():
-            out.print(f"  {verdict:8} {nodeid}")
-    out.print(f"why: {why(mutant, result)}")
+            out.print(visible(f"  {verdict:8} {nodeid}"))
+    out.print(visible(f"why: {why(mutant, result)}"))
 
 
 def why(mutant, result: AuditResult) -> str:

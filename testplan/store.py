@@ -665,6 +665,39 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
     return plans
 
 
+# --- testplan's own state -------------------------------------------------------------------
+
+def read_state(path: Path, model: type[M], what: str) -> M | None:
+    """A cache or state file testplan wrote (under ``.testplan/``), validated by ``model``.
+
+    None when the file does not exist; also None, after one warning line on stderr, when it is
+    not UTF-8 JSON of the model's shape (truncated, edited by hand, written by another version):
+    the caller computes it again and overwrites it, so a bad file never outlives one run."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text: {exc.reason}"
+    except OSError as exc:
+        reason = f"cannot read: {exc.strerror}"
+    else:
+        try:
+            return model.model_validate_json(text)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            reason = f"{where + ': ' if where else ''}{error['msg']}"
+    import sys
+
+    print(f"testplan: warning: {path}: unusable {what} ({_one_line(reason)}); discarded, computing it again", file=sys.stderr)
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 def atomic_write(path: Path, text: str) -> None:

@@ -100,4 +100,4 @@ def test_control_characters_and_markup_stay_well_formed(tmp_path: Path) -> None:
     result.requirements[0].title = "a <b> & \x07 bell"
     suite = _parse(result, tmp_path).find("testsuite[@name='testplan.requirements']")
     assert suite is not None
-    assert suite.findall("testcase")[0].get("name") == "PAY-1 a <b> & \ufffd bell"
+    assert suite.findall("testcase")[0].get("name") == "PAY-1 a <b> & \\x07 bell"

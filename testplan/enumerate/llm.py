@@ -279,15 +279,28 @@ class Answer:
     cases: LLMCases
 
 
+class CacheRecord(BaseModel):
+    """One cached answer, ``.testplan/cache/llm/<key>.json`` (as :func:`write_cache` writes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: int
+    prompt_version: str
+    model_requested: str
+    seed: int
+    model: str
+    response: LLMCases
+
+
 def read_cache(settings: LLMSettings, key: str) -> Answer | None:
-    path = settings.llm_cache_dir / f"{key}.json"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("format") != CACHE_FORMAT or record.get("prompt_version") != PROMPT_VERSION:
-            return None
-        return Answer(str(record["model"]), LLMCases.model_validate(record["response"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # missing or unreadable: ask again
+    """The cached answer for ``key``; None when there is none, it is of another format, or it is
+    unusable (one warning line): then the server is asked again and the record rewritten."""
+    from ..store import read_state
+
+    record = read_state(settings.llm_cache_dir / f"{key}.json", CacheRecord, "LLM answer cache")
+    if record is None or record.format != CACHE_FORMAT or record.prompt_version != PROMPT_VERSION:
+        return None
+    return Answer(record.model, record.response)
 
 
 def write_cache(settings: LLMSettings, key: str, answer: Answer) -> None:

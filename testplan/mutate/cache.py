@@ -20,8 +20,10 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+
 from .. import __version__
-from ..store import atomic_write
+from ..store import atomic_write, read_state
 
 CACHE_FILE = "mutation.json"
 CACHE_VERSION = 1
@@ -95,17 +97,36 @@ def hash_tests(root: Path, nodeids: list[str]) -> dict[str, str]:
     return out
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CacheEntry(_Strict):
+    """One mutant's verdicts, with what they were computed from."""
+
+    function_hash: StrictStr
+    operator: StrictStr
+    tests: dict[StrictStr, StrictStr]  # nodeid -> body hash
+    verdicts: dict[StrictStr, StrictStr]  # nodeid -> verdict
+    fast: StrictBool
+
+
+class CacheFile(_Strict):
+    """``mutation.json``; a file of another shape is discarded on read (:func:`~testplan.store.read_state`)."""
+
+    version: StrictInt
+    tool: StrictStr
+    mutants: dict[StrictStr, CacheEntry]
+
+
 class MutationCache:
     def __init__(self, path: Path, tool: str):
         self.path = path
         self.tool = tool
         self.entries: dict[str, dict] = {}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") == CACHE_VERSION and data.get("tool") == tool:
-                self.entries = data.get("mutants", {})
-        except (OSError, ValueError, AttributeError):
-            pass
+        data = read_state(path, CacheFile, "mutation cache")
+        if data is not None and data.version == CACHE_VERSION and data.tool == tool:
+            self.entries = {key: entry.model_dump() for key, entry in data.mutants.items()}
 
     def get(self, mutant, tests: dict[str, str], fast: bool) -> dict[str, str] | None:
         """Cached verdicts when ``mutant`` ran the same ``tests`` ({nodeid: body hash}) before."""

@@ -29,6 +29,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+
 from ..config import Config
 from ..errors import InputError
 from ..scope import CodeSpan, requirement_spans
@@ -262,6 +264,20 @@ GENERATION_CACHE = "generate"  # under the state dir's cache/: one JSON file per
 _GENERATION_FORMAT = 1  # bump when _FileMutations or mutate_source changes
 
 
+class GenerationEntry(BaseModel):
+    """One file of the generation cache; a file of another shape is discarded on read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: StrictStr
+    file: StrictStr
+    code: StrictStr
+    mutations: list[_RawMutation]
+    dropped_lines: list[StrictInt]
+    ignored_functions: list[StrictStr]
+    hashes: dict[StrictStr, StrictStr]
+
+
 def cached_mutate_source(cache_dir: Path | None, filename: str, code: str) -> _FileMutations:
     """:func:`mutate_source`, reused while the file's text, mutmut's version, Python's and this
     format are the same (an unchanged re-run then spends no time in libcst). One entry per
@@ -271,19 +287,17 @@ def cached_mutate_source(cache_dir: Path | None, filename: str, code: str) -> _F
 
     if cache_dir is None:
         return mutate_source(filename, code)
-    key = hashlib.sha256(json.dumps([_GENERATION_FORMAT, mutmut_version(), sys.version_info[:2], filename, code]).encode()).hexdigest()
-    entry = cache_dir / (hashlib.sha256(filename.encode()).hexdigest()[:16] + ".json")
-    try:
-        data = json.loads(entry.read_text(encoding="utf-8"))
-        if data.get("key") == key:
-            return _FileMutations(data["code"], [_RawMutation(**m) for m in data["mutations"]], list(data["dropped_lines"]),
-                                  set(data["ignored_functions"]), dict(data["hashes"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    result = mutate_source(filename, code)
     from dataclasses import asdict
 
-    from ..store import atomic_write
+    from ..store import atomic_write, read_state
+
+    key = hashlib.sha256(json.dumps([_GENERATION_FORMAT, mutmut_version(), sys.version_info[:2], filename, code]).encode()).hexdigest()
+    entry = cache_dir / (hashlib.sha256(filename.encode()).hexdigest()[:16] + ".json")
+    data = read_state(entry, GenerationEntry, "mutant generation cache")
+    if data is not None and data.key == key:
+        return _FileMutations(data.code, list(data.mutations), list(data.dropped_lines),
+                              set(data.ignored_functions), dict(data.hashes))
+    result = mutate_source(filename, code)
 
     atomic_write(entry, json.dumps({"key": key, "file": filename, "code": result.code,
                                     "mutations": [asdict(m) for m in result.mutations],

@@ -31,10 +31,16 @@ from .report_core import (
     score_text,
     signed_pct,
     status_reason,
+    visible,
 )
 
 RISKS = ("critical", "high", "medium", "low")
 MAX_MUTANTS_SHOWN = 200  # per requirement and kind; the rest are counted
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ value }}`` of the template: user text with control characters shown escaped."""
+    return visible(value) if isinstance(value, str) and not hasattr(value, "__html__") else value
 
 
 def _environment():
@@ -43,6 +49,7 @@ def _environment():
     return Environment(
         loader=PackageLoader("testplan.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
+        finalize=_shown,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -29,6 +29,7 @@ from .report_core import (
     project_reasons,
     score_text,
     signed_pct,
+    visible,
 )
 
 
@@ -56,11 +57,6 @@ def gate_failure(result: AuditResult) -> str | None:
     return "gate failed: see the requirements that fail"
 
 
-def _clean(text: str) -> str:
-    """XML 1.0 cannot carry most control characters, even escaped."""
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else "\ufffd" for ch in text)
-
-
 def _seconds(result: AuditResult) -> str:
     if result.started_at and result.finished_at:
         return f"{max((result.finished_at - result.started_at).total_seconds(), 0.0):.3f}"
@@ -74,7 +70,7 @@ class JUnitReporter(Reporter):
 
     def report(self, outfile: IO[str]) -> None:
         result = self.result
-        root = ET.Element("testsuites", name=_clean(f"testplan {result.project or ''}".strip()))
+        root = ET.Element("testsuites", name=visible(f"testplan {result.project or ''}".strip()))
         suite = ET.SubElement(root, "testsuite", name="testplan.requirements")
         failures = 0
         tests_of = {t.nodeid: t for t in result.tests}
@@ -82,7 +78,7 @@ class JUnitReporter(Reporter):
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=_clean(f"{requirement.id} {requirement.title}"),
+                name=visible(f"{requirement.id} {requirement.title}"),
                 classname=f"testplan.{requirement.risk}",
                 time="0",
             )
@@ -94,17 +90,17 @@ class JUnitReporter(Reporter):
                 ("risk", requirement.risk),
                 ("score", f"{requirement.score:.1f}"),
             ):
-                ET.SubElement(props, "property", name=key, value=_clean(value))
+                ET.SubElement(props, "property", name=key, value=visible(value))
             message = requirement_failure(result, requirement)
             if message is not None:
                 failures += 1
-                failure = ET.SubElement(case, "failure", message=_clean(message), type=f"testplan.{requirement.state}")
-                failure.text = _clean(self._details(requirement, message))
+                failure = ET.SubElement(case, "failure", message=visible(message), type=f"testplan.{requirement.state}")
+                failure.text = visible(self._details(requirement, message))
             out = [self._scores(requirement)]
             failing_tests = [n for n in requirement.tests if n in tests_of and tests_of[n].outcome in ("failed", "error")]
             if failing_tests:
                 out.append("failing tests: " + ", ".join(failing_tests))
-            ET.SubElement(case, "system-out").text = _clean("\n".join(out))
+            ET.SubElement(case, "system-out").text = visible("\n".join(out))
         suite.set("tests", str(len(result.requirements)))
         suite.set("failures", str(failures))
         suite.set("errors", "0")
@@ -118,9 +114,9 @@ class JUnitReporter(Reporter):
         message = gate_failure(result)
         gate_suite.set("failures", "1" if message else "0")
         if message:
-            failure = ET.SubElement(gate_case, "failure", message=_clean(message), type="testplan.gate")
-            failure.text = _clean("\n".join(result.gate.reasons) if result.gate else message)
-        ET.SubElement(gate_case, "system-out").text = _clean(
+            failure = ET.SubElement(gate_case, "failure", message=visible(message), type="testplan.gate")
+            failure.text = visible("\n".join(result.gate.reasons) if result.gate else message)
+        ET.SubElement(gate_case, "system-out").text = visible(
             f"project score {score_text(result.score)}; gate {gate_text(result)}"
         )
         root.set("tests", str(len(result.requirements) + 1))

@@ -23,6 +23,7 @@ from .report_core import (
     score_text,
     signed_pct,
     survivors,
+    visible,
     worst_first,
 )
 
@@ -37,7 +38,7 @@ GATE_ICON = {"passed": "✅", "failed": "❌", "incomplete": "⚠️", "not eval
 
 
 def _cell(text: str, limit: int = MAX_CELL) -> str:
-    text = " ".join(text.split())
+    text = " ".join(visible(text).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
@@ -45,12 +46,14 @@ def _cell(text: str, limit: int = MAX_CELL) -> str:
 
 def _code(text: str) -> str:
     """An inline code span that survives backticks in the text."""
+    text = visible(text)
     fence = "``" if "`" in text else "`"
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _clip(line: str) -> str:
+    line = visible(line)
     return line if len(line) <= MAX_DIFF_LINE else line[: MAX_DIFF_LINE - 1] + "…"
 
 

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..result import MutantResult
-from .report_core import Reporter, case_line, diff_lines, killers, plan_file
+from .report_core import Reporter, case_line, diff_lines, killers, plan_file, visible_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -123,7 +123,7 @@ class SarifReporter(Reporter):
     description = "SARIF 2.1.0 for code scanning"
 
     def report(self, outfile: IO[str]) -> None:
-        json.dump(self.log(), outfile, indent=2, ensure_ascii=False)
+        json.dump(visible_json(self.log()), outfile, indent=2, ensure_ascii=False)
         outfile.write("\n")
 
     def log(self) -> dict[str, Any]:

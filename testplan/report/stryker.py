@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..result import MutantResult
-from .report_core import Reporter, killers, mutation_span, read_source, status_reason
+from .report_core import Reporter, killers, mutation_span, read_source, status_reason, visible_json
 
 STATUS = {
     "killed": "Killed",
@@ -47,7 +47,7 @@ class StrykerReporter(Reporter):
     description = "mutation-testing-report-schema JSON (Stryker dashboard, mutation-testing-elements)"
 
     def report(self, outfile: IO[str]) -> None:
-        json.dump(self.document(), outfile, indent=2, ensure_ascii=False)
+        json.dump(visible_json(self.document()), outfile, indent=2, ensure_ascii=False)
         outfile.write("\n")
 
     def thresholds(self) -> dict[str, int]:
