@@ -63,7 +63,8 @@ def test_failing_test_makes_the_requirement_nok(example, cli):
     assert result.score == 83.96  # (3·87.5 + 5·100 + 2·0 + 5·83.33 + 3·100 + 2·100) / 20
     assert result.gate.reasons == [f"PAY-1 (Premium discount for multi-pet households) has 1 failing linked test: {failing}"]
     assert cli("gate", "-C", example, "--fail-on", "failing").code == 1  # the same verdict from the saved result
-    assert cli("gate", "-C", example).code == 0  # the config's gate alone: 83.96 >= 60
+    assert cli("gate", "-C", example).code == 1  # the default fail_on has failing
+    assert cli("gate", "-C", example, "--fail-on", "none").code == 0  # the scores alone: 83.96 >= 60
 
 
 def test_approve_then_edit_makes_suspect(example, cli):
