@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import BaselineError, IncompleteError, InputError, SigtermAsInterrupt
 from ..review import counted_requirement
+from ..statedir import DEFAULT_NAME
 from ..result import MutantResult
 from ..trace import TraceData
 from . import outcome
@@ -180,8 +181,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                                     f"{', '.join(failing[:10])}{' ...' if len(failing) > 10 else ''}; "
                                     "make them pass (or unlink them), then run the audit again")
             hashes = hash_tests(config.root, selected)
-            cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE,
-                                  tool_key(mutmut_version(), list(config.pytest_args))) if use_cache else None
+            cache = _open_cache(config) if use_cache else None
             to_run: list[_Plan] = []
             for plan in plans:
                 if not plan.tests:
@@ -264,6 +264,19 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         stats["mutation_score_all_tests"] = round(stats["detected_by_any_test"] / len(mutants), 4)
     stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return MutationRun(mutants, unmutated, complete, reason, stats)
+
+
+def _open_cache(config) -> MutationCache:
+    """The state directory's verdict cache. An ``--out DIR`` run writes its own, and starts from
+    the project's ``.testplan/`` cache too (read only: another run may hold that directory; an
+    entry is reused only when its hashes still match, whichever run wrote it)."""
+    tool = tool_key(mutmut_version(), list(config.pytest_args))
+    cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE, tool)
+    project_state = config.root / DEFAULT_NAME
+    if not project_state.is_symlink() and project_state.resolve() != config.state_dir.resolve():
+        for mutant_id, entry in MutationCache(project_state.resolve() / "cache" / CACHE_FILE, tool).entries.items():
+            cache.entries.setdefault(mutant_id, entry)
+    return cache
 
 
 def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, fast: bool, on_mutant):
