@@ -6,7 +6,8 @@ never a symlink, and nothing deleted outside it.
   the holder dies, however it dies) taken without waiting, so a second writer exits 2 at once
   naming the first one's pid. The lock file itself is never deleted (deleting a lock file lets
   two processes each lock a different file).
-* ``.testplan`` that is a symlink is refused: testplan deletes and rewrites whole trees there.
+* ``.testplan`` that is a symlink is refused: testplan deletes and rewrites whole trees there;
+  a symlink directly inside it (``trace``, ``mutants``, ``cache``: testplan makes none) is removed.
 * :func:`remove_tree` deletes only what resolves inside the state directory, and deletes a tree
   whatever its modes (a scratch copy of a read-only source tree, left by a failed run).
 """
@@ -81,12 +82,23 @@ def state_lock(directory: Path, root: Path | None = None) -> Iterator[Path]:
             raise InputError(f"another testplan (pid {holder}) is writing {name}; wait for it or use --out DIR") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if root is not None and directory == root / DEFAULT_NAME:
+            _drop_links(real)
         try:
             yield real
         finally:
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _drop_links(state: Path) -> None:
+    """Remove the symlinks directly in ``.testplan/`` (testplan makes none there): what testplan
+    writes or deletes under ``trace/``, ``mutants/``, ``cache/`` must not land elsewhere. (Not
+    done in an ``--out`` directory: that may be any directory of the user's.)"""
+    for entry in os.scandir(state):
+        if entry.is_symlink():
+            os.unlink(entry.path)
 
 
 def inside(path: Path, directory: Path) -> bool:

@@ -417,3 +417,19 @@ def test_the_readme_configuration_shows_the_new_keys_with_their_meaning(tmp_path
     (tmp_path / "pyproject.toml").write_text("[tool.testplan]\n", encoding="utf-8")
     defaults = load_config(tmp_path)  # one hour; no fixed memory limit (the worker derives it)
     assert (defaults.trace_timeout_seconds, defaults.mutation.memory_limit_mb) == (3600, None)
+
+
+def test_symlinks_planted_in_testplan_are_removed_not_followed(tmp_path):
+    root = make_project(tmp_path / "proj")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "records.json").write_text("keep", encoding="utf-8")
+    (outside / "audit.json").write_text("keep", encoding="utf-8")
+    state = root / ".testplan"
+    state.mkdir()
+    (state / "trace").symlink_to(outside)
+    (state / "audit.json").symlink_to(outside / "audit.json")
+    run = run_cli("audit", "--no-mutation", "-C", root)
+    assert run.returncode == 0, run.stderr
+    assert not (state / "trace").is_symlink() and (state / "trace" / "records.json").is_file()
+    assert {p.name: p.read_text() for p in outside.iterdir()} == {"records.json": "keep", "audit.json": "keep"}

@@ -240,7 +240,7 @@ class Driver:
             _, _, usage = os.wait4(pid, 0)
         except ChildProcessError:
             return
-        self.peak_kb = max(self.peak_kb, usage.ru_maxrss)
+        self.peak_kb = max(self.peak_kb, usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss)
 
     def _event(self, child: dict, event: dict, timeouts, verdicts, durations) -> None:
         now = time.monotonic()
@@ -306,7 +306,7 @@ class Driver:
         generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
         self.run_pool([("baseline", "", base_items, None)], generous, 1, keep)
         verdicts, durs = results["baseline"]
-        peak_mb = self.peak_kb / 1024  # ru_maxrss is in KiB on Linux
+        peak_mb = self.peak_kb / 1024
         limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
         self.memory_limit = limit_mb << 20
         self.emit(ev="baseline", verdicts=verdicts, durations={k: v for k, v in durs.items() if not k.startswith("setup:")},
