@@ -1,6 +1,7 @@
 """The library entry point: load the project, trace the tests, (mutate,) score, gate, write audit.json.
 
-``audit.json`` is written as the run goes, so a crash leaves evidence:
+The state directory is locked first (:func:`testplan.statedir.state_lock`: one writer at a
+time). ``audit.json`` is written as the run goes, so a crash leaves evidence:
 
 1. before anything else, a record with ``complete: false`` (a stale result of an earlier run
    can never be gated as if it were this one);
@@ -25,6 +26,7 @@ from .gate import apply_gate
 from .result import AuditResult, MutantResult, save_result
 from .review import Project, load_project
 from .score import build_result
+from .statedir import state_lock
 from .trace import TraceData
 
 AUDIT_FILE = "audit.json"
@@ -105,6 +107,11 @@ def run_audit(
 ) -> AuditResult:
     """Run one audit and return its result (also written to ``out_dir/audit.json``).
 
+    The state directory (``out_dir``, default ``.testplan/``) is locked for the run: a second
+    audit of it raises InputError at once, naming this one's pid. With ``out_dir`` the trace,
+    the scratch copy and the caches live there too, so audits with different ``out_dir`` (shards)
+    run side by side from one checkout.
+
     Mutation runs when ``mutate`` is given, or with ``mutation=True`` (the default engine,
     :func:`testplan.mutate.audit_hook`). The gate is applied with ``min_score``/``min_requirement_score``/``fail_on``
     overriding the config. Raises InputError on bad requirements/plans/flags, whatever
@@ -115,16 +122,20 @@ def run_audit(
         mutate = default_mutation_hook(**options)
         if mutate is None:
             raise InputError("mutation testing is not available in this installation; pass --no-mutation")
-    out = (out_dir if out_dir is not None else config.state_dir) / AUDIT_FILE
-    result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running")
-    if mutate is not None and options.get("shard"):
-        from .mutate import parse_shard
+    state = out_dir if out_dir is not None else config.state_dir
+    with state_lock(state, config.root):  # one writer per state directory (exit 2 for a second one)
+        if out_dir is not None:
+            config = config.with_state_dir(out_dir)  # its own trace, scratch copy and caches
+        out = state / AUDIT_FILE
+        result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running")
+        if mutate is not None and options.get("shard"):
+            from .mutate import parse_shard
 
-        k, n = parse_shard(options["shard"])
-        result.shard = f"{k}/{n}"
-    save_result(result, out)
-    with SigtermAsInterrupt():
-        return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env)
+            k, n = parse_shard(options["shard"])
+            result.shard = f"{k}/{n}"
+        save_result(result, out)
+        with SigtermAsInterrupt():
+            return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env)
 
 
 def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | None, min_score, min_requirement_score,

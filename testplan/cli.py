@@ -199,17 +199,25 @@ def enumerate_cmd(
     root: Root = Path("."),
 ) -> None:
     """Propose cases (rules; with --llm also an LLM) into plans/<REQ>.yaml as 'proposed'."""
-    from .enumerate import merge
-    from .enumerate.rules import propose
     from .review import load_project
-    from .store import PlanFile, plan_path
+    from .statedir import state_lock
 
     config = _config(root)
-    project = load_project(config)
     if all_ and requirement_ids:
         raise InputError("enumerate: give requirement IDs or --all, not both")
     if not all_ and not requirement_ids:
         raise InputError("enumerate: name at least one requirement ID, or pass --all")
+    with state_lock(config.state_dir, config.root):  # one writer of the plans and the LLM cache
+        _enumerate(config, load_project(config), requirement_ids, all_, llm, offline, model, base_url, timeout,
+                   max_retries, seed, no_cache)
+
+
+def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base_url, timeout, max_retries, seed,
+               no_cache) -> None:
+    from .enumerate import merge
+    from .enumerate.rules import propose
+    from .store import PlanFile, plan_path
+
     targets = [r.id for r in project.requirements] if all_ else list(requirement_ids or [])
     requirements = [project.requirements.get(rid) for rid in targets]
     llm_settings = None

@@ -233,11 +233,15 @@ def merge(
     from .review import load_project
     from .score import rescore
 
+    from .statedir import state_lock
+
     config = _config(root)
     merged = merge_shards(list(shards))
     result = rescore(load_project(config), merged)
     result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
-    save_result(result, (out_dir if out_dir is not None else config.state_dir) / "audit.json")
+    state = out_dir if out_dir is not None else config.state_dir
+    with state_lock(state, config.root):  # not over an audit writing the same directory
+        save_result(result, state / "audit.json")
     show(result, as_json)
     raise typer.Exit(int(exit_code(result)))
 

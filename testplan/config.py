@@ -36,6 +36,8 @@ class MutationConfig(_Strict):
     timeout_min_seconds: float = Field(default=2.0, gt=0)
     jobs: int | None = Field(default=None, ge=1)
     also_copy: list[str] = Field(default_factory=list)
+    # per mutant run (RLIMIT_DATA of each forked child); None: max(2048, 4 x the baseline's peak RSS)
+    memory_limit_mb: int | None = Field(default=None, ge=1)
 
 
 class Config(_Strict):
@@ -55,12 +57,22 @@ class Config(_Strict):
     # requirements and plan files larger than this are refused unread
     max_input_bytes: int = Field(default=DEFAULT_MAX_INPUT_BYTES, ge=1)
     links: dict[str, list[str]] = Field(default_factory=dict)
+    # the traced test run is stopped after this long (exit 4, naming the test that was running)
+    trace_timeout_seconds: float = Field(default=3600.0, gt=0)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     mutation: MutationConfig = Field(default_factory=MutationConfig)
 
     # set by load_config, not by the file
     root: Path = Field(default=Path("."), exclude=True)
     _link_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _state_dir: Path | None = PrivateAttr(default=None)
+
+    def with_state_dir(self, directory: Path) -> Config:
+        """A copy whose state (trace, scratch copy, caches) lives in ``directory`` (``audit
+        --out DIR``: each out directory is a separate writer, so shards run side by side)."""
+        copy = self.model_copy()
+        copy._state_dir = directory
+        return copy
 
     def link_line(self, pattern: str) -> int:
         """The pyproject.toml line of a ``[tool.testplan.links]`` pattern (0 when unknown: the
@@ -81,7 +93,8 @@ class Config(_Strict):
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".testplan"
+        """``.testplan/`` under the root, unless :meth:`with_state_dir` moved it."""
+        return self._state_dir if self._state_dir is not None else self.root / ".testplan"
 
 
 def _line_of_key(text: str, key: str) -> int:

@@ -10,6 +10,11 @@ How a trace runs (:func:`run_trace`)::
 
 - one subprocess, cwd = the project root, the project's own pytest configuration (its
   ``--rootdir`` is pinned to the project root so nodeids and files are relative to it);
+- hermetic (:mod:`testplan.process`): pytest runs in its own session, its output goes to files,
+  testplan waits for pytest itself (not for its pipes), then kills its whole process group, so
+  a process a test started never hangs the audit nor outlives it; after ``[tool.testplan]
+  trace_timeout_seconds`` (default one hour) the run is stopped, exit 4, naming the test that
+  was running (the recorder's ``.testplan/trace/progress.log``);
 - ``coverage run`` measures from interpreter start; the plugin's :class:`Recorder` switches
   the dynamic context to each test's nodeid (setup + call + teardown) and back to ``""``
   after it, so ``lines[nodeid]`` is exactly what that test executed (pytest-cov's
@@ -39,6 +44,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +56,7 @@ import pytest
 from .assertions import analyze_test
 from .errors import BaselineError, IncompleteError, TestplanError
 from .links import combine, dedupe
+from .process import run_in_group
 
 if TYPE_CHECKING:
     from .config import Config
@@ -99,6 +106,8 @@ RECORDS_FILE = "records.json"
 COVERAGE_FILE = "coverage.sqlite"
 RCFILE = "coveragerc"
 LOG_FILE = "pytest.log"
+PROGRESS_FILE = "progress.log"  # "start|end <unix time> <nodeid>" per test, as the trace runs
+PROGRESS_ENV = "TESTPLAN_TRACE_PROGRESS"  # tells the recorder where to write it
 
 
 @dataclass
@@ -126,6 +135,18 @@ class TracePaths:
     @property
     def hypothesis(self) -> Path:
         return self.dir / "hypothesis"
+
+    @property
+    def progress(self) -> Path:
+        return self.dir / PROGRESS_FILE
+
+    @property
+    def stdout(self) -> Path:
+        return self.dir / "pytest.stdout"
+
+    @property
+    def stderr(self) -> Path:
+        return self.dir / "pytest.stderr"
 
 
 def trace_paths(config: Config) -> TracePaths:
@@ -220,6 +241,7 @@ def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[s
         result.pop(name, None)
     result["PYTHONDONTWRITEBYTECODE"] = "1"
     result["HYPOTHESIS_STORAGE_DIRECTORY"] = str(paths.hypothesis)
+    result[PROGRESS_ENV] = str(paths.progress)
     result.update(env or {})
     return result
 
@@ -237,28 +259,32 @@ def run_trace(
     ``extra_args`` go after ``[tool.testplan] pytest_args``; ``env`` is added to this
     process's environment; ``packages`` (default: :func:`code_packages`) are measured by
     module name wherever they are imported from. Raises BaselineError (one line) when the
-    suite is broken, IncompleteError when ``timeout`` (seconds) expires. ``complete`` is
+    suite is broken, IncompleteError naming the test that was running when ``timeout`` seconds
+    (default ``[tool.testplan] trace_timeout_seconds``) expire. ``complete`` is
     False when some collected test has no outcome (``-x``, ``--maxfail``).
     """
     root = config.root.resolve()
     paths = trace_paths(config)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    for stale in (paths.records, paths.coverage, paths.log):
+    for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr):
         stale.unlink(missing_ok=True)
     if packages is None:
         packages = code_packages(config)
+    if timeout is None:
+        timeout = config.trace_timeout_seconds
     paths.rcfile.write_text(coverage_rc(config, paths.coverage, packages), encoding="utf-8")
     run_env = trace_env(paths, env)
     command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")))
-    try:
-        proc = subprocess.run(
-            command, cwd=root, env=run_env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, errors="replace", timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        _write_log(paths, command, None, _text(exc.stdout), _text(exc.stderr))
-        raise IncompleteError(f"the test run did not finish within {timeout:g} s; see {paths.log}") from None
-    _write_log(paths, command, proc.returncode, proc.stdout, proc.stderr)
+    # output goes to files, and the wait is for pytest itself: a process a test started (and
+    # that inherited pytest's stdout) can neither hang the trace nor outlive it
+    with open(paths.stdout, "wb") as stdout, open(paths.stderr, "wb") as stderr:
+        code = run_in_group(command, cwd=root, env=run_env, stdout=stdout, stderr=stderr, timeout=timeout)
+    out_text, err_text = _read_output(paths.stdout), _read_output(paths.stderr)
+    _write_log(paths, command, code, out_text, err_text)
+    if code is None:
+        raise IncompleteError(f"the test run did not finish within {timeout:g} s ([tool.testplan] trace_timeout_seconds); "
+                              f"{_running_test(paths.progress)}; see {paths.log}")
+    proc = subprocess.CompletedProcess(command, code, out_text, err_text)
     records = _read_records(paths.records)
     problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config, extra_args)
     if problem:
@@ -304,10 +330,38 @@ def shadowing_copy(config: Config, trace: TraceData, packages: Sequence[str]) ->
     return None
 
 
-def _text(value: bytes | str | None) -> str:
-    if value is None:
+def _read_output(path: Path) -> str:
+    """What pytest wrote to ``path`` (then removed: the log keeps it)."""
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:
         return ""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    path.unlink(missing_ok=True)
+    return text
+
+
+def _running_test(progress: Path) -> str:
+    """Which test was running when the trace was stopped (from the recorder's progress file)."""
+    started: dict[str, float] = {}
+    last_end = None
+    try:
+        lines = progress.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        kind, _, rest = line.partition(" ")
+        stamp, _, nodeid = rest.partition(" ")
+        if kind == "start":
+            started[nodeid] = float(stamp)
+        elif kind == "end":
+            started.pop(nodeid, None)
+            last_end = nodeid
+    if started:
+        nodeid, since = max(started.items(), key=lambda item: -item[1])
+        return f"still running: {nodeid} (for {time.time() - since:.0f} s)"
+    if last_end:
+        return f"no test was running (the last one to finish was {last_end}): a fixture teardown or the session end hung"
+    return "no test had started: collection (or a session fixture) hung"
 
 
 def _write_log(paths: TracePaths, command: list[str], code: int | None, stdout: str, stderr: str) -> None:
@@ -699,6 +753,8 @@ class Recorder:
         self._context = ""
         self._fixture_contexts: dict[int, str] = {}  # id(FixtureDef) -> context of its live setup
         self._fixture_setups = 0
+        progress = os.environ.get(PROGRESS_ENV)  # set by run_trace: which test runs now (for its timeout)
+        self._progress = open(progress, "a", encoding="utf-8", buffering=1) if progress else None
         if contexts:
             import coverage
 
@@ -787,9 +843,20 @@ class Recorder:
         if record is not None:
             apply_report(record, report, self._classes.pop((report.nodeid, report.when), None))
 
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if self._progress is not None:
+            self._progress.write(f"start {time.time():.3f} {nodeid}\n")
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
+        if self._progress is not None:
+            self._progress.write(f"end {time.time():.3f} {nodeid}\n")
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.write(int(exitstatus))
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
 
     def write(self, exitstatus: int) -> None:
         document = {

@@ -211,7 +211,8 @@ def test_audit_format_flag_writes_reports_beside_audit_json(tmp_path, cli):
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".testplan", "__pycache__"))
     result = cli("audit", "--no-mutation", "--format", "junit", "--out", tmp_path / "out", "-C", root)
     assert result.code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["audit.json", "testplan-junit.xml"]
+    # the out directory is that run's state directory too (its lock, its trace)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["audit.json", "lock", "testplan-junit.xml", "trace"]
 
 
 def test_audit_rejects_an_unknown_format_before_anything_runs(example, tmp_path, cli):

@@ -154,6 +154,7 @@ def test_flat_trace_leaves_the_tree_byte_identical_except_state_dir(flat):
     assert sorted(p.name for p in (root / ".testplan" / "trace").iterdir()) == [
         "coverage.sqlite",
         "coveragerc",
+        "progress.log",
         "pytest.log",
         "records.json",
     ]

@@ -6,7 +6,9 @@ process) started in its own session with the scratch copy as cwd, so:
 * Ctrl-C reaches testplan only; testplan then sends SIGTERM to the worker, which kills its
   children and reports ``interrupted``; whatever finished is kept (partial result);
 * at the end the whole process group is SIGKILLed before the worker is reaped, so no child
-  (nor a process a test spawned) outlives the run.
+  (nor a process a test spawned) outlives the run (:mod:`testplan.process`);
+* the events are read until the worker is done or has exited, never until every copy of the
+  pipe is closed (a process a test forked may keep one open).
 """
 
 from __future__ import annotations
@@ -17,15 +19,13 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TestplanError
-
-STOP_GRACE_SECONDS = 10.0
+from ..process import STOP_GRACE_SECONDS, exited, signal_group, start_in_group, stop_group
 
 
 class WorkerError(TestplanError):
@@ -43,6 +43,10 @@ class WorkerResult:
     baseline_durations: dict[str, float] = field(default_factory=dict)
     forced_fail: dict[str, str] | None = None
     mutants: dict[str, dict[str, str]] = field(default_factory=dict)
+    # mutant ID -> the tests whose run hit the memory limit (their verdict is ``crash``)
+    memory: dict[str, list[str]] = field(default_factory=dict)
+    memory_limit_mb: int | None = None
+    baseline_peak_mb: float | None = None
     error: str | None = None
     done: bool = False
     interrupted: bool = False
@@ -72,10 +76,14 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
             result.live = event["modules"]
         elif kind == "baseline":
             result.baseline, result.baseline_durations = event["verdicts"], event["durations"]
+            result.baseline_peak_mb = event.get("peak_mb")
+            result.memory_limit_mb = event.get("memory_limit_mb")
         elif kind == "forced_fail":
             result.forced_fail = event["verdicts"]
         elif kind == "mutant":
             result.mutants[event["id"]] = event["verdicts"]
+            if event.get("memory"):
+                result.memory[event["id"]] = event["memory"]
             if on_mutant is not None:
                 on_mutant(event["id"], event["verdicts"])
         elif kind == "error":
@@ -102,92 +110,47 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
         return True
 
     started = time.perf_counter()
-    # Ctrl-C is held back until we own the worker's pid: the worker runs in its own session (so
-    # Ctrl-C reaches testplan only), and a KeyboardInterrupt between its fork and the ``finally``
-    # below would leave it running on its own.
-    deferred = _DeferredInterrupt()
+    # Ctrl-C is held back until we own the worker's pid (start_in_group): the worker runs in its
+    # own session (so Ctrl-C reaches testplan only), and a KeyboardInterrupt between its fork and
+    # the ``finally`` below would leave it running on its own.
     try:
         with open(log_path, "w", encoding="utf-8") as log:
-            proc = subprocess.Popen(
+            proc = start_in_group(
                 [sys.executable, "-m", "testplan.mutate.worker", str(job_path), str(write_fd)],
                 cwd=scratch, env=env, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                stderr=subprocess.STDOUT,
             )
     except BaseException:
-        deferred.restore()
         os.close(read_fd)
         raise
     finally:
         os.close(write_fd)
     try:
         try:
-            deferred.restore()  # a Ctrl-C that came meanwhile is raised here
-            while pump(1.0):
-                pass
+            proc._testplan_deferred.restore()  # type: ignore[attr-defined]  (a Ctrl-C meanwhile is raised here)
+            # until the worker says it is done or exits: not until every copy of the pipe closes
+            while not result.done and pump(0.25 if exited(proc) else 1.0):
+                if exited(proc) and not _readable(read_fd):
+                    break
         except KeyboardInterrupt:
             result.interrupted = True
-            _signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
             deadline = time.monotonic() + STOP_GRACE_SECONDS
             try:
-                while time.monotonic() < deadline and pump(max(0.0, deadline - time.monotonic())):
+                while (time.monotonic() < deadline and not exited(proc)
+                       and pump(max(0.0, min(0.25, deadline - time.monotonic())))):
+                    pass
+                while _readable(read_fd) and pump(0):  # what it said before exiting
                     pass
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
                 pass
     finally:
-        deferred.restore()
         os.close(read_fd)
-        _reap(proc)
+        stop_group(proc)
         result.returncode = proc.returncode
         result.seconds = time.perf_counter() - started
     return result
 
 
-class _DeferredInterrupt:
-    """Replaces the SIGINT handler with one that only takes note; ``restore`` puts the previous
-    handler back and raises KeyboardInterrupt if Ctrl-C came in between. Off the main thread
-    (where Python delivers no signals) it does nothing."""
-
-    def __init__(self) -> None:
-        self.pending = False
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._note)
-
-    def _note(self, signum, frame) -> None:
-        self.pending = True
-
-    def restore(self) -> None:
-        if self.previous is None:
-            return
-        previous, self.previous = self.previous, None
-        signal.signal(signal.SIGINT, previous)
-        if self.pending:
-            self.pending = False
-            raise KeyboardInterrupt
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    """Wait for the worker (killing it after a grace period), then SIGKILL its process group while
-    the worker is still a zombie (so the group ID cannot have been reused), then reap it."""
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    while True:
-        try:
-            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-        except ChildProcessError:
-            info = None
-            break
-        if info is not None:
-            break
-        if time.monotonic() > deadline:
-            _signal_group(proc.pid, signal.SIGKILL)
-            deadline = float("inf")
-        time.sleep(0.02)
-    _signal_group(proc.pid, signal.SIGKILL)
-    proc.wait()
+def _readable(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import secrets
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
 from ..config import Config
 from ..errors import InputError
+from ..statedir import make_writable, remove_tree
 from ..scope import CodeSpan, requirement_spans
 
 SCRATCH_DIR = "mutants"  # under the state dir: .testplan/mutants/
@@ -91,6 +93,7 @@ class Generation:
     spans: dict[str, list[CodeSpan]]  # requirement ID -> spans (files absolute, in the user's tree)
     seconds: float = 0.0
     code: dict[str, str] = field(default_factory=dict)  # relative file -> trampolined module text
+    token: str = ""  # the scratch copy's token (make_scratch); "" when nothing was written
 
 
 def explain(config: Config, requirements, mutant_id: str) -> dict:
@@ -129,13 +132,28 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def make_scratch(root: Path, scratch: Path, also_copy: list[str] = ()) -> None:
+SCRATCH_TOKEN = ".testplan-scratch"  # in the scratch copy: which run made it (see scratch_intact)
+
+
+def make_scratch(root: Path, scratch: Path, also_copy: list[str] = ()) -> str:
     """A fresh copy of the project (minus VCS, caches, virtualenvs and the state dir); paths in
-    ``[tool.testplan.mutation] also_copy`` (relative to the root) are copied even when ignored."""
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(root, scratch, symlinks=True, ignore=_ignore)
+    ``[tool.testplan.mutation] also_copy`` (relative to the root) are copied even when ignored.
+
+    The copy is always writable by us, whatever the source's modes (contents are copied, not
+    modes), and an old copy is deleted whatever its modes, only after checking it lies in its
+    state directory (``scratch.parent``). Returns the token written into the copy: a run checks
+    with :func:`scratch_intact` that nobody replaced its copy meanwhile."""
+    state = scratch.parent
+    if scratch.exists() or scratch.is_symlink():
+        remove_tree(scratch, state)
+    state.mkdir(parents=True, exist_ok=True)
+    real_state = os.path.realpath(state)
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = _ignore(directory, names)  # and the state directory itself, wherever --out put it
+        return ignored | {n for n in names if os.path.realpath(os.path.join(directory, n)) == real_state}
+
+    shutil.copytree(root, scratch, symlinks=True, ignore=ignore, copy_function=shutil.copyfile)
     for extra in also_copy:
         source, target = root / extra, scratch / extra
         if not source.exists():
@@ -144,9 +162,21 @@ def make_scratch(root: Path, scratch: Path, also_copy: list[str] = ()) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, target, symlinks=True)
+            shutil.copytree(source, target, symlinks=True, copy_function=shutil.copyfile)
         else:
-            shutil.copy2(source, target)
+            shutil.copyfile(source, target)
+    make_writable(scratch)  # copytree still copies directories' modes
+    token = secrets.token_hex(16)
+    (scratch / SCRATCH_TOKEN).write_text(token, encoding="ascii")
+    return token
+
+
+def scratch_intact(scratch: Path, token: str) -> bool:
+    """Whether the scratch copy is still the one :func:`make_scratch` made with ``token``."""
+    try:
+        return (scratch / SCRATCH_TOKEN).read_text(encoding="ascii") == token
+    except OSError:
+        return False
 
 
 # --- mutmut ----------------------------------------------------------------------------------
@@ -462,8 +492,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
         spans = {req: [s for s in req_spans if _relative(s.file, root) in only_files]
                  for req, req_spans in spans.items()}
         outside = {}
-    if write:
-        make_scratch(root, scratch, list(config.mutation.also_copy))
+    token = make_scratch(root, scratch, list(config.mutation.also_copy)) if write else ""
     cache_dir = config.state_dir.resolve() / "cache" / GENERATION_CACHE if use_cache and write else None
     trampolined: dict[str, str] = {}
 
@@ -519,7 +548,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
         conf._config = previous
     for req_id in spans:
         unmutated.setdefault(req_id, []).extend(outside.get(req_id, []))
-    return Generation(scratch, mutants, unmutated, files, spans, time.perf_counter() - started, trampolined)
+    return Generation(scratch, mutants, unmutated, files, spans, time.perf_counter() - started, trampolined, token)
 
 
 def _unmutated(module: str, spans: list[CodeSpan], defs: list[_Def], mutated_keys: set[str],

@@ -1,9 +1,11 @@
 """The main loop: generate -> select tests -> cache -> baseline -> run -> classify.
 
-See :func:`run_mutation`. The output directory ``.testplan/`` holds, as the run goes:
-``mutants/`` (the scratch copy with mutmut's trampolines: the tests run there, never in the
-user's tree), ``mutate-job.json`` (what the worker was asked to run), ``mutate.log`` (the
-worker's pytest output) and ``cache/mutation.json`` (verdicts for the next run).
+See :func:`run_mutation`. The state directory (``.testplan/``, or the audit's ``--out DIR``)
+holds, as the run goes: ``mutants/`` (the scratch copy with mutmut's trampolines: the tests run
+there, never in the user's tree), ``mutate-job.json`` (what the worker was asked to run),
+``mutate.log`` (the worker's pytest output, and a line for each test that hit the memory limit)
+and ``cache/mutation.json`` (verdicts for the next run). A run whose scratch copy was replaced
+meanwhile is incomplete and caches nothing.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from pathlib import Path
 
 from ..errors import BaselineError, IncompleteError, InputError, SigtermAsInterrupt
 from ..review import counted_requirement
+from ..statedir import DEFAULT_NAME
 from ..result import MutantResult
 from ..trace import TraceData
 from . import outcome
 from .cache import CACHE_FILE, MutationCache, hash_tests, tool_key
 from .diff import changed_lines, touches
 from .executor import WorkerError, run_worker
-from .generate import Mutant, generate, mutmut_version, scope_files
+from .generate import Mutant, generate, mutmut_version, scope_files, scratch_intact
 from .shard import in_shard, parse_shard
 
 NOT_RUNNABLE = ("skipped", "xfailed")  # outcomes of tests that never ran their body
@@ -178,8 +181,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                                     f"{', '.join(failing[:10])}{' ...' if len(failing) > 10 else ''}; "
                                     "make them pass (or unlink them), then run the audit again")
             hashes = hash_tests(config.root, selected)
-            cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE,
-                                  tool_key(mutmut_version(), list(config.pytest_args))) if use_cache else None
+            cache = _open_cache(config) if use_cache else None
             to_run: list[_Plan] = []
             for plan in plans:
                 if not plan.tests:
@@ -214,10 +216,21 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 worker = _run_worker(config, gen, to_run, trace, workers, fast, on_mutant)
                 stats["seconds"]["worker"] = round(worker.seconds, 3)
                 stats["baseline_tests"] = len(worker.baseline or {})
+                if worker.memory_limit_mb is not None:
+                    stats["memory"] = {"limit_mb": worker.memory_limit_mb, "baseline_peak_mb": worker.baseline_peak_mb,
+                                       "crashes": sum(len(v) for v in worker.memory.values())}
+                    stats["memory_crashes"] = {m: list(v) for m, v in sorted(worker.memory.items())}
                 if worker.forced_fail is not None:
                     stats["forced_fail"] = {"failed": sum(v != "pass" for v in worker.forced_fail.values()),
                                             "of": len(worker.forced_fail)}
-                if worker.interrupted:
+                if not scratch_intact(gen.scratch, gen.token):
+                    # another process replaced the copy the tests ran in: no verdict of this run is
+                    # trusted, none is cached (the state lock keeps other testplans out; this
+                    # catches anything else)
+                    cache, results = None, {}
+                    complete, reason = False, (f"the scratch copy {gen.scratch} was replaced during the run "
+                                               "(by another process); run the audit again")
+                elif worker.interrupted:
                     complete, reason = False, "interrupted"
                 else:
                     _check_worker(worker, gen, config.state_dir.resolve() / "mutate.log")
@@ -253,6 +266,19 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     return MutationRun(mutants, unmutated, complete, reason, stats)
 
 
+def _open_cache(config) -> MutationCache:
+    """The state directory's verdict cache. An ``--out DIR`` run writes its own, and starts from
+    the project's ``.testplan/`` cache too (read only: another run may hold that directory; an
+    entry is reused only when its hashes still match, whichever run wrote it)."""
+    tool = tool_key(mutmut_version(), list(config.pytest_args))
+    cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE, tool)
+    project_state = config.root / DEFAULT_NAME
+    if not project_state.is_symlink() and project_state.resolve() != config.state_dir.resolve():
+        for mutant_id, entry in MutationCache(project_state.resolve() / "cache" / CACHE_FILE, tool).entries.items():
+            cache.entries.setdefault(mutant_id, entry)
+    return cache
+
+
 def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, fast: bool, on_mutant):
     scratch = gen.scratch
     order = {t.nodeid: n for n, t in enumerate(trace.tests)}
@@ -278,6 +304,7 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "tests": tests, "durations": durations, "fast": fast, "workers": workers,
         "timeout_multiplier": config.mutation.timeout_multiplier,
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
+        "memory_limit_mb": config.mutation.memory_limit_mb,
         # --fast stops at the first kill; a mutant in several requirements' code runs every test,
         # since each requirement's status counts only its own tests' verdicts
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests,

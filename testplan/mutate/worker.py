@@ -17,7 +17,14 @@ How it avoids mutmut's traps:
   ``assert`` (AssertionError raised outside the mutated code, ``pytest.fail``, ``DID NOT RAISE``),
   ``crash`` (any other exception, a setup/teardown error, a child that dies), ``timeout``
   (the child is SIGKILLed at the test's deadline and a new child resumes after that test);
-* ``MUTANT_UNDER_TEST`` is set with mutmut's ``set_mutant_under_test`` in the child only.
+* ``MUTANT_UNDER_TEST`` is set with mutmut's ``set_mutant_under_test`` in the child only;
+* each child is the leader of its own process group, killed as a group when it ends (a process a
+  test started dies with it), and its end is seen by its exit, not by its pipe closing (a
+  process a test forked may hold the pipe open);
+* each mutant child runs under a memory limit (``RLIMIT_DATA``: ``[tool.testplan.mutation]
+  memory_limit_mb``, default max(2048 MB, 4 x the baseline child's peak RSS)): a runaway
+  allocation raises MemoryError, a ``crash`` verdict (never ``assert``), reported in the
+  ``mutant`` event's ``memory`` list and in the log (stderr).
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ from collections import deque
 
 ASSERT_TYPES = ("AssertionError", "Failed")  # Failed: pytest.fail(), pytest.raises' DID NOT RAISE
 IDLE_SECONDS = 30.0  # a child that says nothing between tests for this long is killed
+POLL_SECONDS = 0.25  # how often running children are checked for having exited
+DEFAULT_MEMORY_MB = 2048  # the memory limit is at least this, and 4x the baseline's peak RSS
+RESERVE_BYTES = 4 << 20  # freed on MemoryError, so pytest can still report the test
 
 
 class Stop(BaseException):
@@ -53,6 +63,11 @@ class Driver:
         self.setup_seconds: dict[str, float] = {}
         self.mutated_files = {os.path.realpath(f) for f in job["mutated_files"]}
         self.stopped = False
+        self.memory_limit: int | None = None  # bytes, for mutant children (set after the baseline)
+        self.memory_hits: set[str] = set()  # child side: tests that raised MemoryError
+        self.peak_kb = 0  # worker side: the largest ru_maxrss of a finished child
+        self.memory_reports: dict[str, list[str]] = {}  # worker side: task key -> tests that hit the limit
+        self._reserve: bytearray | None = None
 
     # --- child side ---------------------------------------------------------------------------
     import pytest as _pytest
@@ -69,6 +84,9 @@ class Driver:
             self.verdict.setdefault(item.nodeid, "pass")
             return
         name = call.excinfo.type.__name__
+        if issubclass(call.excinfo.type, MemoryError):
+            self._reserve = None  # room for pytest to finish this test
+            self.memory_hits.add(item.nodeid)
         verdict = "crash"
         if call.when == "call" and name in ASSERT_TYPES:
             verdict = "assert"
@@ -85,6 +103,9 @@ class Driver:
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if mutant and self.memory_limit:
+                _limit_memory(self.memory_limit)
+                self._reserve = bytearray(RESERVE_BYTES)
             os.close(self.events.fileno())
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
@@ -102,7 +123,10 @@ class Driver:
                 verdict = self.verdict.get(item.nodeid, "crash")
                 out.write(json.dumps({"ev": "done", "id": item.nodeid, "v": verdict,
                                       "dur": time.perf_counter() - started,
-                                      "setup": self.setup_seconds.get(item.nodeid, 0.0)}) + "\n")
+                                      "setup": self.setup_seconds.get(item.nodeid, 0.0),
+                                      "mem": item.nodeid in self.memory_hits}) + "\n")
+                if item.nodeid in self.memory_hits and self._reserve is None:
+                    self._reserve = bytearray(RESERVE_BYTES)
                 kills = ("assert", "crash") if mutant == "fail" else ("assert",)
                 if stop_on is not None and item.nodeid in stop_on and verdict in kills:
                     break
@@ -115,8 +139,16 @@ class Driver:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
+            try:
+                os.setpgid(0, 0)  # its own group: whatever its tests start is killed with it
+            except OSError:
+                pass
             os.close(read)
             self._child(write, items, mutant, stop_on)
+        try:
+            os.setpgid(pid, pid)  # (both sides: no race with a kill right after the fork)
+        except OSError:
+            pass
         os.close(write)
         return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant, "stop_on": stop_on,
                 "cur": None, "deadline": time.monotonic() + IDLE_SECONDS}
@@ -146,6 +178,15 @@ class Driver:
             if outstanding[key] == 0:
                 on_done(key, verdicts[key], durations[key])
 
+        def ended(fd: int, child: dict) -> None:
+            """The child exited (EOF, or seen exiting while a process it forked keeps the pipe)."""
+            os.close(fd)
+            del running[fd]
+            self._reap(child["pid"])
+            if child["cur"] is not None:  # died inside a test (os._exit, segfault, ...)
+                verdicts[child["key"]][child["cur"]] = "crash"
+            finish(child, resume=child["cur"] is not None)
+
         try:
             while queue or running:
                 while queue and len(running) < workers:
@@ -154,23 +195,19 @@ class Driver:
                     child["key"] = key
                     running[child["fd"]] = child
                 now = time.monotonic()
-                wait = max(0.0, min([c["deadline"] - now for c in running.values()] + [1.0]))
+                wait = max(0.0, min([c["deadline"] - now for c in running.values()] + [POLL_SECONDS]))
                 ready, _, _ = select.select(list(running), [], [], wait)
+
                 for fd in ready:
                     child = running[fd]
-                    data = os.read(fd, 65536)
-                    if data:
-                        child["buf"] += data
-                        *lines, child["buf"] = child["buf"].split(b"\n")
-                        for line in lines:
-                            self._event(child, json.loads(line), timeouts, verdicts, durations)
+                    if self._read(child, timeouts, verdicts, durations):
                         continue
-                    os.close(fd)  # EOF: the child finished, or died
-                    del running[fd]
-                    os.waitpid(child["pid"], 0)
-                    if child["cur"] is not None:  # died inside a test (os._exit, segfault, ...)
-                        verdicts[child["key"]][child["cur"]] = "crash"
-                    finish(child, resume=child["cur"] is not None)
+                    ended(fd, child)
+                for fd, child in list(running.items()):
+                    if fd not in ready and _exited(child["pid"]):
+                        while select.select([fd], [], [], 0)[0] and self._read(child, timeouts, verdicts, durations):
+                            pass
+                        ended(fd, child)
                 now = time.monotonic()
                 for fd, child in list(running.items()):
                     if now > child["deadline"]:
@@ -185,6 +222,26 @@ class Driver:
                 _kill(child["pid"])
                 os.close(fd)
 
+    def _read(self, child: dict, timeouts, verdicts, durations) -> bool:
+        """Read and handle what the child wrote; False at EOF."""
+        data = os.read(child["fd"], 65536)
+        if not data:
+            return False
+        child["buf"] += data
+        *lines, child["buf"] = child["buf"].split(b"\n")
+        for line in lines:
+            self._event(child, json.loads(line), timeouts, verdicts, durations)
+        return True
+
+    def _reap(self, pid: int) -> None:
+        """Kill what is left of an exited child's group, reap it, keep its peak RSS."""
+        _kill_group(pid)
+        try:
+            _, _, usage = os.wait4(pid, 0)
+        except ChildProcessError:
+            return
+        self.peak_kb = max(self.peak_kb, usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss)
+
     def _event(self, child: dict, event: dict, timeouts, verdicts, durations) -> None:
         now = time.monotonic()
         if event["ev"] == "start":
@@ -194,6 +251,10 @@ class Driver:
             verdicts[child["key"]][event["id"]] = event["v"]
             durations[child["key"]][event["id"]] = event["dur"]
             durations[child["key"]]["setup:" + event["id"]] = event["setup"]
+            if event.get("mem"):
+                self.memory_reports.setdefault(child["key"], []).append(event["id"])
+                os.write(2, (f"testplan: {child['mutant'] or 'baseline'}: {event['id']}: MemoryError at the memory "
+                             f"limit ({(self.memory_limit or 0) >> 20} MB): verdict crash (memory)\n").encode())
             child["cur"] = None
             child["deadline"] = now + IDLE_SECONDS
 
@@ -245,7 +306,11 @@ class Driver:
         generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
         self.run_pool([("baseline", "", base_items, None)], generous, 1, keep)
         verdicts, durs = results["baseline"]
-        self.emit(ev="baseline", verdicts=verdicts, durations={k: v for k, v in durs.items() if not k.startswith("setup:")})
+        peak_mb = self.peak_kb / 1024
+        limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
+        self.memory_limit = limit_mb << 20
+        self.emit(ev="baseline", verdicts=verdicts, durations={k: v for k, v in durs.items() if not k.startswith("setup:")},
+                  peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
         if any(verdicts.get(n) != "pass" for n in job["tests"]):
             return
         setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [0.0])
@@ -261,20 +326,48 @@ class Driver:
                   set(task["stop_on"]) if job["fast"] else None) for task in job["tasks"]]
 
         def report(key, verdicts, durs):
-            self.emit(ev="mutant", id=key, verdicts=verdicts)
+            self.emit(ev="mutant", id=key, verdicts=verdicts, memory=self.memory_reports.pop(key, []))
 
         self.run_pool(tasks, timeouts, job["workers"], report)
         self.emit(ev="done")
 
 
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group a child leads (and the child, in case it had not made it yet)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _kill_group(pid)
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:
+        pass
+
+
+def _exited(pid: int) -> bool:
+    """Whether a child has exited, without reaping it (its group ID stays taken until then)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+    except ChildProcessError:
+        return True
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap the data segment (heap and private mappings, what Python allocates) of this process."""
+    import resource
+
+    which = getattr(resource, "RLIMIT_DATA", resource.RLIMIT_AS)
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    try:
+        resource.setrlimit(which, (limit, hard))
+    except (ValueError, OSError):
         pass
 
 
