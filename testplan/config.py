@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .errors import InputError
 
-GateState = Literal["suspect", "unreviewed", "uncovered", "failing", "weak", "dangling", "orphan"]
+GateState = Literal["suspect", "unreviewed", "uncovered", "failing", "weak", "unjudged", "dangling", "orphan"]
 GATE_STATES: tuple[str, ...] = GateState.__args__  # type: ignore[attr-defined]
 
 
