@@ -450,3 +450,95 @@ def test_no_requirements_means_no_project_score(tmp_path):
     (tmp_path / "requirements.yaml").write_text("requirements: []\n")
     result = build_result(load(tmp_path), TraceData(root=tmp_path, tests=[TestRecord("t.py::t", "t.py", 1)]))
     assert (result.score, result.requirements, [t.state for t in result.tests]) == (None, [], ["ORPHAN"])
+
+
+# --- evidence on real audits (tests/fixtures/audit_evidence: one requirement per kind) ------------
+
+EVIDENCE = FIXTURES / "audit_evidence"
+NO_CODE = "no code to judge: its code has no run-time line (no function body)"
+NO_MUTANTS = "no mutant: mutmut finds nothing to mutate in its code"
+CRASH_ONLY = "no oracle evidence: all 2 of its mutants are detected only by crashes or timeouts"
+
+
+@pytest.fixture
+def evidence_project(tmp_path) -> Path:
+    root = tmp_path / "ev"
+    shutil.copytree(EVIDENCE, root, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
+    approve_plans(root)
+    return root
+
+
+def evidence_rows(root: Path) -> list[tuple]:
+    import json
+
+    audit = json.loads((root / ".testplan" / "audit.json").read_text())
+    return [(r["id"], r["state"], r["evidence"], r["evidence_reason"], r["score"], r["score_basis"],
+             r["mutants"]["generated"] if r["mutants"] else None) for r in audit["requirements"]], audit
+
+
+def test_each_kind_of_evidence_on_a_real_audit(evidence_project, cli):
+    run = cli("audit", "-C", evidence_project, "--fail-on", "unjudged")
+    assert run.code == 1, run.err
+    rows, audit = evidence_rows(evidence_project)
+    assert rows == [
+        ("NET-1", "OK", "mutants", None, 100.0, "mutants", 2),
+        ("STAT-1", "UNJUDGED", "crash-only", CRASH_ONLY, None, "mutants", 2),  # a KeyError is all that notices
+        ("CONST-1", "UNJUDGED", "no-code", NO_CODE, None, "mutants", 0),  # constants only
+        ("ERR-1", "UNJUDGED", "no-mutants", NO_MUTANTS, None, "mutants", 0),  # an exceptions module
+    ]
+    assert audit["score"] == 100.0  # NET-1 alone: the three without evidence are not averaged in (they scored 100 before)
+    assert audit["gate"]["reasons"] == [
+        f"STAT-1 (Status word) is UNJUDGED: {CRASH_ONLY}",
+        f"CONST-1 (Limit) is UNJUDGED: {NO_CODE}",
+        f"ERR-1 (Declined payments) is UNJUDGED: {NO_MUTANTS}",
+    ]
+    lines = run.out.splitlines()
+    assert [line for line in lines if "UNJUDGED, no score" in line] == [
+        f"STAT-1: UNJUDGED, no score: {CRASH_ONLY}", f"CONST-1: UNJUDGED, no score: {NO_CODE}",
+        f"ERR-1: UNJUDGED, no score: {NO_MUTANTS}"]
+    assert [line.split("│")[-2].strip() for line in lines if line.startswith("│ ")] == ["100.0", "-", "-", "-"]
+    assert "project score 100.0" in lines
+    # explain names the requirement's missing evidence next to one of its mutants
+    mutant_id = next(m["id"] for m in audit["mutants"] if m["requirements"] == ["STAT-1"])
+    explained = cli("explain", mutant_id, "-C", evidence_project)
+    assert explained.code == 0, explained.err
+    assert f"  UNJUDGED, no score: {CRASH_ONLY}" in explained.out.splitlines()
+    assert explained.out.splitlines()[-1] == ("why: the mutated code raised and the tests crashed; no assertion noticed "
+                                              "a wrong answer (left out of the oracle score)")
+
+
+def test_a_diff_that_selects_none_of_a_requirements_mutants_leaves_it_unjudged(evidence_project, cli):
+    from test_mutate_engine import _git
+
+    (evidence_project / ".gitignore").write_text(".testplan/\n")
+    _git(evidence_project, "init", "-q")
+    _git(evidence_project, "add", ".")
+    _git(evidence_project, "commit", "-q", "-m", "base")
+    core = evidence_project / "src" / "ev" / "core.py"
+    core.write_text(core.read_text().replace("    return price - 1\n", "    return price - 1  # changed\n"))
+    run = cli("audit", "-C", evidence_project, "--diff", "HEAD")
+    assert run.code == 0, run.err
+    rows, audit = evidence_rows(evidence_project)
+    assert rows == [
+        ("NET-1", "OK", "mutants", None, 100.0, "mutants", 2),
+        ("STAT-1", "UNJUDGED", "not-run", "not judged in this run: none of its 2 mutants is in this run's selection "
+                                          "(--diff, --shard or --max-mutants)", None, "mutants", 2),
+        ("CONST-1", "UNJUDGED", "no-code", NO_CODE, None, "mutants", None),
+        # errors.py did not change: --diff never mutated it, so its count is not known
+        ("ERR-1", "UNJUDGED", "not-run", "not judged in this run: its code is not in this run's selection (--diff)",
+         None, "mutants", None),
+    ]
+    assert [m["requirements"] for m in audit["mutants"]] == [["NET-1"], ["NET-1"]]
+    assert "note: --diff HEAD: O and M count only the mutants this run judged; a requirement with none of them is UNJUDGED (no score)" in run.out
+
+
+def test_no_mutation_scores_on_cases_only(evidence_project, cli):
+    run = cli("audit", "-C", evidence_project, "--no-mutation")
+    assert run.code == 0, run.err
+    rows, audit = evidence_rows(evidence_project)
+    reason = "cases only: mutation testing did not run (--no-mutation), S = 100·C"
+    assert rows == [(rid, "OK", "not-run", reason, 100.0, "cases", None) for rid in ("NET-1", "STAT-1", "CONST-1", "ERR-1")]
+    assert audit["score"] == 100.0
+    lines = run.out.splitlines()
+    assert "score (cases only)" in lines[2]
+    assert lines[-2] == "project score 100.0 (cases only: no mutation, O not measured, S = 100·C)"
