@@ -5,12 +5,14 @@ time). ``audit.json`` is written as the run goes, so a crash leaves evidence:
 
 1. before anything else, a record with ``complete: false`` (a stale result of an earlier run
    can never be gated as if it were this one);
-2. after tracing, the scored result, still ``complete: false``;
+2. after tracing, the classified result (states, coverage), still ``complete: false``;
 3. at the end, the final result with the gate verdict and ``complete: true`` (only when the
    test run itself completed).
 
 An error on the way rewrites the record with ``complete: false`` and the reason, then propagates;
-Ctrl-C becomes an :class:`IncompleteError` (exit 4).
+Ctrl-C becomes an :class:`IncompleteError` (exit 4). Every record with ``complete: false`` (on
+disk or returned) has ``score: null`` and every requirement's ``score: null``
+(:meth:`AuditResult.withhold_scores`): a partial run's numbers are not a verdict.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class MutationRun:
     unmutated: dict[str, list[str]] = field(default_factory=dict)
     complete: bool = True
     incomplete_reason: str | None = None
-    stats: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)  # stats["generated_per_requirement"]: {req ID: mutants before selection}
 
 
 def _as_run(value) -> MutationRun:
@@ -133,7 +135,7 @@ def run_audit(
 
             k, n = parse_shard(options["shard"])
             result.shard = f"{k}/{n}"
-        save_result(result, out)
+        _save(result, out)
         with SigtermAsInterrupt():
             return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env)
 
@@ -149,8 +151,12 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
 
         trace = run_trace(config, extra_args=tuple(extra_args), env=env)
         _carry(result, build_result(project, trace, None))
+        if mutate is not None:  # not the --no-mutation "cases only" basis: mutants are on their way
+            for requirement in result.requirements:
+                requirement.evidence, requirement.score_basis = "not-run", "mutants"
+                requirement.evidence_reason = "mutation testing has not finished"
         result.incomplete_reason = "mutation testing is running" if mutate is not None else "the audit is scoring"
-        save_result(result, out)
+        _save(result, out)
 
         incomplete: str | None = None
         if mutate is not None:
@@ -160,10 +166,10 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
                 partial = getattr(exc, "run", None)
                 if partial is not None:
                     partial = _as_run(partial)
-                    _carry(result, build_result(project, trace, partial.mutants, partial.unmutated))
+                    _carry(result, build_result(project, trace, partial.mutants, partial.unmutated, _generated(partial)))
                     result.mutation = True
                 raise
-            _carry(result, build_result(project, trace, run.mutants, run.unmutated))
+            _carry(result, build_result(project, trace, run.mutants, run.unmutated, _generated(run)))
             result.mutation_stats = _numbers(run.stats) or None
             result.mutation_options = {k: run.stats[k] for k in MUTATION_OPTIONS if k in run.stats} or None
             if not run.complete:
@@ -172,8 +178,9 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
         result.complete = trace.complete and incomplete is None
         result.incomplete_reason = incomplete if incomplete else None if trace.complete else "the test run did not finish"
         result.finished_at = _now()
+        result.withhold_scores()
         result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
-        save_result(result, out)
+        _save(result, out)
         return result
     except KeyboardInterrupt:
         _abandon(result, out, "interrupted")
@@ -184,6 +191,18 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
     except Exception as exc:
         _abandon(result, out, f"internal error: {type(exc).__name__}: {exc}")
         raise
+
+
+def _generated(run: MutationRun) -> dict[str, int] | None:
+    """Per requirement, the mutants generated before selection, when the engine says."""
+    counts = run.stats.get("generated_per_requirement")
+    return dict(counts) if isinstance(counts, dict) else None
+
+
+def _save(result: AuditResult, out: Path) -> None:
+    """Write the record; an incomplete one without any score (the running record keeps its
+    scores in memory for the next step)."""
+    save_result(result.model_copy(deep=True).withhold_scores() if not result.complete else result, out)
 
 
 def _carry(result: AuditResult, scored: AuditResult) -> None:
@@ -197,6 +216,7 @@ def _abandon(result: AuditResult, out: Path, reason: str) -> None:
     result.incomplete_reason = reason
     result.finished_at = _now()
     result.gate = None
+    result.withhold_scores()
     try:
         save_result(result, out)
     except OSError:  # the original error matters more than the evidence

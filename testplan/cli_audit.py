@@ -23,9 +23,10 @@ from .result import AuditResult
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
 Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json (comma-separated or repeated).", show_default=False)]
-FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
+FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, unjudged, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
 
-STATE_STYLES = {"OK": "green", "WEAK": "yellow", "NOK": "red", "UNCOVERED": "red", "SUSPECT": "magenta", "UNREVIEWED": "cyan"}
+STATE_STYLES = {"OK": "green", "WEAK": "yellow", "NOK": "red", "UNCOVERED": "red", "SUSPECT": "magenta", "UNREVIEWED": "cyan",
+                "UNJUDGED": "yellow"}
 
 
 def _pct(value: float | None) -> str:
@@ -36,6 +37,13 @@ def _gap(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:+.0f}"
 
 
+def _score(result: AuditResult, value: float | None) -> str:
+    """A score cell: 'incomplete' while the result is, '-' for a requirement without evidence."""
+    if not result.complete:
+        return "incomplete"
+    return "-" if value is None else f"{value:.1f}"
+
+
 def print_result(result: AuditResult) -> None:
     out = console()
     for problem in result.problems:
@@ -44,16 +52,21 @@ def print_result(result: AuditResult) -> None:
         err_console().print(visible(f"{where}: {prefix}{problem.message}"))
     title = visible(f"testplan audit{' of ' + result.project if result.project else ''}")
     table = Table(title=title, title_justify="left")
+    cases_only = any(r.score_basis == "cases" for r in result.requirements)
     for column, justify in (("requirement", "left"), ("risk", "left"), ("state", "left"), ("plan", "left"),
-                            ("C", "right"), ("L", "right"), ("O", "right"), ("gap", "right"), ("score", "right")):
+                            ("C", "right"), ("L", "right"), ("O", "right"), ("gap", "right"),
+                            ("score (cases only)" if cases_only else "score", "right")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for req in result.requirements:
         table.add_row(visible(f"{req.id} {req.title}"), req.risk, Text(req.state, style=STATE_STYLES.get(req.state, "")), req.plan_state,
                       _pct(req.case_coverage), _pct(req.line_coverage), _pct(req.oracle_score),
-                      _gap(req.oracle_gap), f"{req.score:.1f}")
+                      _gap(req.oracle_gap), _score(result, req.score))
     out.print(table)
-    score = "n/a" if result.score is None else f"{result.score:.1f}"
-    mutation = "" if result.mutation else " (no mutation: O not measured, S = 100·C)"
+    for req in result.requirements:
+        if req.state == "UNJUDGED":
+            out.print(f"{req.id}: UNJUDGED, no score: {req.evidence_reason}")
+    score = _score(result, result.score) if result.score is not None or not result.complete else "none (no requirement is judged)"
+    mutation = "" if result.mutation else " (cases only: no mutation, O not measured, S = 100·C)"
     out.print(f"project score {score}{mutation}")
     stats = result.mutation_stats or {}
     if result.mutation and stats:
@@ -70,7 +83,7 @@ def print_result(result: AuditResult) -> None:
         told = {"diff_base": f"--diff {scope.get('diff_base')}", "max_mutants": f"--max-mutants {scope.get('max_mutants')}",
                 "shard": f"--shard {scope.get('shard')}"}
         out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
-                  "a requirement with none of them scores as without mutation (S = 100·C)")
+                  "a requirement with none of them is UNJUDGED (no score)")
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
         if code:  # import-time code is never mutated; functions mutmut skips are worth naming
@@ -272,6 +285,8 @@ def explain(
     for req_id in mutant.requirements:
         req = result.requirement(req_id)
         out.print(visible(f"requirement {req_id}{' ' + req.title if req else ''}"))
+        if req is not None and req.state == "UNJUDGED":
+            out.print(visible(f"  UNJUDGED, no score: {req.evidence_reason}"))
     if mutant.verdicts:
         out.print("tests that ran it (suite order):")
         for nodeid, verdict in mutant.verdicts.items():
@@ -295,7 +310,8 @@ def why(mutant, result: AuditResult) -> str:
     if mutant.status == "killed-by-crash":
         return "the mutated code raised and the tests crashed; no assertion noticed a wrong answer (left out of the oracle score)"
     if mutant.status == "timeout":
-        return "the mutant made a linked test run past its time limit (counts as killed)"
+        return ("the mutant made a linked test run past its time limit: detected (it counts in M), but no assertion "
+                "noticed a wrong answer (left out of the oracle score O)")
     killers = [n for n in ran if mutant.verdicts[n] == "assert"]
     if "assert" in verdicts:
         return f"killed by an assertion in {killers[0]}"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from .errors import InputError
 from .store import DEFAULT_MAX_INPUT_BYTES
 
-GateState = Literal["suspect", "unreviewed", "uncovered", "failing", "weak", "dangling", "orphan"]
+GateState = Literal["suspect", "unreviewed", "uncovered", "failing", "weak", "unjudged", "dangling", "orphan"]
 GATE_STATES: tuple[str, ...] = GateState.__args__  # type: ignore[attr-defined]
 DEFAULT_FAIL_ON: tuple[str, ...] = ("dangling", "failing")
 

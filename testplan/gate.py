@@ -11,10 +11,16 @@ What each ``fail_on`` value matches:
 ``uncovered``   a requirement with an APPROVED plan that approves no case or has an approved case
                 that is UNCOVERED or SKIPPED (checked on the cases, so NOK does not hide it).
 ``weak``        a requirement in state WEAK, or with an APPROVED plan and a WEAK approved case.
+``unjudged``    a requirement in state UNJUDGED (no evidence: no run-time line, no mutant, only
+                crash/timeout-detected mutants, or none in this run's selection).
 ``dangling``    a test in state DANGLING.
 ``orphan``      a test in state ORPHAN.
 
 An incomplete result (``complete: false``) never passes, and :func:`exit_code` maps it to 4.
+A complete result in which no requirement has a score (``score: null``) never passes either,
+whatever ``min_score`` is: it judged nothing. ``min_requirement_score`` applies to the
+requirements that have a score; one without (UNJUDGED) is caught by ``fail_on: unjudged``, and
+its missing score counts towards neither passing nor failing that minimum.
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ def _requirement_reasons(req: RequirementResult, fail_on: list[str], outcomes: d
             reasons.append(f"{label} is WEAK: the tests of {', '.join(weak)} kill no mutant of its code")
         elif req.state == "WEAK":
             reasons.append(f"{label} is WEAK: oracle score {_fmt(req.oracle_score)} is below 0.5")
+    if "unjudged" in fail_on and req.state == "UNJUDGED":
+        reasons.append(f"{label} is UNJUDGED: {req.evidence_reason or 'the audit has no evidence about its tests'}")
     return reasons
 
 
@@ -100,12 +108,15 @@ def apply_gate(result: AuditResult, config: Config, min_score: float | None = No
     if not result.complete:
         why = f": {result.incomplete_reason}" if result.incomplete_reason else ""
         reasons.append(f"the audit is incomplete{why}; an incomplete audit never passes")
-    if threshold > 0 and (result.score is None or result.score < threshold):
+    elif result.score is None and result.requirements:
+        reasons.append("no requirement has a score: the audit judged nothing (every requirement is UNJUDGED); "
+                       "see why in the table and make its code mutable, or run without --diff/--max-mutants")
+    elif threshold > 0 and (result.score is None or result.score < threshold):
         reasons.append(f"project score {_fmt(result.score)} is below the minimum {threshold:g}")
     outcomes = {t.nodeid: t.outcome for t in result.tests}
     for req in result.requirements:
         own = []
-        if per_requirement > 0 and req.score < per_requirement:
+        if per_requirement > 0 and req.score is not None and req.score < per_requirement:
             own.append(f"{req.id} ({req.title}) scores {req.score:g}, below the per-requirement minimum {per_requirement:g} [{req.state}]")
         own.extend(_requirement_reasons(req, states, outcomes))
         if own:

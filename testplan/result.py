@@ -5,9 +5,12 @@ FORMAT_VERSION history:
     scores, gate, mutation_stats.
     (2026-12-01, additive) gate.requirements: each requirement's own reasons, so reports need not
     find requirement IDs in the reason text; mutation_options: how the mutation run was made.
+    (2026-12-08) requirements[].evidence, evidence_reason, score_basis, mutants.generated; state
+    UNJUDGED; requirements[].score and score are null for a requirement without evidence, and
+    everywhere while complete is false; O_R no longer counts timeouts as kills.
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
-A result with ``complete: false`` never passes a gate.
+A result with ``complete: false`` never passes a gate and carries no score (null).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ Outcome = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 FailureClass = Literal["assert", "crash"]
 TestState = Literal["LINKED", "ORPHAN", "DANGLING", "REJECTED-LINK"]
 CaseState = Literal["VERIFIED", "WEAK", "FAILING", "SKIPPED", "UNCOVERED", "UNREVIEWED", "REJECTED"]
-RequirementState = Literal["OK", "WEAK", "NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED"]
+RequirementState = Literal["OK", "WEAK", "NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED", "UNJUDGED"]
+Evidence = Literal["mutants", "no-code", "no-mutants", "crash-only", "not-run"]  # see testplan.score
+ScoreBasis = Literal["mutants", "cases"]
 PlanStateName = Literal["APPROVED", "SUSPECT", "UNREVIEWED", "NO PLAN"]
 Verdict = Literal["pass", "assert", "crash", "timeout"]
 MutantStatus = Literal["killed", "killed-by-crash", "timeout", "survived", "no-coverage"]
@@ -68,6 +73,7 @@ class MutantCounts(_Model):
     timeout: int = 0
     survived: int = 0
     no_coverage: int = 0
+    generated: int | None = None  # mutmut's mutants of the code before --diff/--shard/--max-mutants selection (None: not known)
 
 
 class RequirementResult(_Model):
@@ -82,7 +88,10 @@ class RequirementResult(_Model):
     oracle_score: float | None = None  # O_R, 0..1 (None: mutation not run)
     mutation_score: float | None = None  # M_R, 0..1
     oracle_gap: float | None = None  # L_R - O_R
-    score: float = 0.0  # S_R, 0..100
+    score: float | None = None  # S_R, 0..100; None: no evidence (UNJUDGED), or the result is incomplete
+    evidence: Evidence | None = None  # what the mutation run says about the oracles (None: a result from before the field)
+    evidence_reason: str | None = None  # why there is no evidence (None for 'mutants'), one phrase
+    score_basis: ScoreBasis | None = None  # 'cases' (--no-mutation: S = 100·C, "cases only") or 'mutants'
     cases: list[CaseResult] = Field(default_factory=list)
     tests: list[str] = Field(default_factory=list)  # nodeids linked to the requirement or its cases
     unmutated: list[str] = Field(default_factory=list)  # code mutmut cannot mutate (qualnames)
@@ -136,6 +145,15 @@ class AuditResult(_Model):
     mutants: list[MutantResult] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)  # dangling links, links to rejected cases, ...
 
+    def withhold_scores(self) -> AuditResult:
+        """No score on an incomplete result: while ``complete`` is false, the project's and every
+        requirement's score are None (a partial run's numbers are not a verdict). Returns self."""
+        if not self.complete:
+            self.score = None
+            for requirement in self.requirements:
+                requirement.score = None
+        return self
+
     def requirement(self, requirement_id: str) -> RequirementResult | None:
         return next((r for r in self.requirements if r.id == requirement_id), None)
 
@@ -168,4 +186,4 @@ def load_result(path: Path) -> AuditResult:
         raise InputError(f"not a testplan audit result ({detail}); pass the audit.json that 'testplan audit' wrote", str(path), 1) from None
     if result.schema_version != FORMAT_VERSION:
         raise InputError(f"audit result has schema_version {result.schema_version}, this testplan reads {FORMAT_VERSION}; rerun 'testplan audit'", str(path), 1)
-    return result
+    return result.withhold_scores()  # an incomplete file written by hand or an older version

@@ -28,7 +28,7 @@ pattern that matches no test is a warning at its line.
 
 Test outcomes: ``passed``/``xpassed`` pass; ``failed``/``error`` fail; ``skipped``/``xfailed``
 are skipped. A mutant is *killed* by a test when its verdict is ``assert``, ``crash`` or
-``timeout``.
+``timeout`` (for case states and M_R; O_R counts ``assert`` only).
 
 Case states
 -----------
@@ -38,28 +38,49 @@ linked test passes), else — the linked tests pass — ``VERIFIED``, except wit
 ``WEAK`` when R's scope has mutants and none of the case's linked tests kills any of them
 (no mutants in scope: ``VERIFIED``).
 
+Evidence (``RequirementResult.evidence``)
+------------------------------------------
+What the mutation run tells about R's tests' oracles, first match wins:
+
+``mutants``    at least one mutant of R's scope was killed by an assertion of R's tests, or
+               survived, or no test of R runs it: O_R is defined.
+``crash-only`` R's scope has mutants, and every one is detected only by crashes or timeouts.
+``no-code``    R's code has no run-time line (module- or class-level code only, or no code).
+``no-mutants`` mutmut generates no mutant for R's code (e.g. an exceptions-only module).
+``not-run``    mutation did not run (``--no-mutation``), or mutmut generated mutants for R's
+               code but none is in this run's ``--diff``/``--shard``/``--max-mutants``
+               selection (or, under ``--diff``, R's files were not mutated at all).
+
+``score_basis`` is ``cases`` when mutation did not run (S_R = 100 · C_R, "cases only" in every
+report) and ``mutants`` otherwise. A requirement *without evidence* is one whose evidence is not
+``mutants`` and whose basis is not ``cases``; ``evidence_reason`` says why in one phrase.
+
 Requirement states (first match wins)
 -------------------------------------
 1. ``SUSPECT`` when the plan is SUSPECT; ``UNREVIEWED`` when it is UNREVIEWED or there is no plan.
 2. ``NOK`` when a test of R fails (failed/error).
 3. ``UNCOVERED`` when an approved case is UNCOVERED or SKIPPED, or the plan approves no case.
-4. ``WEAK`` (mutation only) when an approved case is WEAK, or R's scope has mutants and O_R < 0.5.
-5. ``OK``.
+4. ``UNJUDGED`` when R is without evidence (see above).
+5. ``WEAK`` (mutation only) when an approved case is WEAK, or O_R < 0.5.
+6. ``OK``.
 
 Scores (DESIGN.md section 5)
 ----------------------------
 * ``C_R`` case coverage = approved cases in state VERIFIED or WEAK / approved cases (a case with
   a failing linked test is not covered even if another linked test passes). ``None`` when the
   plan approves no case.
-* ``O_R`` oracle score = mutants of R's scope killed by an ``assert`` (or ``timeout``) verdict of
-  one of R's tests / mutants of R's scope that are *not* killed by crashes alone. A mutant
-  whose only kills are crashes (the mutated code raised, e.g. ``x = None`` then ``x.y``) is
-  left out of both sides: any test that runs the line notices it, so it says nothing about the
-  tests' oracle. It still counts as detected in M_R and is reported as ``killed-by-crash``.
-  (DESIGN.md gave such mutants half credit; that capped a suite with no survivor at the share
-  of crash-prone lines in the code — 0.79 on the example's PAY-1 — measuring the code rather
-  than the tests.) A mutant with no verdicts at all is credited from its status. ``None``
-  when mutation did not run or no mutant is left to judge.
+* ``O_R`` oracle score = mutants of R's scope killed by an ``assert`` verdict of one of R's
+  tests / mutants of R's scope that are *not* detected solely by crashes or timeouts. A mutant
+  whose only detecting verdicts are ``crash`` or ``timeout`` (the mutated code raised, e.g.
+  ``x = None`` then ``x.y``, or looped forever) is left out of both sides: any test that runs
+  the line notices it, so it says nothing about the tests' oracle. One ``assert`` verdict of
+  R's tests makes it killed whatever the others are. It still counts as detected in M_R and
+  is reported as ``killed-by-crash`` / ``timeout``. (DESIGN.md first gave crash kills half
+  credit; that capped a suite with no survivor at the share of crash-prone lines in the code —
+  0.79 on the example's PAY-1 — measuring the code rather than the tests. Timeouts counted as
+  kills until a suite stripped of every assertion kept O = 0.29 from timeouts alone.) A mutant
+  with no verdicts at all is credited from its status. ``None`` when mutation did not run or
+  no mutant is left to judge (then R is without evidence).
 * ``M_R`` mutation score (Stryker) = detected / (detected + survived + no-coverage), detected =
   killed + killed-by-crash + timeout, each mutant's status judged by R's own tests (a mutant in
   two requirements' code that only the other's tests kill survives for R). ``None`` as for O_R.
@@ -69,10 +90,15 @@ Scores (DESIGN.md section 5)
   those inside a function body (def lines, decorators, class bodies and module-level code run
   at import, outside any test). ``None`` when R's spans have no run-time line.
 * oracle gap = L_R − O_R (``None`` unless both are known).
-* ``S_R`` = 100 · C_R · O_R; without mutation data (or with no mutant in scope) S_R = 100 · C_R.
-  SUSPECT and UNREVIEWED requirements score 0, and so does a plan approving no case.
-* project score = Σ w_R · S_R / Σ w_R with risk weights low 1, medium 2, high 3, critical 5
-  (``None`` without requirements).
+* ``S_R``, first match wins: SUSPECT and UNREVIEWED requirements score 0 and stay in the
+  project mean (fail closed: a plan nobody vouches for pulls the score down, evidence or not);
+  a requirement without evidence has no score (``None``, never 100) and is left out of the
+  mean, whatever its state; a plan approving no case scores 0; else S_R = 100 · C_R · O_R, or
+  100 · C_R on the ``cases`` basis (``--no-mutation``).
+* project score = Σ w_R · S_R / Σ w_R over the requirements with a score, risk weights low 1,
+  medium 2, high 3, critical 5 (``None`` when no requirement has a score; the gate fails then).
+* An incomplete result has no score at all: :meth:`AuditResult.withhold_scores` sets the
+  project's and every requirement's score to ``None`` while ``complete`` is false.
 
 Ratios are rounded to 4 decimals and scores to 2 in the result; the project score is computed
 from unrounded S_R.
@@ -281,19 +307,19 @@ def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable
 
 # --- mutation ------------------------------------------------------------------------------------
 
-_STATUS_CREDIT: dict[str, Fraction | None] = {"killed": Fraction(1), "timeout": Fraction(1), "killed-by-crash": None}
+_STATUS_CREDIT: dict[str, Fraction | None] = {"killed": Fraction(1), "timeout": None, "killed-by-crash": None}
 
 
 def oracle_credit(mutant: MutantResult, nodeids: Iterable[str]) -> Fraction | None:
-    """1 when an assertion (or a timeout) of the given tests kills the mutant; ``None`` (the
-    mutant does not count) when only crashes do; else 0. A mutant without any verdict is
+    """1 when an assertion of the given tests kills the mutant; ``None`` (the mutant does not
+    count) when only crashes or timeouts detect it; else 0. A mutant without any verdict is
     credited from its status."""
     if not mutant.verdicts:
         return _STATUS_CREDIT.get(mutant.status, Fraction(0))
     verdicts = {mutant.verdicts.get(n) for n in nodeids}
-    if verdicts & {"assert", "timeout"}:
+    if "assert" in verdicts:
         return Fraction(1)
-    if "crash" in verdicts:
+    if verdicts & {"crash", "timeout"}:
         return None
     return Fraction(0)
 
@@ -329,12 +355,42 @@ def mutation_score(counts: MutantCounts) -> Fraction | None:
 
 
 def oracle_score(mutants: Sequence[MutantResult], nodeids: Sequence[str]) -> Fraction | None:
-    """Assertion kills over the mutants an oracle could notice; crash-only kills are left out
-    (see the module docstring). ``None`` when no mutant is left to judge."""
+    """Assertion kills over the mutants an oracle could notice; mutants detected only by crashes
+    or timeouts are left out (see the module docstring). ``None`` when no mutant is left to judge."""
     credits = [c for c in (oracle_credit(m, nodeids) for m in mutants) if c is not None]
     if not credits:
         return None
     return sum(credits, Fraction(0)) / len(credits)
+
+
+# --- evidence ------------------------------------------------------------------------------------
+
+NO_MUTATION_REASON = "cases only: mutation testing did not run (--no-mutation), S = 100·C"
+
+
+def evidence_of(scope: Sequence[MutantResult] | None, nodeids: Sequence[str], has_runtime_lines: bool,
+                generated: int | None) -> tuple[str, str | None]:
+    """(evidence, reason) for one requirement (see the module docstring). ``scope``: the mutants
+    of R's code this run judged (None: mutation did not run); ``generated``: how many mutmut made
+    for R's code before selection, ``None`` when not known (``--diff`` left R's files alone)."""
+    if scope is None:
+        return "not-run", NO_MUTATION_REASON
+    credits = [oracle_credit(m, nodeids) for m in scope]
+    if any(c is not None for c in credits):
+        return "mutants", None
+    if scope:
+        n = len(scope)
+        every = "its only mutant is" if n == 1 else f"all {n} of its mutants are"
+        return "crash-only", f"no oracle evidence: {every} detected only by crashes or timeouts"
+    if not has_runtime_lines:
+        return "no-code", "no code to judge: its code has no run-time line (no function body)"
+    if generated == 0:
+        return "no-mutants", "no mutant: mutmut finds nothing to mutate in its code"
+    if generated is None:
+        return "not-run", "not judged in this run: its code is not in this run's selection (--diff)"
+    plural = "mutant is" if generated == 1 else "mutants is"
+    return "not-run", (f"not judged in this run: none of its {generated} {plural} in this run's selection "
+                       "(--diff, --shard or --max-mutants)")
 
 
 # --- requirement ---------------------------------------------------------------------------------
@@ -361,10 +417,16 @@ def case_state(status: CaseStatus, nodeids: Sequence[str], outcomes: dict[str, s
     return "VERIFIED"
 
 
+_UNKNOWN = object()
+
+
 def score_requirement(project: Project, requirement: Requirement, trace: TraceData, links: LinkIndex,
                       mutants: Sequence[MutantResult] | None, problems: list[Problem],
-                      unmutated: list[str] | None = None) -> tuple[RequirementResult, Fraction]:
-    """The requirement's result and its unrounded S_R."""
+                      unmutated: list[str] | None = None,
+                      generated: int | None | object = _UNKNOWN) -> tuple[RequirementResult, Fraction | None]:
+    """The requirement's result and its unrounded S_R (``None``: no score). ``generated``: the
+    mutants mutmut made for R's code before selection (None: not known); left out, every mutant
+    of R's code is taken to be in ``mutants`` (no selection)."""
     plan = project.plans.get(requirement.id)
     pstate = plan_state(requirement, plan)
     outcomes = _outcomes(trace)
@@ -394,6 +456,12 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
     counts = mutant_counts(scope, tests) if scope is not None else None
     o_r = oracle_score(scope, tests) if scope is not None else None
     m_r = mutation_score(counts) if counts is not None else None
+    made = (len(scope) if scope is not None else None) if generated is _UNKNOWN else generated
+    if counts is not None:
+        counts.generated = made  # type: ignore[assignment]
+    evidence, reason = evidence_of(scope, tests, bool(runtime_lines(spans)), made)  # type: ignore[arg-type]
+    basis = "cases" if scope is None else "mutants"
+    judged = evidence == "mutants" or basis == "cases"
 
     if pstate is PlanState.SUSPECT:
         state = "SUSPECT"
@@ -403,12 +471,19 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
         state = "NOK"
     elif not approved or any(c.state in ("UNCOVERED", "SKIPPED") for c in approved):
         state = "UNCOVERED"
+    elif not judged:
+        state = "UNJUDGED"
     elif any(c.state == "WEAK" for c in approved) or (o_r is not None and o_r < WEAK_ORACLE):
         state = "WEAK"
     else:
         state = "OK"
 
-    if state in ("SUSPECT", "UNREVIEWED") or c_r is None:
+    s_r: Fraction | None
+    if state in ("SUSPECT", "UNREVIEWED"):
+        s_r = Fraction(0)  # fail closed: stays in the mean, evidence or not
+    elif not judged:
+        s_r = None
+    elif c_r is None:
         s_r = Fraction(0)
     else:
         s_r = 100 * c_r * (o_r if o_r is not None else 1)
@@ -418,17 +493,20 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
         id=requirement.id, title=requirement.title, risk=requirement.risk.value, state=state,  # type: ignore[arg-type]
         plan_state=pstate.value, code=list(requirement.code),  # type: ignore[arg-type]
         case_coverage=_round(c_r), line_coverage=_round(l_r), oracle_score=_round(o_r),
-        mutation_score=_round(m_r), oracle_gap=_round(gap), score=_round(s_r, 2) or 0.0,
+        mutation_score=_round(m_r), oracle_gap=_round(gap), score=None if s_r is None else _round(s_r, 2) or 0.0,
+        evidence=evidence, evidence_reason=reason, score_basis=basis,  # type: ignore[arg-type]
         cases=cases, tests=list(tests), unmutated=list(unmutated or []), mutants=counts,
     )
     return result, s_r
 
 
-def project_score(weighted: Sequence[tuple[int, Fraction]]) -> Fraction | None:
-    total = sum(w for w, _ in weighted)
+def project_score(weighted: Sequence[tuple[int, Fraction | None]]) -> Fraction | None:
+    """The weighted mean over the requirements with a score; ``None`` when none has one."""
+    judged = [(w, s) for w, s in weighted if s is not None]
+    total = sum(w for w, _ in judged)
     if not total:
         return None
-    return sum((w * s for w, s in weighted), Fraction(0)) / total
+    return sum((w * s for w, s in judged), Fraction(0)) / total
 
 
 def to_test_result(record: TestRecord, state: str) -> TestResult:
@@ -438,15 +516,23 @@ def to_test_result(record: TestRecord, state: str) -> TestResult:
 
 
 def build_result(project: Project, trace: TraceData, mutants: Sequence[MutantResult] | None = None,
-                 unmutated: dict[str, list[str]] | None = None) -> AuditResult:
-    """Classify and score everything; ``complete``, timestamps and the gate are the caller's."""
+                 unmutated: dict[str, list[str]] | None = None,
+                 generated: dict[str, int] | None = None) -> AuditResult:
+    """Classify and score everything; ``complete``, timestamps and the gate are the caller's.
+
+    ``generated``: per requirement, the mutants mutmut made for its code before this run's
+    selection (``--diff``/``--shard``/``--max-mutants``), so a requirement with none selected is
+    told apart (``not-run``) from one mutmut yields nothing for (``no-mutants``); a requirement
+    missing from it is ``not-run`` when it has no mutant. Without it, ``mutants`` is taken to be
+    every mutant generated."""
     links = resolve_links(project, trace.tests)
     problems = list(links.problems)
     requirements: list[RequirementResult] = []
-    weighted: list[tuple[int, Fraction]] = []
+    weighted: list[tuple[int, Fraction | None]] = []
     for requirement in project.requirements:
+        made = _UNKNOWN if generated is None else generated.get(requirement.id)
         result, s_r = score_requirement(project, requirement, trace, links, mutants, problems,
-                                        (unmutated or {}).get(requirement.id))
+                                        (unmutated or {}).get(requirement.id), made)
         requirements.append(result)
         weighted.append((requirement.risk.weight, s_r))
     total = project_score(weighted)
@@ -470,7 +556,11 @@ def rescore(project: Project, result: AuditResult) -> AuditResult:
                         flags=list(t.flags)) for t in result.tests]
     trace = TraceData(root=project.config.root, tests=tests, lines={}, complete=True)
     unmutated = {r.id: list(r.unmutated) for r in result.requirements}
-    scored = build_result(project, trace, list(result.mutants), unmutated if result.mutation else None)
+    generated = {r.id: r.mutants.generated for r in result.requirements
+                 if r.mutants is not None and r.mutants.generated is not None}
+    selected = bool(generated) or bool((result.mutation_options or {}).get("diff_base"))  # else: a result from before the counts
+    scored = build_result(project, trace, list(result.mutants) if result.mutation else None,
+                          unmutated if result.mutation else None, generated if selected else None)
     before = {r.id: r for r in result.requirements}
     for requirement in scored.requirements:
         old = before.get(requirement.id)
@@ -482,4 +572,5 @@ def rescore(project: Project, result: AuditResult) -> AuditResult:
     merged = result.model_copy(deep=True)
     for name in ("score", "requirements", "tests", "problems"):
         setattr(merged, name, getattr(scored, name))
+    merged.withhold_scores()
     return merged

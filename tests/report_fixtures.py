@@ -327,7 +327,7 @@ def _requirements(tests: list[TestResult], mutants: list[MutantResult]) -> list[
                 id=rid, title=title, risk=risk, state=state, plan_state=plan_state, code=code,
                 case_coverage=c, line_coverage=l, oracle_score=o, mutation_score=m,
                 oracle_gap=round(l - o, 4), score=score, cases=cases, tests=linked,
-                mutants=mutant_counts(own),
+                mutants=mutant_counts(own), evidence="mutants", score_basis="mutants",
             )
         )
     return out

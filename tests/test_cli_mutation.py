@@ -142,8 +142,12 @@ def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path
     assert sample["complete"] is True
     assert "mutation: 6 mutants (--max-mutants: a sample of 5 of the 33 with tests), 0 run, 5 from cache, " in result.out
     assert ("note: --max-mutants 5: O and M count only the mutants this run judged; a requirement with none of them "
-            "scores as without mutation (S = 100·C)") in result.out
+            "is UNJUDGED (no score)") in result.out
     assert sample["mutation_options"]["max_mutants"] == 5
+    # TAX-1's 4 mutants are all outside the sample: not run (its plan is unreviewed, so it still scores 0)
+    assert [(r["id"], r["evidence"], r["mutants"]["total"], r["mutants"]["generated"]) for r in sample["requirements"]] == [
+        ("TAX-1", "not-run", 0, 4), ("SHIP-1", "mutants", 2, 6), ("LBL-1", "mutants", 1, 8), ("WAIT-1", "mutants", 1, 10),
+        ("CART-1", "mutants", 2, 6)]
 
 
 @pytest.mark.verifies("MUT-1.2")

@@ -12,16 +12,17 @@ import json
 import pytest
 
 # mutants of each requirement by what killed them, from the example's audit:
-# (killed by an assertion, killed only by crashes, survived, no coverage)
+# (killed by an assertion, killed only by crashes, timed out, survived, no coverage)
 MUTANTS = {
-    "PAY-1": (11, 8, 0, 0),
-    "CARD-1": (49, 21, 0, 0),
-    "CARD-2": (22, 8, 0, 0),
-    "PAY-2": (7, 5, 0, 0),
-    "PAY-3": (5, 10, 15, 2),
-    "POL-1": (5, 22, 12, 4),
+    "PAY-1": (11, 8, 0, 0, 0),
+    "CARD-1": (49, 21, 0, 0, 0),
+    "CARD-2": (22, 8, 0, 0, 0),
+    "PAY-2": (7, 5, 0, 0, 0),
+    "PAY-3": (5, 10, 0, 15, 2),
+    "POL-1": (5, 22, 0, 12, 4),
 }
-# O_R = assertion kills / (mutants - crash-only kills); S_R = 100 * C_R * O_R (0 when SUSPECT)
+# O_R = assertion kills / (mutants - those detected only by crashes or timeouts);
+# S_R = 100 * C_R * O_R (0 when SUSPECT); every requirement has evidence (mutants)
 EXPECTED = {  # id: (state, risk weight, C_R, O_R, S_R)
     "PAY-1": ("OK", 3, 1.0, 1.0, 100.0),  # 11 / 11
     "CARD-1": ("OK", 5, 1.0, 1.0, 100.0),  # 49 / 49
@@ -38,7 +39,8 @@ def test_mutants_per_requirement_by_what_killed_them(example_audit):
     _, result = example_audit
     for requirement in result.requirements:
         counts = requirement.mutants
-        assert (counts.killed + counts.timeout, counts.killed_by_crash, counts.survived, counts.no_coverage) == MUTANTS[requirement.id], requirement.id
+        assert (counts.killed, counts.killed_by_crash, counts.timeout, counts.survived, counts.no_coverage) == MUTANTS[requirement.id], requirement.id
+        assert (requirement.evidence, requirement.score_basis, counts.generated) == ("mutants", "mutants", counts.total)
 
 
 def test_scores_and_states_match_the_hand_computed_table(example_audit):
@@ -68,7 +70,7 @@ def test_survivors_are_listed_and_crash_only_kills_are_marked(example_audit):
     assert (refund.file, refund.line, refund.original.strip()) == ("src/petinsure/refunds.py", 33, "if amount <= 0:")
     assert set(refund.verdicts.values()) == {"pass"}
     crash = [m for m in result.mutants if m.status == "killed-by-crash"]
-    assert len(crash) == sum(c for _, c, _, _ in MUTANTS.values())
+    assert len(crash) == sum(c for _, c, _, _, _ in MUTANTS.values())
     assert all(set(m.verdicts.values()) <= {"crash", "pass"} and "crash" in m.verdicts.values() for m in crash)
 
 
@@ -85,3 +87,48 @@ def test_gate_on_the_example(example_audit, cli, tmp_path):
     result = cli("gate", tmp_path / "audit.json", "-C", root, "--fail-on", "none")
     assert result.code == 4
     assert result.out.startswith("gate: INCOMPLETE — interrupted\n")
+
+
+@pytest.mark.slow
+def test_sigkill_during_mutation_leaves_no_score_anywhere(example, tmp_path, cli):
+    """A CI runner that dies (SIGKILL, OOM) mid-mutation leaves the record as last written:
+    ``complete: false`` and no number a reader could take for a verdict."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = example / ".testplan" / "audit.json"
+    proc = subprocess.Popen([sys.executable, "-m", "testplan", "audit", "--jobs", "1", "-C", str(example)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    record: dict = {}
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):  # not written yet (the writes are atomic: never half a file)
+                record = {}
+            if record.get("incomplete_reason") == "mutation testing is running":
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the audit finished before it could be killed mid-mutation"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    audit = json.loads(path.read_text())
+    assert (audit["complete"], audit["incomplete_reason"], audit["score"]) == (False, "mutation testing is running", None)
+    assert [(r["id"], r["score"]) for r in audit["requirements"]] == [
+        (rid, None) for rid in ("PAY-1", "CARD-1", "CARD-2", "PAY-2", "PAY-3", "POL-1")]
+    assert {(r["evidence"], r["evidence_reason"]) for r in audit["requirements"]} == {("not-run", "mutation testing has not finished")}
+    assert len(audit["tests"]) > 0  # the trace's evidence is kept
+    gate = cli("gate", path, "-C", example, "--fail-on", "none")
+    assert (gate.code, gate.out) == (4, "gate: INCOMPLETE — mutation testing is running\ngate: FAILED (1 reason)\n"
+                                        "  - the audit is incomplete: mutation testing is running; an incomplete audit never passes\n")
+    report = cli("report", "--format", "md", "--from", path, "--out", "-", "-C", example)
+    assert report.out.startswith("## testplan: pet-insurance — score incomplete · gate ⚠️ incomplete\n")
+    assert "| incomplete |" in report.out

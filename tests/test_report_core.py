@@ -18,7 +18,7 @@ from testplan.report.report_core import (
     project_reasons,
     survivors,
 )
-from testplan.result import AuditResult, GateResult, MutantResult, load_result
+from testplan.result import AuditResult, GateResult, MutantCounts, MutantResult, load_result
 
 
 def test_fixture_mutants_sit_on_real_lines_of_the_example() -> None:
@@ -151,3 +151,89 @@ def test_case_line_finds_the_id_in_the_plan_file() -> None:
     assert text[line - 1].strip() == "- id: PAY-2.6"
     assert case_line(context, "PAY-2", "PAY-2.99") == 1
     assert case_line(ReportContext(pet_insurance_result(), None), "PAY-2", "PAY-2.6") == 1
+
+
+# --- no score: UNJUDGED, incomplete, cases only ---------------------------------------------------
+
+NO_MUTANTS = "no mutant: mutmut finds nothing to mutate in its code"
+
+
+def _unjudged_pol() -> AuditResult:
+    """The example's result with POL-1 as a requirement mutmut yields nothing for (no mutants)."""
+    result = pet_insurance_result()
+    result.mutants = [m for m in result.mutants if "POL-1" not in m.requirements]
+    pol = result.requirement("POL-1")
+    pol.state, pol.score, pol.evidence, pol.evidence_reason = "UNJUDGED", None, "no-mutants", NO_MUTANTS
+    pol.oracle_score = pol.mutation_score = pol.oracle_gap = None
+    pol.mutants = MutantCounts(generated=0)
+    own = result.gate.requirements.pop("POL-1")  # its reason was about a score it no longer has
+    result.gate.reasons = [r for r in result.gate.reasons if r not in own]
+    return result
+
+
+def _render(result: AuditResult, name: str, tmp_path: Path) -> str:
+    path = write_report(result, name, tmp_path / name, EXAMPLE_ROOT)
+    return path.read_text()
+
+
+def test_every_report_shows_an_unjudged_requirement_without_a_score_and_says_why(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    result = _unjudged_pol()
+    md = _render(result, "md", tmp_path)
+    assert "| medium | 🔍 UNJUDGED | — | 100% | — | — | 100% | — | 0 |" in md
+    assert f"- **POL-1** UNJUDGED, no score: {NO_MUTANTS}\n" in md
+    html = _render(result, "html", tmp_path)
+    assert f'<div class="no-score"><b>No score:</b> {NO_MUTANTS}</div>' in html
+    assert '<td class="num"><b>—</b></td>' in html
+    junit = ET.fromstring(_render(result, "junit", tmp_path))
+    pol = next(c for c in junit.iter("testcase") if c.get("name", "").startswith("POL-1 "))
+    assert pol.find("skipped").get("message") == f"UNJUDGED, no score: {NO_MUTANTS}"
+    assert {p.get("name"): p.get("value") for p in pol.iter("property")}["score"] == "—"
+    assert junit.find("testsuite[@name='testplan.requirements']").get("skipped") == "1"
+    sarif = json.loads(_render(result, "sarif", tmp_path))
+    assert sarif["runs"][0]["properties"]["requirements"]["POL-1"] == {
+        "state": "UNJUDGED", "score": None, "evidence": "no-mutants", "score_basis": "mutants", "note": NO_MUTANTS}
+    stryker = json.loads(_render(result, "stryker", tmp_path))
+    entry = stryker["config"]["testplan"]["requirements"]["POL-1"]
+    assert (entry["score"], entry["evidence"], entry["note"]) == (None, "no-mutants", NO_MUTANTS)
+
+
+def test_an_incomplete_result_shows_incomplete_never_a_number(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    result = pet_insurance_result()
+    result.complete, result.incomplete_reason, result.gate = False, "interrupted", None
+    result.withhold_scores()
+    assert (result.score, {r.score for r in result.requirements}) == (None, {None})
+    md = _render(result, "md", tmp_path)
+    assert md.startswith("## testplan: pet-insurance — score incomplete · gate ⚠️ incomplete\n")
+    assert md.count("| incomplete |") == 6
+    html = _render(result, "html", tmp_path)
+    assert '<div class="score" aria-label="project score">incomplete</div>' in html
+    assert html.count('<td class="num"><b>incomplete</b></td>') == 6
+    junit = ET.fromstring(_render(result, "junit", tmp_path))
+    scores = {p.get("value") for p in junit.iter("property") if p.get("name") == "score"}
+    assert scores == {"incomplete"}
+    assert "project score incomplete; gate incomplete" in _render(result, "junit", tmp_path)
+    sarif = json.loads(_render(result, "sarif", tmp_path))
+    assert {r["note"] for r in sarif["runs"][0]["properties"]["requirements"].values()} == {"incomplete run: interrupted"}
+
+
+def test_cases_only_is_labelled_in_every_report(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    reason = "cases only: mutation testing did not run (--no-mutation), S = 100·C"
+    result = pet_insurance_result()
+    result.mutation, result.mutants = False, []
+    for r in result.requirements:
+        r.evidence, r.evidence_reason, r.score_basis = "not-run", reason, "cases"
+    md = _render(result, "md", tmp_path)
+    assert "| 100.0 (cases only) |" in md
+    html = _render(result, "html", tmp_path)
+    assert f'<div class="no-score"><b>Cases only:</b> {reason}</div>' in html
+    junit = ET.fromstring(_render(result, "junit", tmp_path))
+    assert {p.get("value") for p in junit.iter("property") if p.get("name") == "score_basis"} == {"cases"}
+    assert "score 100.0 (cases only) · C 100%" in _render(result, "junit", tmp_path)
+    sarif = json.loads(_render(result, "sarif", tmp_path))
+    assert sarif["runs"][0]["properties"]["requirements"]["PAY-1"]["note"] == reason

@@ -52,7 +52,8 @@ def test_one_testcase_per_requirement_with_exact_failure_messages(tmp_path: Path
     assert pay2 is not None and pay2.get("type") == "testplan.UNCOVERED"
     assert "PAY-2.6 UNCOVERED: a captured payment cannot be captured twice" in (pay2.text or "")
     props = {p.get("name"): p.get("value") for p in cases[4].iter("property")}
-    assert props == {"requirement": "PAY-3", "state": "WEAK", "plan_state": "APPROVED", "risk": "high", "score": "45.0"}
+    assert props == {"requirement": "PAY-3", "state": "WEAK", "plan_state": "APPROVED", "risk": "high", "score": "45.0",
+                     "evidence": "mutants", "score_basis": "mutants"}
 
 
 def test_the_gate_testcase_fails_for_project_reasons(tmp_path: Path) -> None:

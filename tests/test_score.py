@@ -4,13 +4,13 @@ The worked example (tests/fixtures/audit_worked, also in the README's "Scores" s
 
 | req     | risk (w)     | approved cases | covered | mutants in scope                                    | C    | O    | M    | L    | S    |
 |---------|--------------|----------------|---------|-----------------------------------------------------|------|------|------|------|------|
-| PRICE-1 | high (3)     | 4              | 4       | 10: 6 assert, 1 timeout, 2 crash only, 1 survived    | 1    | 7/8  | 0.9  | 1    | 87.5 |
+| PRICE-1 | high (3)     | 4              | 4       | 10: 6 assert, 1 timeout, 2 crash only, 1 survived    | 1    | 6/7  | 0.9  | 1    | 85.71|
 | PAY-1   | critical (5) | 4              | 3       | 4: all assert                                       | 0.75 | 1    | 1    | 1    | 75   |
 | POL-1   | medium (2)   | 2              | 2       | 4: 1 assert, 2 survived, 1 no-coverage              | 1    | 0.25 | 0.25 | 0.75 | 25   |
 
-O leaves out mutants killed by crashes only: PRICE-1's O = (6 + 1) / (10 - 2) = 7/8.
-project = (3·87.5 + 5·75 + 2·25) / (3 + 5 + 2) = 687.5 / 10 = 68.75; without mutation (S = 100·C):
-(3·100 + 5·75 + 2·100) / 10 = 87.5.
+O leaves out mutants detected only by crashes or timeouts: PRICE-1's O = 6 / (10 - 2 - 1) = 6/7.
+project = (3·600/7 + 5·75 + 2·25) / (3 + 5 + 2) = 682.14 / 10 = 68.21; without mutation (S = 100·C,
+the "cases" basis): (3·100 + 5·75 + 2·100) / 10 = 87.5.
 """
 
 from __future__ import annotations
@@ -137,15 +137,16 @@ def shop(tmp_path: Path) -> Path:
 def test_worked_example_with_mutation(shop):
     result = build_result(load(shop), worked_trace(shop), worked_mutants())
     assert result.mutation is True
-    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, 0.875, 0.9, 0.125, 87.5)  # O = (6 + 1) / (10 - 2)
+    assert summary(result, "PRICE-1") == ("OK", "APPROVED", 1.0, 1.0, 0.8571, 0.9, 0.1429, 85.71)  # O = 6 / (10 - 2 - 1)
     assert summary(result, "PAY-1") == ("UNCOVERED", "APPROVED", 0.75, 1.0, 1.0, 1.0, 0.0, 75.0)
     assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.25, 0.25, 0.5, 25.0)
-    assert result.score == 68.75  # (3 * 87.5 + 5 * 75 + 2 * 25) / 10
+    assert result.score == 68.21  # (3 * 600/7 + 5 * 75 + 2 * 25) / 10 = 68.214...
+    assert [(r.evidence, r.evidence_reason, r.score_basis) for r in result.requirements] == [("mutants", None, "mutants")] * 3
     assert case_states(result, "PRICE-1") == {f"PRICE-1.{n}": "VERIFIED" for n in range(1, 5)}
     assert case_states(result, "PAY-1") == {"PAY-1.1": "VERIFIED", "PAY-1.2": "VERIFIED", "PAY-1.3": "VERIFIED", "PAY-1.4": "UNCOVERED"}
     assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "WEAK"}
-    assert result.requirement("PRICE-1").mutants == MutantCounts(total=10, killed=6, killed_by_crash=2, timeout=1, survived=1, no_coverage=0)
-    assert result.requirement("POL-1").mutants == MutantCounts(total=4, killed=1, survived=2, no_coverage=1)
+    assert result.requirement("PRICE-1").mutants == MutantCounts(total=10, killed=6, killed_by_crash=2, timeout=1, survived=1, no_coverage=0, generated=10)
+    assert result.requirement("POL-1").mutants == MutantCounts(total=4, killed=1, survived=2, no_coverage=1, generated=4)
     assert result.requirement("PAY-1").tests == [f"{PAYMENTS}::test_capture", f"{PAYMENTS}::test_capture_returns_amount", f"{PAYMENTS}::test_unauthorized"]
     assert [m.id for m in result.mutants] == [m.id for m in worked_mutants()]
     assert result.problems == []
@@ -160,6 +161,8 @@ def test_worked_example_without_mutation(shop):
     assert summary(result, "POL-1") == ("OK", "APPROVED", 1.0, 0.75, None, None, None, 100.0)
     assert result.score == 87.5
     assert result.requirement("POL-1").mutants is None
+    reason = "cases only: mutation testing did not run (--no-mutation), S = 100·C"
+    assert [(r.evidence, r.evidence_reason, r.score_basis) for r in result.requirements] == [("not-run", reason, "cases")] * 3
 
 
 def test_result_round_trips_through_json(shop):
@@ -177,10 +180,13 @@ def test_oracle_credit_uses_only_the_given_tests():
     assert oracle_credit(m, ["b", "c"]) is None  # crash-only: left out of O_R
     assert oracle_credit(m, ["c"]) == 0
     assert oracle_credit(m, []) == 0
-    assert oracle_credit(mutant("t", "f.py", 1, "R-1", "timeout", {"c": "timeout"}), ["c"]) == 1
+    hang = mutant("t", "f.py", 1, "R-1", "killed", {"c": "timeout", "d": "crash", "e": "assert", "f": "pass"})
+    assert oracle_credit(hang, ["c"]) is None  # a timeout is not an oracle: left out of O_R
+    assert oracle_credit(hang, ["c", "d", "f"]) is None
+    assert oracle_credit(hang, ["c", "e"]) == 1  # any assertion of R's tests kills it
 
 
-@pytest.mark.parametrize(("status", "credit"), [("killed", 1), ("timeout", 1), ("killed-by-crash", None), ("survived", 0), ("no-coverage", 0)])
+@pytest.mark.parametrize(("status", "credit"), [("killed", 1), ("timeout", None), ("killed-by-crash", None), ("survived", 0), ("no-coverage", 0)])
 def test_a_mutant_without_verdicts_is_credited_from_its_status(status, credit):
     assert oracle_credit(mutant("x", "f.py", 1, "R-1", status, {}), ["anything"]) == credit
 
@@ -281,7 +287,7 @@ def test_a_failing_linked_test_makes_the_case_failing_and_the_requirement_nok(sh
     trace = worked_trace(shop, outcomes={f"{PRICING}::test_five_pets": "failed"})
     result = build_result(load(shop), trace, worked_mutants())
     assert case_states(result, "PRICE-1")["PRICE-1.3"] == "FAILING"
-    assert summary(result, "PRICE-1") == ("NOK", "APPROVED", 0.75, 1.0, 0.875, 0.9, 0.125, 65.62)  # 100 * 0.75 * 7/8 = 65.625
+    assert summary(result, "PRICE-1") == ("NOK", "APPROVED", 0.75, 1.0, 0.8571, 0.9, 0.1429, 64.29)  # 100 * 0.75 * 6/7 = 64.2857
 
 
 def test_an_error_counts_as_failing_and_nok_hides_uncovered(shop):
@@ -310,7 +316,7 @@ def test_suspect_plan_scores_zero(shop):
     requirements = shop / "requirements.yaml"
     requirements.write_text(requirements.read_text().replace("a negative count is rejected.", "a negative count is rejected; 50 is the maximum."))
     result = build_result(load(shop), worked_trace(shop), worked_mutants())
-    assert summary(result, "PRICE-1") == ("SUSPECT", "SUSPECT", 1.0, 1.0, 0.875, 0.9, 0.125, 0.0)
+    assert summary(result, "PRICE-1") == ("SUSPECT", "SUSPECT", 1.0, 1.0, 0.8571, 0.9, 0.1429, 0.0)
     assert result.score == 42.5  # (3*0 + 5*75 + 2*25) / 10
 
 
@@ -327,12 +333,62 @@ def test_unreviewed_plan_scores_zero_and_proposed_cases_are_unreviewed(tmp_path)
     assert result.score == 67.5  # (3*100 + 5*75 + 2*0) / 10
 
 
-def test_with_mutation_a_scope_without_mutants_is_verified_and_scored_on_cases(shop):
+def test_with_mutation_a_scope_without_mutants_is_unjudged_and_left_out_of_the_mean(shop):
     mutants = [m for m in worked_mutants() if m.requirements != ["POL-1"]]
     result = build_result(load(shop), worked_trace(shop), mutants)
-    assert summary(result, "POL-1") == ("OK", "APPROVED", 1.0, 0.75, None, None, None, 100.0)
-    assert result.requirement("POL-1").mutants == MutantCounts()
+    assert summary(result, "POL-1") == ("UNJUDGED", "APPROVED", 1.0, 0.75, None, None, None, None)
+    pol = result.requirement("POL-1")
+    assert (pol.evidence, pol.evidence_reason, pol.score_basis) == (
+        "no-mutants", "no mutant: mutmut finds nothing to mutate in its code", "mutants")
+    assert pol.mutants == MutantCounts(generated=0)
     assert case_states(result, "POL-1") == {"POL-1.1": "VERIFIED", "POL-1.2": "VERIFIED"}
+    assert result.score == 79.02  # (3 * 600/7 + 5 * 75) / (3 + 5) = 632.14 / 8: POL-1 is not averaged in
+
+
+def test_a_requirement_whose_mutants_were_all_left_out_of_the_selection_is_not_run(shop):
+    mutants = [m for m in worked_mutants() if m.requirements != ["POL-1"]]
+    result = build_result(load(shop), worked_trace(shop), mutants, generated={"PRICE-1": 10, "PAY-1": 4, "POL-1": 4})
+    pol = result.requirement("POL-1")
+    assert (pol.state, pol.score, pol.evidence, pol.evidence_reason, pol.mutants.generated) == (
+        "UNJUDGED", None, "not-run",
+        "not judged in this run: none of its 4 mutants is in this run's selection (--diff, --shard or --max-mutants)", 4)
+    # under --diff, a requirement whose files were not mutated has no count: not run either
+    unknown = build_result(load(shop), worked_trace(shop), mutants, generated={"PRICE-1": 10, "PAY-1": 4}).requirement("POL-1")
+    assert (unknown.state, unknown.evidence, unknown.evidence_reason, unknown.mutants.generated) == (
+        "UNJUDGED", "not-run", "not judged in this run: its code is not in this run's selection (--diff)", None)
+
+
+def test_crash_and_timeout_only_mutants_give_no_evidence(shop):
+    issue, strips = f"{POLICY}::test_issue", f"{POLICY}::test_issue_strips"
+    mutants = [
+        mutant("q1", "src/shop/policy.py", 9, "POL-1", "killed-by-crash", {issue: "crash", strips: "pass"}),
+        mutant("q2", "src/shop/policy.py", 5, "POL-1", "timeout", {issue: "timeout", strips: "crash"}),
+    ]
+    result = build_result(load(shop), worked_trace(shop), mutants)
+    pol = result.requirement("POL-1")
+    assert summary(result, "POL-1") == ("UNJUDGED", "APPROVED", 1.0, 0.75, None, 1.0, None, None)
+    assert (pol.evidence, pol.evidence_reason) == (
+        "crash-only", "no oracle evidence: all 2 of its mutants are detected only by crashes or timeouts")
+    single = build_result(load(shop), worked_trace(shop), mutants[:1]).requirement("POL-1")
+    assert single.evidence_reason == "no oracle evidence: its only mutant is detected only by crashes or timeouts"
+
+
+def test_no_requirement_judged_means_no_project_score(shop):
+    result = build_result(load(shop), worked_trace(shop), [])
+    assert [(r.state, r.score, r.evidence) for r in result.requirements] == [
+        ("UNJUDGED", None, "no-mutants"), ("UNCOVERED", None, "no-mutants"), ("UNJUDGED", None, "no-mutants")]
+    assert result.score is None
+
+
+def test_suspect_and_unreviewed_without_evidence_score_zero_and_stay_in_the_mean(tmp_path):
+    root = copy_fixture(tmp_path)
+    approve_plans(root, "PRICE-1", "PAY-1")
+    requirements = root / "requirements.yaml"
+    requirements.write_text(requirements.read_text().replace("a negative count is rejected.", "a negative count is rejected; 50 is the maximum."))
+    result = build_result(load(root), worked_trace(root), [m for m in worked_mutants() if m.requirements == ["PAY-1"]])
+    assert [(r.id, r.state, r.evidence, r.score) for r in result.requirements] == [
+        ("PRICE-1", "SUSPECT", "no-mutants", 0.0), ("PAY-1", "UNCOVERED", "mutants", 75.0), ("POL-1", "UNREVIEWED", "no-mutants", 0.0)]
+    assert result.score == 37.5  # (3*0 + 5*75 + 2*0) / 10: fail closed
 
 
 def test_oracle_score_below_half_is_weak_even_when_every_case_kills(shop):
@@ -355,7 +411,7 @@ def test_a_mutant_killed_by_another_requirements_test_counts_for_nothing(shop):
     # neither O_R nor M_R: no test linked to POL-1 ran it, so for POL-1 it is not covered
     assert summary(result, "POL-1") == ("WEAK", "APPROVED", 1.0, 0.75, 0.0, 0.0, 0.75, 0.0)
     assert result.requirement("POL-1").mutants.model_dump() == {
-        "total": 1, "killed": 0, "killed_by_crash": 0, "timeout": 0, "survived": 0, "no_coverage": 1}
+        "total": 1, "killed": 0, "killed_by_crash": 0, "timeout": 0, "survived": 0, "no_coverage": 1, "generated": 1}
 
 
 def test_a_mutant_in_two_requirements_code_has_each_ones_status(shop):
@@ -366,8 +422,8 @@ def test_a_mutant_in_two_requirements_code_has_each_ones_status(shop):
     result = build_result(load(shop), worked_trace(shop), [both])
     counts = {r.id: r.mutants.model_dump() for r in result.requirements if r.id in ("PRICE-1", "POL-1")}
     assert counts == {
-        "PRICE-1": {"total": 1, "killed": 1, "killed_by_crash": 0, "timeout": 0, "survived": 0, "no_coverage": 0},
-        "POL-1": {"total": 1, "killed": 0, "killed_by_crash": 0, "timeout": 0, "survived": 1, "no_coverage": 0},
+        "PRICE-1": {"total": 1, "killed": 1, "killed_by_crash": 0, "timeout": 0, "survived": 0, "no_coverage": 0, "generated": 1},
+        "POL-1": {"total": 1, "killed": 0, "killed_by_crash": 0, "timeout": 0, "survived": 1, "no_coverage": 0, "generated": 1},
     }
     assert (result.requirement("PRICE-1").mutation_score, result.requirement("POL-1").mutation_score) == (1.0, 0.0)
 
@@ -394,3 +450,95 @@ def test_no_requirements_means_no_project_score(tmp_path):
     (tmp_path / "requirements.yaml").write_text("requirements: []\n")
     result = build_result(load(tmp_path), TraceData(root=tmp_path, tests=[TestRecord("t.py::t", "t.py", 1)]))
     assert (result.score, result.requirements, [t.state for t in result.tests]) == (None, [], ["ORPHAN"])
+
+
+# --- evidence on real audits (tests/fixtures/audit_evidence: one requirement per kind) ------------
+
+EVIDENCE = FIXTURES / "audit_evidence"
+NO_CODE = "no code to judge: its code has no run-time line (no function body)"
+NO_MUTANTS = "no mutant: mutmut finds nothing to mutate in its code"
+CRASH_ONLY = "no oracle evidence: all 2 of its mutants are detected only by crashes or timeouts"
+
+
+@pytest.fixture
+def evidence_project(tmp_path) -> Path:
+    root = tmp_path / "ev"
+    shutil.copytree(EVIDENCE, root, ignore=shutil.ignore_patterns(".testplan", "__pycache__", ".pytest_cache"))
+    approve_plans(root)
+    return root
+
+
+def evidence_rows(root: Path) -> list[tuple]:
+    import json
+
+    audit = json.loads((root / ".testplan" / "audit.json").read_text())
+    return [(r["id"], r["state"], r["evidence"], r["evidence_reason"], r["score"], r["score_basis"],
+             r["mutants"]["generated"] if r["mutants"] else None) for r in audit["requirements"]], audit
+
+
+def test_each_kind_of_evidence_on_a_real_audit(evidence_project, cli):
+    run = cli("audit", "-C", evidence_project, "--fail-on", "unjudged")
+    assert run.code == 1, run.err
+    rows, audit = evidence_rows(evidence_project)
+    assert rows == [
+        ("NET-1", "OK", "mutants", None, 100.0, "mutants", 2),
+        ("STAT-1", "UNJUDGED", "crash-only", CRASH_ONLY, None, "mutants", 2),  # a KeyError is all that notices
+        ("CONST-1", "UNJUDGED", "no-code", NO_CODE, None, "mutants", 0),  # constants only
+        ("ERR-1", "UNJUDGED", "no-mutants", NO_MUTANTS, None, "mutants", 0),  # an exceptions module
+    ]
+    assert audit["score"] == 100.0  # NET-1 alone: the three without evidence are not averaged in (they scored 100 before)
+    assert audit["gate"]["reasons"] == [
+        f"STAT-1 (Status word) is UNJUDGED: {CRASH_ONLY}",
+        f"CONST-1 (Limit) is UNJUDGED: {NO_CODE}",
+        f"ERR-1 (Declined payments) is UNJUDGED: {NO_MUTANTS}",
+    ]
+    lines = run.out.splitlines()
+    assert [line for line in lines if "UNJUDGED, no score" in line] == [
+        f"STAT-1: UNJUDGED, no score: {CRASH_ONLY}", f"CONST-1: UNJUDGED, no score: {NO_CODE}",
+        f"ERR-1: UNJUDGED, no score: {NO_MUTANTS}"]
+    assert [line.split("│")[-2].strip() for line in lines if line.startswith("│ ")] == ["100.0", "-", "-", "-"]
+    assert "project score 100.0" in lines
+    # explain names the requirement's missing evidence next to one of its mutants
+    mutant_id = next(m["id"] for m in audit["mutants"] if m["requirements"] == ["STAT-1"])
+    explained = cli("explain", mutant_id, "-C", evidence_project)
+    assert explained.code == 0, explained.err
+    assert f"  UNJUDGED, no score: {CRASH_ONLY}" in explained.out.splitlines()
+    assert explained.out.splitlines()[-1] == ("why: the mutated code raised and the tests crashed; no assertion noticed "
+                                              "a wrong answer (left out of the oracle score)")
+
+
+def test_a_diff_that_selects_none_of_a_requirements_mutants_leaves_it_unjudged(evidence_project, cli):
+    from test_mutate_engine import _git
+
+    (evidence_project / ".gitignore").write_text(".testplan/\n")
+    _git(evidence_project, "init", "-q")
+    _git(evidence_project, "add", ".")
+    _git(evidence_project, "commit", "-q", "-m", "base")
+    core = evidence_project / "src" / "ev" / "core.py"
+    core.write_text(core.read_text().replace("    return price - 1\n", "    return price - 1  # changed\n"))
+    run = cli("audit", "-C", evidence_project, "--diff", "HEAD")
+    assert run.code == 0, run.err
+    rows, audit = evidence_rows(evidence_project)
+    assert rows == [
+        ("NET-1", "OK", "mutants", None, 100.0, "mutants", 2),
+        ("STAT-1", "UNJUDGED", "not-run", "not judged in this run: none of its 2 mutants is in this run's selection "
+                                          "(--diff, --shard or --max-mutants)", None, "mutants", 2),
+        ("CONST-1", "UNJUDGED", "no-code", NO_CODE, None, "mutants", None),
+        # errors.py did not change: --diff never mutated it, so its count is not known
+        ("ERR-1", "UNJUDGED", "not-run", "not judged in this run: its code is not in this run's selection (--diff)",
+         None, "mutants", None),
+    ]
+    assert [m["requirements"] for m in audit["mutants"]] == [["NET-1"], ["NET-1"]]
+    assert "note: --diff HEAD: O and M count only the mutants this run judged; a requirement with none of them is UNJUDGED (no score)" in run.out
+
+
+def test_no_mutation_scores_on_cases_only(evidence_project, cli):
+    run = cli("audit", "-C", evidence_project, "--no-mutation")
+    assert run.code == 0, run.err
+    rows, audit = evidence_rows(evidence_project)
+    reason = "cases only: mutation testing did not run (--no-mutation), S = 100·C"
+    assert rows == [(rid, "OK", "not-run", reason, 100.0, "cases", None) for rid in ("NET-1", "STAT-1", "CONST-1", "ERR-1")]
+    assert audit["score"] == 100.0
+    lines = run.out.splitlines()
+    assert "score (cases only)" in lines[2]
+    assert lines[-2] == "project score 100.0 (cases only: no mutation, O not measured, S = 100·C)"

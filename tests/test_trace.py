@@ -479,7 +479,7 @@ def test_the_gate_fails_on_dangling_links_unless_configured_otherwise(tmp_path):
      "pyproject.toml:6: [tool.testplan] mutation.jobs: Input should be greater than or equal to 1; fix the value"),
     ('[tool.testplan]\nfail_on = ["dangling", "flaky"]\n',
      "pyproject.toml:2: [tool.testplan] fail_on.1: Input should be 'suspect', 'unreviewed', 'uncovered', 'failing', "
-     "'weak', 'dangling' or 'orphan'; use one of the values listed"),
+     "'weak', 'unjudged', 'dangling' or 'orphan'; use one of the values listed"),
     ('[tool.testplan]\ntests = ["tests"]\n\n[tool.testplan.llm]\nmodel = "m"\ntemperature = 0\n',
      "pyproject.toml:6: [tool.testplan] unknown key 'llm.temperature' (allowed: model, base_url, timeout, max_retries, seed); remove or rename it"),
 ])

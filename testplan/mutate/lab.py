@@ -158,6 +158,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             generated_ids = {m.id for m in gen.mutants}
             stats["seconds"]["generate"] = round(gen.seconds, 3)
             stats.update(generated=len(gen.mutants), files=len(gen.files), scratch=str(gen.scratch))
+            stats["generated_per_requirement"] = _generated_per_requirement(config, project, gen, changed)
             candidates = [m for m in gen.mutants if m.requirements or all_tests]
             stats["in_scope"] = len(candidates)
             if changed is not None:
@@ -277,6 +278,29 @@ def _open_cache(config) -> MutationCache:
         for mutant_id, entry in MutationCache(project_state.resolve() / "cache" / CACHE_FILE, tool).entries.items():
             cache.entries.setdefault(mutant_id, entry)
     return cache
+
+
+def _generated_per_requirement(config, project, gen, changed: dict | None) -> dict[str, int]:
+    """Requirement ID -> the mutants mutmut made for its code, before --diff/--shard/--max-mutants
+    select some (the scorer tells ``no-mutants`` from ``not-run`` with it). Under ``--diff`` only
+    the changed files are mutated: a requirement with code in another project file is left out
+    (its count is not known)."""
+    counts = Counter(req for m in gen.mutants for req in m.requirements)
+    spans = scope_files(config, project.requirements)[0] if changed is not None else {}
+    root = config.root.resolve()
+    out = {}
+    for requirement in project.requirements:
+        if changed is not None:
+            files = set()
+            for span in spans.get(requirement.id, []):
+                try:
+                    files.add(span.file.resolve().relative_to(root).as_posix())
+                except ValueError:  # outside the project: never mutated, known to yield nothing
+                    pass
+            if not files <= set(changed):
+                continue
+        out[requirement.id] = counts.get(requirement.id, 0)
+    return out
 
 
 def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, fast: bool, on_mutant):

@@ -6,7 +6,10 @@ Two test suites:
   name ``<ID> <title>``). It fails when the gate names the requirement among its reasons; the
   failure's ``message`` is those reasons joined by "; " (plus `` (state <STATE>)`` when they do
   not name the state); its text adds the scores and the cases that are not VERIFIED. When the result has no gate, a requirement in a bad state
-  (NOK, UNCOVERED, SUSPECT, UNREVIEWED, WEAK) fails with its state's meaning instead.
+  (NOK, UNCOVERED, SUSPECT, UNREVIEWED, WEAK, UNJUDGED) fails with its state's meaning instead.
+  An UNJUDGED requirement the gate does not fail is ``<skipped>`` with the reason it has no
+  score. The ``score`` property reads ``incomplete`` for an incomplete run, ``—`` for no score,
+  ``75.0 (cases only)`` without mutation.
 - ``testplan.gate``: one ``<testcase>`` "project gate", failing when the gate failed for reasons
   that name no requirement (project score below the threshold) or the run is incomplete, so a
   report never shows green for a failed gate.
@@ -25,9 +28,11 @@ from .report_core import (
     Reporter,
     gate_reasons_for,
     gate_text,
+    no_score_reason,
     pct,
     project_reasons,
-    score_text,
+    project_score_text,
+    requirement_score_text,
     signed_pct,
     visible,
 )
@@ -42,7 +47,8 @@ def requirement_failure(result: AuditResult, requirement: RequirementResult) -> 
             message += f" (state {requirement.state})"
         return message
     if result.gate is None and requirement.state in BAD_STATES:
-        return f"{requirement.id} is {requirement.state}: {STATE_MEANING[requirement.state]}"
+        meaning = requirement.evidence_reason if requirement.state == "UNJUDGED" and requirement.evidence_reason else STATE_MEANING[requirement.state]
+        return f"{requirement.id} is {requirement.state}: {meaning}"
     return None
 
 
@@ -72,7 +78,7 @@ class JUnitReporter(Reporter):
         result = self.result
         root = ET.Element("testsuites", name=visible(f"testplan {result.project or ''}".strip()))
         suite = ET.SubElement(root, "testsuite", name="testplan.requirements")
-        failures = 0
+        failures = skipped = 0
         tests_of = {t.nodeid: t for t in result.tests}
         for requirement in result.requirements:
             case = ET.SubElement(
@@ -88,7 +94,9 @@ class JUnitReporter(Reporter):
                 ("state", requirement.state),
                 ("plan_state", requirement.plan_state),
                 ("risk", requirement.risk),
-                ("score", f"{requirement.score:.1f}"),
+                ("score", requirement_score_text(result, requirement)),
+                ("evidence", requirement.evidence or ""),
+                ("score_basis", requirement.score_basis or ""),
             ):
                 ET.SubElement(props, "property", name=key, value=visible(value))
             message = requirement_failure(result, requirement)
@@ -96,7 +104,13 @@ class JUnitReporter(Reporter):
                 failures += 1
                 failure = ET.SubElement(case, "failure", message=visible(message), type=f"testplan.{requirement.state}")
                 failure.text = visible(self._details(requirement, message))
+            elif requirement.state == "UNJUDGED":
+                skipped += 1
+                ET.SubElement(case, "skipped", message=visible(f"UNJUDGED, no score: {requirement.evidence_reason or ''}"))
             out = [self._scores(requirement)]
+            why = no_score_reason(result, requirement)
+            if why:
+                out.append(why)
             failing_tests = [n for n in requirement.tests if n in tests_of and tests_of[n].outcome in ("failed", "error")]
             if failing_tests:
                 out.append("failing tests: " + ", ".join(failing_tests))
@@ -104,7 +118,7 @@ class JUnitReporter(Reporter):
         suite.set("tests", str(len(result.requirements)))
         suite.set("failures", str(failures))
         suite.set("errors", "0")
-        suite.set("skipped", "0")
+        suite.set("skipped", str(skipped))
         suite.set("time", _seconds(result))
         if result.started_at:
             suite.set("timestamp", result.started_at.replace(tzinfo=None).isoformat(timespec="seconds"))
@@ -117,11 +131,12 @@ class JUnitReporter(Reporter):
             failure = ET.SubElement(gate_case, "failure", message=visible(message), type="testplan.gate")
             failure.text = visible("\n".join(result.gate.reasons) if result.gate else message)
         ET.SubElement(gate_case, "system-out").text = visible(
-            f"project score {score_text(result.score)}; gate {gate_text(result)}"
+            f"project score {project_score_text(result)}; gate {gate_text(result)}"
         )
         root.set("tests", str(len(result.requirements) + 1))
         root.set("failures", str(failures + (1 if message else 0)))
         root.set("errors", "0")
+        root.set("skipped", str(skipped))
         root.set("time", _seconds(result))
 
         ET.indent(root)
@@ -131,7 +146,7 @@ class JUnitReporter(Reporter):
 
     def _scores(self, r: RequirementResult) -> str:
         return (
-            f"score {r.score:.1f} · C {pct(r.case_coverage)} · O {pct(r.oracle_score)} · M {pct(r.mutation_score)} · "
+            f"score {requirement_score_text(self.result, r)} · C {pct(r.case_coverage)} · O {pct(r.oracle_score)} · M {pct(r.mutation_score)} · "
             f"L {pct(r.line_coverage)} · oracle gap {signed_pct(r.oracle_gap)}"
         )
 

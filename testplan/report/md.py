@@ -19,8 +19,10 @@ from .report_core import (
     diff_lines,
     gate_reasons_for,
     gate_text,
+    no_score_reason,
     pct,
-    score_text,
+    project_score_text,
+    requirement_score_text,
     signed_pct,
     survivors,
     visible,
@@ -33,7 +35,7 @@ MAX_REASONS = 15
 MAX_CELL = 60  # characters of a title in the table
 MAX_DIFF_LINE = 160
 
-STATE_ICON = {"OK": "✅", "WEAK": "🟡", "NOK": "❌", "UNCOVERED": "⭕", "SUSPECT": "🟠", "UNREVIEWED": "❔"}
+STATE_ICON = {"OK": "✅", "WEAK": "🟡", "NOK": "❌", "UNCOVERED": "⭕", "SUSPECT": "🟠", "UNREVIEWED": "❔", "UNJUDGED": "🔍"}
 GATE_ICON = {"passed": "✅", "failed": "❌", "incomplete": "⚠️", "not evaluated": "➖"}
 
 
@@ -72,8 +74,10 @@ class MarkdownReporter(Reporter):
 
 def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES) -> str:
     head = _headline(result) + _gate(result)
-    legend = ("\n<sub>C case coverage · O oracle score (mutants killed by an assertion) · M mutation score · "
-              "L line coverage · gap = L − O · S = 100·C·O</sub>\n")
+    legend = ("\n<sub>C case coverage · O oracle score (mutants killed by an assertion; those detected only by crashes "
+              "or timeouts left out) · M mutation score · L line coverage · gap = L − O · S = 100·C·O "
+              "(100·C, \"cases only\", without mutation) · — no score (UNJUDGED: no evidence; not averaged in)</sub>\n")
+    legend = _unjudged(result) + legend
     rows = {r.id: _row(result, r) for r in result.requirements}
     table_head = (
         "\n| Requirement | Risk | State | Score | C | O | M | L | Oracle gap | Survivors |\n"
@@ -124,7 +128,7 @@ def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES) -> str:
 def _headline(result: AuditResult) -> str:
     verdict = gate_text(result)
     name = result.project or "project"
-    lines = [f"## testplan: {_cell(name, 80)} — score {score_text(result.score)} · gate {GATE_ICON[verdict]} {verdict}\n\n"]
+    lines = [f"## testplan: {_cell(name, 80)} — score {project_score_text(result)} · gate {GATE_ICON[verdict]} {verdict}\n\n"]
     counts: dict[str, int] = {}
     for r in result.requirements:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -174,10 +178,19 @@ def _row(result: AuditResult, r: RequirementResult) -> str:
     survived = r.mutants.survived if r.mutants else None
     survived_text = "—" if survived is None else str(survived)
     return (
-        f"| **{_cell(r.id, 40)}** {_cell(r.title)} | {r.risk} | {state} | {r.score:.1f} | {pct(r.case_coverage)} | "
+        f"| **{_cell(r.id, 40)}** {_cell(r.title)} | {r.risk} | {state} | {requirement_score_text(result, r)} | {pct(r.case_coverage)} | "
         f"{pct(r.oracle_score)} | {pct(r.mutation_score)} | {pct(r.line_coverage)} | {signed_pct(r.oracle_gap)} | "
         f"{survived_text} |\n"
     )
+
+
+def _unjudged(result: AuditResult) -> str:
+    """One line per UNJUDGED requirement, saying why it has no score."""
+    if not result.complete:
+        return ""  # the headline says the run is incomplete
+    lines = [f"- **{_cell(r.id, 40)}** UNJUDGED, no score: {_cell(no_score_reason(result, r) or '', 200)}\n"
+             for r in result.requirements if r.state == "UNJUDGED"]
+    return "\n" + "".join(lines) if lines else ""
 
 
 def _survivor(result: AuditResult, mutant: MutantResult) -> str:

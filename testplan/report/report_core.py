@@ -19,8 +19,8 @@ from ..result import AuditResult, MutantResult, RequirementResult
 from ..store import atomic_write
 
 RISK_WEIGHT = {"low": 1, "medium": 2, "high": 3, "critical": 5}
-BAD_STATES = ("NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED", "WEAK")
-REQUIREMENT_STATES = ("OK", "WEAK", "NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED")
+BAD_STATES = ("NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED", "WEAK", "UNJUDGED")
+REQUIREMENT_STATES = ("OK", "WEAK", "NOK", "UNCOVERED", "SUSPECT", "UNREVIEWED", "UNJUDGED")
 STATE_MEANING = {
     "OK": "approved plan; every approved case has a passing test that kills mutants",
     "WEAK": "linked tests pass but some cases kill no mutant of the requirement's code",
@@ -28,6 +28,8 @@ STATE_MEANING = {
     "UNCOVERED": "an approved case has no linked test",
     "SUSPECT": "the requirement or an approved case changed after review",
     "UNREVIEWED": "the plan is not approved yet",
+    "UNJUDGED": "mutation gave no evidence about the tests' oracles (no run-time line, no mutant, only crash or timeout "
+                "detections, or none in this run's selection): no score, not averaged in",
 }
 DETECTED = ("killed", "killed-by-crash", "timeout")
 
@@ -123,6 +125,33 @@ def score_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
+def project_score_text(result: AuditResult) -> str:
+    """The project score as every report shows it: ``incomplete`` while the run is (never a
+    number), ``none`` when no requirement is judged."""
+    if not result.complete:
+        return "incomplete"
+    return "none" if result.score is None else f"{result.score:.1f}"
+
+
+def requirement_score_text(result: AuditResult, requirement: RequirementResult) -> str:
+    """``incomplete`` / ``—`` (no score: UNJUDGED) / ``75.0`` / ``75.0 (cases only)``."""
+    if not result.complete:
+        return "incomplete"
+    if requirement.score is None:
+        return "—"
+    label = " (cases only)" if requirement.score_basis == "cases" else ""
+    return f"{requirement.score:.1f}{label}"
+
+
+def no_score_reason(result: AuditResult, requirement: RequirementResult) -> str | None:
+    """Why a requirement has no score, or is scored on cases only; None when it is judged on mutants."""
+    if not result.complete:
+        return f"incomplete run: {result.incomplete_reason or 'the audit did not finish'}"
+    if requirement.state == "UNJUDGED" or requirement.score_basis == "cases":
+        return requirement.evidence_reason
+    return None
+
+
 def gate_text(result: AuditResult) -> str:
     """``passed`` / ``failed`` / ``incomplete`` / ``not evaluated``."""
     if not result.complete:
@@ -210,7 +239,7 @@ def worst_first(requirements: list[RequirementResult], result: AuditResult) -> l
             0 if gate_reasons_for(result, r.id) else 1,
             0 if r.state in BAD_STATES else 1,
             -RISK_WEIGHT.get(r.risk, 1),
-            r.score,
+            -1.0 if r.score is None else r.score,
         )
 
     return sorted(requirements, key=key)

@@ -16,6 +16,11 @@ Results, each at a file and line relative to the project root (``uriBaseId`` ``%
   requirements that ran it (``--all-tests``) are named but do not count.
 
 Each result carries a stable ``partialFingerprints`` entry so code scanning tracks it across runs.
+
+The run's ``properties`` carry the project ``score`` (null when incomplete or when no requirement
+is judged) and, per requirement, its ``state``, ``score`` (null: UNJUDGED or incomplete),
+``evidence``, ``score_basis`` (``cases``: "cases only", no mutation) and ``note`` (why it has no
+score, or that it is scored on cases only; "incomplete run: ..." while the run is).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..result import MutantResult
-from .report_core import Reporter, case_line, diff_lines, killers, plan_file, visible_json
+from .report_core import Reporter, case_line, diff_lines, killers, no_score_reason, plan_file, visible_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -175,6 +180,11 @@ class SarifReporter(Reporter):
                 "score": result.score,
                 "gate": None if result.gate is None else ("passed" if result.gate.passed else "failed"),
                 "complete": result.complete,
+                "requirements": {
+                    r.id: {"state": r.state, "score": r.score, "evidence": r.evidence, "score_basis": r.score_basis,
+                           "note": no_score_reason(result, r)}
+                    for r in result.requirements
+                },
             },
         }
         if self.context.source_root is not None:

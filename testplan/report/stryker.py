@@ -15,7 +15,9 @@ so by JSON Schema's default a mutant may carry more properties; the schema test 
 Each mutant therefore carries ``"requirements": ["PAY-3"]``, the IDs of the requirements whose
 code it mutates (readers that do not know it ignore it). They are also in each mutant's
 ``description`` ("PAY-3 · comparison: ...", which the HTML elements show) and in the free-form
-top-level ``config`` (``config.testplan.requirements``: id → title, state, score, mutant IDs).
+top-level ``config`` (``config.testplan.requirements``: id → title, state, score, evidence,
+score_basis, note, mutant IDs). ``score`` is null for an UNJUDGED requirement and everywhere in an
+incomplete run; ``note`` says why ("incomplete run: ...", the reason it is UNJUDGED, or "cases only: ...").
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import IO, Any
 
 from .. import __version__
 from ..result import MutantResult
-from .report_core import Reporter, killers, mutation_span, read_source, status_reason, visible_json
+from .report_core import Reporter, killers, mutation_span, no_score_reason, read_source, status_reason, visible_json
 
 STATUS = {
     "killed": "Killed",
@@ -99,6 +101,9 @@ class StrykerReporter(Reporter):
                             "risk": r.risk,
                             "state": r.state,
                             "score": r.score,
+                            "evidence": r.evidence,
+                            "score_basis": r.score_basis,
+                            "note": no_score_reason(result, r),
                             "code": r.code,
                             "mutants": [m.id for m in result.mutants if r.id in m.requirements],
                         }
