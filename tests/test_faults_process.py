@@ -233,7 +233,8 @@ def test_forked_and_spawned_children_neither_hang_the_audit_nor_outlive_it(tmp_p
         "tests/test_tiny.py::test_forks_a_sleeper": "passed"}
     stats = audit["mutation_stats"]  # the default memory limit: 2048 MB unless 4x the baseline's peak is more
     assert stats["memory.limit_mb"] == max(2048, int(4 * stats["memory.baseline_peak_mb"])) == 2048
-    assert stats["memory.crashes"] == 0
+    # (the runaway mutant n * 2 meets either the memory limit or its timeout first, depending on the
+    # machine's load: test_a_runaway_mutant_is_a_crash_labelled_memory pins that verdict under a fixed limit)
 
 
 def test_sigterm_kills_the_traced_tests_and_what_they_started(tmp_path):
