@@ -17,7 +17,13 @@ How it avoids mutmut's traps:
   ``assert`` (AssertionError raised outside the mutated code, ``pytest.fail``, ``DID NOT RAISE``),
   ``crash`` (any other exception, a setup/teardown error, a child that dies), ``timeout``
   (the child is SIGKILLed at the test's deadline and a new child resumes after that test);
-* ``MUTANT_UNDER_TEST`` is set with mutmut's ``set_mutant_under_test`` in the child only.
+* ``MUTANT_UNDER_TEST`` is set with mutmut's ``set_mutant_under_test`` in the child only;
+* the trace's conditions: its ``PYTHONHASHSEED`` (set by the executor) and the derandomized
+  Hypothesis profile without a database (``-p testplan.determinism``), so collection gives the
+  trace's test IDs and a ``@given`` test draws the same examples for every mutant and every run;
+* ``collected`` names the trace's tests that are missing and the tests collected that the
+  trace did not have (``extra``), so a nondeterministic collection can be told apart from a
+  scratch copy that lacks files.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections import deque
 
 ASSERT_TYPES = ("AssertionError", "Failed")  # Failed: pytest.fail(), pytest.raises' DID NOT RAISE
 IDLE_SECONDS = 30.0  # a child that says nothing between tests for this long is killed
+EXTRA_SHOWN = 20  # tests collected that the trace did not have: at most this many are named
 
 
 class Stop(BaseException):
@@ -217,7 +224,9 @@ class Driver:
             return
         by_id = {item.nodeid: item for item in session.items}
         missing = [n for n in job["tests"] if n not in by_id]
-        self.emit(ev="collected", n=len(session.items), missing=missing)
+        traced = set(job.get("trace_tests", job["tests"]))
+        extra = [item.nodeid for item in session.items if item.nodeid not in traced]
+        self.emit(ev="collected", n=len(session.items), missing=missing, extra=extra[:EXTRA_SHOWN], extra_count=len(extra))
         if missing:
             return
         order = {item.nodeid: n for n, item in enumerate(session.items)}
@@ -327,8 +336,8 @@ def main(argv: list[str]) -> int:
     driver = Driver(job, events)
     import pytest
 
-    try:
-        code = pytest.main(job["pytest_args"], plugins=[driver])
+    try:  # testplan.determinism: Hypothesis derandomized, no example database (as in the trace)
+        code = pytest.main(["-p", "testplan.determinism", *job["pytest_args"]], plugins=[driver])
     except Stop:
         driver.emit(ev="interrupted")
         code = 2
