@@ -291,9 +291,10 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
 
 
 def _few(nodeids: list[str], total: int | None = None, shown: int = 5) -> str:
+    listed = nodeids[:shown]
     total = len(nodeids) if total is None else total
-    more = f" and {total - shown} more" if total > shown else ""
-    return ", ".join(nodeids[:shown]) + more
+    more = f" and {total - len(listed)} more" if total > len(listed) else ""
+    return ", ".join(listed) + more
 
 
 def missing_tests_message(worker, scratch: Path, where: str) -> str:
