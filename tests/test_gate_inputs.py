@@ -255,3 +255,17 @@ def test_merge_refuses_shards_of_different_inputs_and_a_stale_merge(project, cli
     allowed = cli("merge", first, second, "-C", project, "--out", project / "merged", "--allow-stale")
     assert allowed.code == 0
     assert allowed.out.startswith("stale: tests/test_tally.py changed since the audit (--allow-stale)\n")
+
+
+def test_the_readme_shows_what_the_gate_prints(project, cli, monkeypatch):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    monkeypatch.chdir(project)
+    Path("stub.json").write_text('{"schema_version":1,"complete":true,"score":100}\n', encoding="utf-8")
+    assert "$ echo '{\"schema_version\":1,\"complete\":true,\"score\":100}' > stub.json; testplan gate stub.json\n" in readme
+    stub = cli("gate", "stub.json")
+    assert stub.code == 2 and stub.err in readme
+    _append("src/tally/__init__.py", "# edited\n")(project)
+    stale = cli("gate")
+    assert stale.code == 4 and f"$ testplan gate\n{stale.err}" in readme
+    allowed = cli("gate", "--allow-stale")
+    assert allowed.code == 0 and f"$ testplan gate --allow-stale\n{allowed.out}```" in readme
