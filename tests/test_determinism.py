@@ -115,6 +115,7 @@ from hypothesis import strategies as st
 
 from tally import is_lucky
 
+ACTIVE = settings.default  # the profile active when the test module is imported
 DECORATED = settings(max_examples=5)  # made at import time, as a decorator's settings are
 
 
@@ -124,16 +125,31 @@ DECORATED = settings(max_examples=5)  # made at import time, as a decorator's se
 def test_runs_derandomized_without_a_database_and_with_the_seed(number):
     assert os.environ["PYTHONHASHSEED"] == "4242"
     assert (settings.default.derandomize, settings.default.database) == (True, None)
+    assert (ACTIVE.derandomize, ACTIVE.database, ACTIVE.max_examples) == (True, None, MAX_EXAMPLES)  # the project's profile kept
     assert (DECORATED.derandomize, DECORATED.database, DECORATED.max_examples) == (True, None, 5)
     assert is_lucky(number) is False
 '''
 
 
+PROJECT_PROFILE = '''
+
+from hypothesis import settings
+
+settings.register_profile("project", max_examples=7)
+settings.load_profile("project")
+'''
+
+
 @pytest.mark.slow
-def test_the_trace_and_the_worker_run_with_the_users_seed_and_the_derandomized_profile(tmp_path, monkeypatch):
+@pytest.mark.parametrize("imported_by", ["the tests", "the root conftest.py, with a profile of its own"])
+def test_the_trace_and_the_worker_run_with_the_users_seed_and_the_derandomized_profile(tmp_path, monkeypatch, imported_by):
     monkeypatch.setenv("PYTHONHASHSEED", "4242")
     root = copy(tmp_path, "tally")
-    (root / "tests" / "test_profile.py").write_text(PROFILE_TEST, encoding="utf-8")
+    test = PROFILE_TEST + "\nMAX_EXAMPLES = 100\n"  # Hypothesis' default
+    if imported_by != "the tests":  # Hypothesis is imported before testplan's profile is loaded
+        (root / "conftest.py").write_text((root / "conftest.py").read_text(encoding="utf-8") + PROJECT_PROFILE, encoding="utf-8")
+        test = PROFILE_TEST + "\nMAX_EXAMPLES = 7\n"
+    (root / "tests" / "test_profile.py").write_text(test, encoding="utf-8")
     result = audit(root)
     nodeid = "tests/test_profile.py::test_runs_derandomized_without_a_database_and_with_the_seed"
     assert result["hash_seed"] == 4242
