@@ -9,6 +9,11 @@ time). ``audit.json`` is written as the run goes, so a crash leaves evidence:
 3. at the end, the final result with the gate verdict and ``complete: true`` (only when the
    test run itself completed).
 
+Each record carries ``inputs`` (:mod:`testplan.inputs`: the hashes of the requirements, plans,
+``[tool.testplan]``, tests and source files in scope, read before the tests run), which
+``testplan gate`` checks against the tree, and ``hash_seed``, the PYTHONHASHSEED the tests ran
+with (:mod:`testplan.determinism`).
+
 An error on the way rewrites the record with ``complete: false`` and the reason, then propagates;
 Ctrl-C becomes an :class:`IncompleteError` (exit 4). Every record with ``complete: false`` (on
 disk or returned) has ``score: null`` and every requirement's ``score: null``
@@ -25,6 +30,7 @@ from pathlib import Path
 from .config import Config
 from .errors import IncompleteError, InputError, SigtermAsInterrupt, TestplanError
 from .gate import apply_gate
+from .inputs import read_inputs
 from .result import AuditResult, MutantResult, save_result
 from .review import Project, load_project
 from .score import build_result
@@ -146,10 +152,12 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
         project = load_project(config)
         result.project = project.requirements.project
         apply_gate(result, config, min_score, min_requirement_score, fail_on)  # bad flags fail before the run
+        result.inputs = read_inputs(config, project.requirements)  # what this result is about: the gate checks it
 
         from .trace import run_trace  # lazily: the engine is the slow part
 
         trace = run_trace(config, extra_args=tuple(extra_args), env=env)
+        result.hash_seed = trace.hash_seed
         _carry(result, build_result(project, trace, None))
         if mutate is not None:  # not the --no-mutation "cases only" basis: mutants are on their way
             for requirement in result.requirements:

@@ -23,6 +23,7 @@ from .result import AuditResult
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
 Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json (comma-separated or repeated).", show_default=False)]
+AllowStale = Annotated[bool, typer.Option("--allow-stale", help="Gate a saved result even when the tree changed since the audit (or it has no inputs record); the output says it is stale.")]
 FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, unjudged, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
 
 STATE_STYLES = {"OK": "green", "WEAK": "yellow", "NOK": "red", "UNCOVERED": "red", "SUSPECT": "magenta", "UNREVIEWED": "cyan",
@@ -206,6 +207,12 @@ def mutation_progress(enabled: bool):
     yield line
 
 
+def print_stale(note: str | None, as_json: bool) -> None:
+    """The note of a result gated with --allow-stale: with the verdict, or on stderr beside JSON."""
+    if note:
+        (err_console() if as_json else console()).print(note)
+
+
 @app.command()
 def gate(
     audit_json: Annotated[Optional[Path], typer.Argument(metavar="[AUDIT_JSON]", help="A saved audit result (default .testplan/audit.json under -C).", show_default=False)] = None,
@@ -213,15 +220,20 @@ def gate(
     min_score: MinScore = None,
     min_requirement_score: MinReqScore = None,
     fail_on: FailOn = None,
+    allow_stale: AllowStale = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Re-apply the gate to a saved audit result (exit 0 pass, 1 fail, 4 incomplete)."""
+    """Re-apply the gate to a saved audit result, after checking it still matches the tree (exit 0 pass, 1 fail, 2 not a valid result, 4 incomplete or stale)."""
     from .gate import apply_gate, exit_code
+    from .inputs import verify_inputs
     from .result import load_result
 
     config = _config(root)
-    result = load_result(audit_json if audit_json is not None else config.state_dir / "audit.json")
-    result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
+    path = audit_json if audit_json is not None else config.state_dir / "audit.json"
+    result = load_result(path)
+    result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)  # bad flags: exit 2 first
+    note = verify_inputs(result, config, allow_stale=allow_stale, source=path)
+    print_stale(note, as_json)
     if as_json:
         sys.stdout.write(result.gate.model_dump_json(indent=2) + "\n")
     else:
@@ -237,10 +249,12 @@ def merge(
     min_score: MinScore = None,
     min_requirement_score: MinReqScore = None,
     fail_on: FailOn = None,
+    allow_stale: AllowStale = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Merge the results of 'audit --shard k/n' runs into one (incomplete if a shard is missing)."""
+    """Merge the results of 'audit --shard k/n' runs into one (incomplete if a shard is missing; stale, exit 4, if the tree changed since)."""
     from .gate import apply_gate, exit_code
+    from .inputs import verify_inputs
     from .mutate import merge_shards
     from .result import save_result
     from .review import load_project
@@ -252,9 +266,11 @@ def merge(
     merged = merge_shards(list(shards))
     result = rescore(load_project(config), merged)
     result.gate = apply_gate(result, config, min_score, min_requirement_score, fail_on)
+    note = verify_inputs(merged, config, allow_stale=allow_stale, source=shards[0])
     state = out_dir if out_dir is not None else config.state_dir
     with state_lock(state, config.root):  # not over an audit writing the same directory
         save_result(result, state / "audit.json")
+    print_stale(note, as_json)
     show(result, as_json)
     raise typer.Exit(int(exit_code(result)))
 

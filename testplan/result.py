@@ -5,21 +5,31 @@ FORMAT_VERSION history:
     scores, gate, mutation_stats.
     (2026-12-01, additive) gate.requirements: each requirement's own reasons, so reports need not
     find requirement IDs in the reason text; mutation_options: how the mutation run was made.
-    (2026-12-08) requirements[].evidence, evidence_reason, score_basis, mutants.generated; state
+    (2026-12-02) requirements[].evidence, evidence_reason, score_basis, mutants.generated; state
     UNJUDGED; requirements[].score and score are null for a requirement without evidence, and
     everywhere while complete is false; O_R no longer counts timeouts as kills.
+    (2026-12-02, additive) inputs: the digest of the files the audit read (the gate checks it
+    against the tree); hash_seed: the PYTHONHASHSEED of the traced pytest and the mutation
+    worker. Both may be absent in a result written before (read as null).
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate and carries no score (null).
+
+A saved result is read strictly (:func:`load_result`): every field must be present, as
+``dump()`` writes them all, so a hand-written stub or a truncated file is bad input (exit 2)
+rather than a result whose missing fields took their defaults. Results built in memory keep
+the defaults.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from . import __version__
 from .errors import InputError
@@ -38,8 +48,26 @@ Verdict = Literal["pass", "assert", "crash", "timeout"]
 MutantStatus = Literal["killed", "killed-by-crash", "timeout", "survived", "no-coverage"]
 
 
+STRICT = "testplan-strict"  # validation context flag of load_result: every field must be present
+MISSING_FIELD = "missing_field"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # fields a saved result may lack: added to FORMAT_VERSION 1 later (older results lack them)
+    _may_be_absent: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _every_field_present(cls, data: Any, info: ValidationInfo) -> Any:
+        """Under the STRICT context (a saved result): a field the file does not have is an error,
+        even when the model has a default for it."""
+        if info.context and info.context.get(STRICT) and isinstance(data, dict):
+            for name, spec in cls.model_fields.items():
+                key = spec.alias or name
+                if key not in data and name not in cls._may_be_absent:
+                    raise PydanticCustomError(MISSING_FIELD, "field '{field}' is missing", {"field": key})
+        return data
 
 
 class TestResult(_Model):
@@ -126,7 +154,20 @@ class Problem(_Model):
     severity: Literal["error", "warning"] = "error"
 
 
+class Inputs(_Model):
+    """What the audit read, hashed (:mod:`testplan.inputs`): the gate recomputes it from the tree
+    and refuses a result that no longer matches."""
+
+    digest: str  # "sha256:<hex>" over tool and every entry of files
+    tool: str  # the testplan version that audited ("testplan 0.1.0"); part of the digest
+    # path relative to the project root ('/' separated; absolute outside it) -> sha256 hex of its
+    # bytes; "pyproject.toml[tool.testplan]"-style entries hash one table of a file
+    files: dict[str, str] = Field(default_factory=dict)
+
+
 class AuditResult(_Model):
+    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"inputs", "hash_seed"})
+
     schema_version: int = FORMAT_VERSION
     tool: str = f"testplan {__version__}"
     complete: bool = False  # true only when the whole run finished
@@ -144,6 +185,8 @@ class AuditResult(_Model):
     tests: list[TestResult] = Field(default_factory=list)
     mutants: list[MutantResult] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)  # dangling links, links to rejected cases, ...
+    inputs: Inputs | None = None  # the files this result is about (None: written by an older testplan)
+    hash_seed: int | None = None  # PYTHONHASHSEED of the traced pytest and the mutation worker
 
     def withhold_scores(self) -> AuditResult:
         """No score on an incomplete result: while ``complete`` is false, the project's and every
@@ -159,6 +202,23 @@ class AuditResult(_Model):
 
     def dump(self) -> str:
         return self.model_dump_json(indent=2) + "\n"
+
+
+def _describe(error: dict) -> str:
+    """One validation error as ``field 'requirements[0].cases' is missing`` / ``score: <what is wrong>``."""
+    loc = list(error["loc"])
+    if error["type"] in (MISSING_FIELD, "missing"):
+        if error["type"] == MISSING_FIELD:
+            loc.append(error["ctx"]["field"])
+        return f"field '{_path(loc)}' is missing"
+    return f"{_path(loc)}: {error['msg']}" if loc else error["msg"]
+
+
+def _path(loc: list) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}" if out else str(part)
+    return out
 
 
 def save_result(result: AuditResult, path: Path) -> None:
@@ -179,11 +239,15 @@ def load_result(path: Path) -> AuditResult:
     except OSError as exc:
         raise InputError(f"cannot read the audit result: {exc.strerror}", str(path)) from None
     try:
-        result = AuditResult.model_validate_json(text)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0]
-        raise InputError(f"not a testplan audit result ({detail}); pass the audit.json that 'testplan audit' wrote", str(path), 1) from None
+        result = AuditResult.model_validate_json(text, context={STRICT: True})
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        if error["type"] == "json_invalid":
+            where = re.search(r"at line (\d+)", error["msg"])
+            raise InputError(f"not a complete JSON document ({error['ctx']['error']}): the file is truncated or damaged; "
+                             "run 'testplan audit' again", str(path), int(where.group(1)) if where else 1) from None
+        raise InputError(f"not a testplan audit result ({_describe(error)}); pass the audit.json that 'testplan audit' wrote",
+                         str(path), 1) from None
     if result.schema_version != FORMAT_VERSION:
         raise InputError(f"audit result has schema_version {result.schema_version}, this testplan reads {FORMAT_VERSION}; rerun 'testplan audit'", str(path), 1)
     return result.withhold_scores()  # an incomplete file written by hand or an older version

@@ -6,7 +6,7 @@ How a trace runs (:func:`run_trace`)::
 
     <python> -m coverage run --rcfile=.testplan/trace/coveragerc \\
         -m pytest <tests> --rootdir=<root> -p no:cacheprovider -p no:randomly \\
-        --testplan-record=.testplan/trace/records.json --testplan-contexts <pytest_args> <extra_args>
+        -p testplan.determinism --testplan-record=.testplan/trace/records.json --testplan-contexts <pytest_args> <extra_args>
 
 - one subprocess, cwd = the project root, the project's own pytest configuration (its
   ``--rootdir`` is pinned to the project root so nodeids and files are relative to it);
@@ -29,6 +29,10 @@ How a trace runs (:func:`run_trace`)::
   the records and the pytest log under ``.testplan/trace/``, Hypothesis' database there too
   (``HYPOTHESIS_STORAGE_DIRECTORY``). Options in the project's own ``addopts`` that write
   files (``--junitxml``) are the project's business;
+- deterministic (:mod:`testplan.determinism`, loaded with ``-p testplan.determinism``): a pinned
+  ``PYTHONHASHSEED`` (recorded as ``TraceData.hash_seed``; the mutation worker runs with the
+  same one, so both collect the same test IDs) and a derandomized Hypothesis profile without
+  an example database;
 - ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
   turned off (``-n 0`` after the project's options, so an ``addopts = "-n auto"`` keeps working):
   the contexts live in one process.
@@ -54,6 +58,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .assertions import analyze_test
+from .determinism import HASH_SEED, pinned
+from .determinism import PLUGIN as DETERMINISM_PLUGIN
 from .errors import BaselineError, IncompleteError, TestplanError
 from .links import combine, dedupe
 from .process import run_in_group
@@ -89,6 +95,7 @@ class TraceData:
     # nodeid -> {absolute resolved source file path: set of executed line numbers}
     lines: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     complete: bool = False
+    hash_seed: int | None = None  # the PYTHONHASHSEED the tests ran with (None: not known)
 
     def test(self, nodeid: str) -> TestRecord | None:
         return next((t for t in self.tests if t.nodeid == nodeid), None)
@@ -210,6 +217,7 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         f"--rootdir={config.root.resolve()}",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
+        "-p", DETERMINISM_PLUGIN,
     ]
     if load_plugin:
         command += ["-p", "testplan.pytest_plugin"]
@@ -235,7 +243,8 @@ def _pytest_cov_installed() -> bool:
 
 def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The subprocess environment: ours, minus coverage settings that would redirect the
-    measurement, plus no-bytecode and a private Hypothesis database; then ``env``."""
+    measurement, plus no-bytecode and a private Hypothesis directory; then ``env``; then
+    PYTHONHASHSEED pinned (the one this environment or ``env`` sets, else the default)."""
     result = dict(os.environ)
     for name in ("COVERAGE_PROCESS_START", "COVERAGE_RCFILE", "COVERAGE_FILE"):
         result.pop(name, None)
@@ -243,7 +252,7 @@ def trace_env(paths: TracePaths, env: Mapping[str, str] | None = None) -> dict[s
     result["HYPOTHESIS_STORAGE_DIRECTORY"] = str(paths.hypothesis)
     result[PROGRESS_ENV] = str(paths.progress)
     result.update(env or {})
-    return result
+    return pinned(result)
 
 
 def run_trace(
@@ -291,6 +300,7 @@ def run_trace(
         raise BaselineError(problem)
     assert records is not None
     trace = build_trace(config, records, paths.coverage, exit_code=proc.returncode)
+    trace.hash_seed = int(run_env[HASH_SEED])
     ran = sum(1 for t in trace.tests if t.outcome in ("passed", "failed", "xpassed"))
     if ran and packages and not any(lines for per_test in trace.lines.values() for lines in per_test.values()):
         raise BaselineError(

@@ -10,6 +10,7 @@ from test_score import PAYMENTS, POLICY, copy_fixture, approve_plans, load, work
 from testplan.config import load_config
 from testplan.errors import ExitCode, InputError
 from testplan.gate import apply_gate, exit_code, parse_fail_on
+from testplan.inputs import read_inputs
 from testplan.result import AuditResult, load_result, save_result
 from testplan.score import build_result
 
@@ -168,6 +169,7 @@ def test_out_of_range_min_score_is_bad_input(shop):
 
 def test_gate_command_reapplies_the_gate_to_a_saved_result(shop, cli):
     result = gated(audited(shop), shop)
+    result.inputs = read_inputs(load_config(shop))  # as 'testplan audit' records them
     save_result(result, shop / ".testplan" / "audit.json")
     assert cli("gate", "-C", shop).code == 0
     failed = cli("gate", "-C", shop, "--min-score", "70", "--fail-on", "uncovered")

@@ -8,7 +8,9 @@ process) started in its own session with the scratch copy as cwd, so:
 * at the end the whole process group is SIGKILLed before the worker is reaped, so no child
   (nor a process a test spawned) outlives the run (:mod:`testplan.process`);
 * the events are read until the worker is done or has exited, never until every copy of the
-  pipe is closed (a process a test forked may keep one open).
+  pipe is closed (a process a test forked may keep one open);
+* it runs with the trace's ``PYTHONHASHSEED`` (:func:`worker_env`), so it collects the same
+  test IDs in the same order as the trace did.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..determinism import HASH_SEED, hash_seed
 from ..errors import TestplanError
 from ..process import STOP_GRACE_SECONDS, exited, signal_group, start_in_group, stop_group
 
@@ -37,7 +40,9 @@ class WorkerError(TestplanError):
 @dataclass
 class WorkerResult:
     collected: int | None = None
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # tests of the job the worker did not collect
+    extra: list[str] = field(default_factory=list)  # tests it collected that the trace did not have (the first few)
+    extra_count: int = 0
     live: dict[str, str | None] | None = None
     baseline: dict[str, str] | None = None
     baseline_durations: dict[str, float] = field(default_factory=dict)
@@ -54,15 +59,26 @@ class WorkerResult:
     seconds: float = 0.0
 
 
+def worker_env(job: dict, scratch: Path) -> dict[str, str]:
+    """The worker's environment: ours without a mutant selected, no bytecode, Hypothesis' files
+    in the scratch copy, and the trace's PYTHONHASHSEED (``job["hash_seed"]``; without one, the
+    seed a trace in this environment would pin), so the worker collects the trace's test IDs."""
+    env = dict(os.environ)
+    env.pop("MUTANT_UNDER_TEST", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(Path(scratch) / ".hypothesis")
+    seed = job.get("hash_seed")
+    env[HASH_SEED] = str(hash_seed(env) if seed is None else seed)
+    return env
+
+
 def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
                on_mutant: Callable[[str, dict[str, str]], None] | None = None) -> WorkerResult:
     """Start the worker on ``job`` and wait for it; KeyboardInterrupt stops it cleanly and
     returns the partial result with ``interrupted`` set."""
     job_path.parent.mkdir(parents=True, exist_ok=True)
     job_path.write_text(json.dumps(job), encoding="utf-8")
-    env = dict(os.environ)
-    env.pop("MUTANT_UNDER_TEST", None)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env = worker_env(job, scratch)
     read_fd, write_fd = os.pipe()
     result = WorkerResult()
     buffer = b""
@@ -72,6 +88,7 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
         kind = event.pop("ev")
         if kind == "collected":
             result.collected, result.missing = event["n"], event["missing"]
+            result.extra, result.extra_count = event.get("extra", []), event.get("extra_count", 0)
         elif kind == "live":
             result.live = event["modules"]
         elif kind == "baseline":

@@ -326,6 +326,8 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "modules": {module: str(scratch / rel) for rel, module in gen.files.items()},
         "mutated_files": [str(scratch / rel) for rel in gen.files],
         "tests": tests, "durations": durations, "fast": fast, "workers": workers,
+        # the trace's conditions: its hash seed (the same test IDs), and every test it collected
+        "hash_seed": trace.hash_seed, "trace_tests": [t.nodeid for t in trace.tests],
         "timeout_multiplier": config.mutation.timeout_multiplier,
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
         "memory_limit_mb": config.mutation.memory_limit_mb,
@@ -339,14 +341,33 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
                       log_path=config.state_dir.resolve() / "mutate.log", on_mutant=on_mutant)
 
 
+def _few(nodeids: list[str], total: int | None = None, shown: int = 5) -> str:
+    listed = nodeids[:shown]
+    total = len(nodeids) if total is None else total
+    more = f" and {total - len(listed)} more" if total > len(listed) else ""
+    return ", ".join(listed) + more
+
+
+def missing_tests_message(worker, scratch: Path, where: str) -> str:
+    """Why tests of the trace were not collected by the worker, in one line: when the worker
+    collected other tests instead, the test IDs differ between two runs of the same suite
+    (nondeterministic parametrization or collection); otherwise the copy lacks something."""
+    head = (f"{len(worker.missing)} test(s) of the trace were not collected in the scratch copy {scratch}: "
+            f"{_few(worker.missing)}")
+    if worker.extra_count:
+        return (f"{head}; it collected {_few(worker.extra, worker.extra_count)} instead: the test IDs differ from "
+                "one run of the suite to the next, so parametrization or collection is nondeterministic "
+                "(parameters from a set, or IDs made from random values, ids, times or the process); make them "
+                f"stable (a list, sorted(...), or ids=...) and run the audit again; {where}")
+    return (f"{head}; does collection depend on files outside the project or under an ignored directory? {where}")
+
+
 def _check_worker(worker, gen, log: Path) -> None:
     where = f"see {log}"
     if worker.error:
         raise BaselineError(f"the tests cannot run in the scratch copy {gen.scratch}: {worker.error}; {where}")
     if worker.missing:
-        raise BaselineError(f"{len(worker.missing)} test(s) of the trace were not collected in the scratch copy "
-                            f"{gen.scratch}: {', '.join(worker.missing[:5])}; does collection depend on files "
-                            "outside the project or under an ignored directory? " + where)
+        raise BaselineError(missing_tests_message(worker, gen.scratch, where))
     if worker.live is not None:
         for rel, module in gen.files.items():
             expected = os.path.realpath(gen.scratch / rel)

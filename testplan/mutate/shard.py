@@ -4,7 +4,8 @@ Shard k of n takes the mutants whose position in the sorted list of mutant IDs i
 deterministic, independent of machine and job count, and disjoint. Each shard writes an ordinary
 ``audit.json`` with ``shard: "k/n"``; :func:`merge_shards` combines them into the result the
 unsharded run would have produced. A missing, duplicated or incomplete shard makes the merged
-result ``complete: false``.
+result ``complete: false``; shards that audited different inputs (``inputs`` digests) are not
+merged at all.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def merge_shards(paths: list[Path]) -> AuditResult:
         if not result.complete:
             problems.append(f"shard {k}/{n} is incomplete ({result.incomplete_reason or 'no reason recorded'})")
     assert total is not None
+    digests = {r.inputs.digest if r.inputs else None for _, r in results}
+    if len(digests) > 1:  # each shard traced its own checkout: they must have audited the same files
+        first_path, first = results[0]
+        path, other = next((p, r) for p, r in results if (r.inputs and r.inputs.digest) != (first.inputs and first.inputs.digest))
+        raise InputError(f"merge: shard {other.shard} audited other inputs than shard {first.shard} ({first_path}); "
+                         "were they run on the same commit? Run every shard on one commit", str(path), 1)
     missing = [k for k in range(1, total + 1) if k not in seen]
     problems[:0] = [f"shard {k}/{total} missing" for k in missing]
     mutants: dict[str, MutantResult] = {}

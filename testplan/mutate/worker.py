@@ -25,6 +25,12 @@ How it avoids mutmut's traps:
   memory_limit_mb``, default max(2048 MB, 4 x the baseline child's peak RSS)): a runaway
   allocation raises MemoryError, a ``crash`` verdict (never ``assert``), reported in the
   ``mutant`` event's ``memory`` list and in the log (stderr).
+* the trace's conditions: its ``PYTHONHASHSEED`` (set by the executor) and the derandomized
+  Hypothesis profile without a database (``-p testplan.determinism``), so collection gives the
+  trace's test IDs and a ``@given`` test draws the same examples for every mutant and every run;
+* ``collected`` names the trace's tests that are missing and the tests collected that the
+  trace did not have (``extra``), so a nondeterministic collection can be told apart from a
+  scratch copy that lacks files.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ IDLE_SECONDS = 30.0  # a child that says nothing between tests for this long is 
 POLL_SECONDS = 0.25  # how often running children are checked for having exited
 DEFAULT_MEMORY_MB = 2048  # the memory limit is at least this, and 4x the baseline's peak RSS
 RESERVE_BYTES = 4 << 20  # freed on MemoryError, so pytest can still report the test
+EXTRA_SHOWN = 20  # tests collected that the trace did not have: at most this many are named
 
 
 class Stop(BaseException):
@@ -278,7 +285,9 @@ class Driver:
             return
         by_id = {item.nodeid: item for item in session.items}
         missing = [n for n in job["tests"] if n not in by_id]
-        self.emit(ev="collected", n=len(session.items), missing=missing)
+        traced = set(job.get("trace_tests", job["tests"]))
+        extra = [item.nodeid for item in session.items if item.nodeid not in traced]
+        self.emit(ev="collected", n=len(session.items), missing=missing, extra=extra[:EXTRA_SHOWN], extra_count=len(extra))
         if missing:
             return
         order = {item.nodeid: n for n, item in enumerate(session.items)}
@@ -420,8 +429,8 @@ def main(argv: list[str]) -> int:
     driver = Driver(job, events)
     import pytest
 
-    try:
-        code = pytest.main(job["pytest_args"], plugins=[driver])
+    try:  # testplan.determinism: Hypothesis derandomized, no example database (as in the trace)
+        code = pytest.main(["-p", "testplan.determinism", *job["pytest_args"]], plugins=[driver])
     except Stop:
         driver.emit(ev="interrupted")
         code = 2
