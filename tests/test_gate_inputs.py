@@ -22,7 +22,7 @@ from tp_helpers import replaced
 
 FIXTURE = Path(__file__).parent / "fixtures" / "determinism"
 STUB = '{"schema_version":1,\n"complete":true,\n"score":100}\n'
-GATE_PASSED = "gate: passed (min score 0, fail on dangling)\n"
+GATE_PASSED = "gate: passed (min score 0, fail on dangling, failing)\n"
 RERUN = "re-run 'testplan audit' (or pass --allow-stale to gate this saved result as it is)"
 
 
