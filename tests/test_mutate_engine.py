@@ -492,3 +492,28 @@ def test_worker_drops_the_users_source_dirs_but_keeps_a_venv_inside_the_project(
     worker._fix_sys_path({"user_root": str(root), "scratch": str(root / ".testplan" / "mutants"),
                           "sys_path": [str(scratch_src)]})
     assert sys.path == [str(scratch_src), str(venv_site), "/usr/lib/python3.11"]
+
+
+@pytest.mark.verifies("MUT-1")
+def test_a_module_to_mutate_imported_before_the_worker_fixed_sys_path_is_imported_again_from_the_scratch_copy(tmp_path, monkeypatch):
+    # pytest imports iniconfig (and pluggy) itself, and the worker imports pytest before it puts the
+    # scratch copy first: when the project under test is one of them, its tests must still get the mutants
+    from testplan.mutate.worker import _forget_shadowed
+
+    for where, text in (("installed", "WHERE = 'installed'\n"), ("scratch", "WHERE = 'scratch'\n")):
+        (tmp_path / where / "tp_shadowed_pkg").mkdir(parents=True)
+        (tmp_path / where / "tp_shadowed_pkg" / "__init__.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path / "installed"))
+    import tp_shadowed_pkg
+
+    assert tp_shadowed_pkg.WHERE == "installed"
+    monkeypatch.syspath_prepend(str(tmp_path / "scratch"))
+    scratch_file = str(tmp_path / "scratch" / "tp_shadowed_pkg" / "__init__.py")
+    try:
+        assert _forget_shadowed({"modules": {"tp_shadowed_pkg": scratch_file, "tp_never_imported": "/nowhere.py"}}) == ["tp_shadowed_pkg"]
+        import tp_shadowed_pkg as again
+
+        assert (again.WHERE, again.__file__) == ("scratch", scratch_file)
+        assert _forget_shadowed({"modules": {"tp_shadowed_pkg": scratch_file}}) == []  # the scratch copy stays
+    finally:
+        sys.modules.pop("tp_shadowed_pkg", None)
