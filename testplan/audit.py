@@ -65,7 +65,7 @@ def _as_run(value) -> MutationRun:
 
 
 # how the mutation run was made, kept in audit.json (a --fast or --diff result is not a full kill matrix)
-MUTATION_OPTIONS = ("jobs", "fast", "all_tests", "diff_base", "shard", "max_mutants")
+MUTATION_OPTIONS = ("jobs", "fast", "all_tests", "diff_base", "shard", "max_mutants", "min_mutants")  # min_mutants: only when given
 
 
 def _numbers(stats: dict) -> dict[str, float]:

@@ -73,15 +73,19 @@ def print_result(result: AuditResult) -> None:
     if result.mutation and stats:
         sample = (f" (--max-mutants: a sample of {int(stats['sampled.ran'])} of the {int(stats['sampled.of'])} with tests)"
                   if "sampled.ran" in stats else "")
+        if "topped_up.added" in stats:
+            sample += (f" (--min-mutants: the diff selected {int(stats['topped_up.diff'])} with tests, topped up with "
+                       f"{int(stats['topped_up.added'])} sampled from the whole scope)")
         out.print(f"mutation: {len(result.mutants)} mutants{sample}, {int(stats.get('executed', 0))} run, "
                   f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
         if "mutation_score_all_tests" in stats:
             detected = int(stats.get("detected_by_any_test", 0))
             out.print(f"mutation score over all tests (--all-tests, linked or not): {100 * detected / max(len(result.mutants), 1):.1f}% "
                       f"({detected} of {len(result.mutants)} mutants detected by some test)")
-    scope = {k: v for k, v in (result.mutation_options or {}).items() if k in ("diff_base", "max_mutants", "shard") and v}
+    scope = {k: v for k, v in (result.mutation_options or {}).items() if k in ("diff_base", "min_mutants", "max_mutants", "shard") and v}
     if result.mutation and scope:
-        told = {"diff_base": f"--diff {scope.get('diff_base')}", "max_mutants": f"--max-mutants {scope.get('max_mutants')}",
+        told = {"diff_base": f"--diff {scope.get('diff_base')}", "min_mutants": f"--min-mutants {scope.get('min_mutants')}",
+                "max_mutants": f"--max-mutants {scope.get('max_mutants')}",
                 "shard": f"--shard {scope.get('shard')}"}
         out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
                   "a requirement with none of them is UNJUDGED (no score)")
@@ -130,6 +134,7 @@ def audit(
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
     max_mutants: Annotated[Optional[int], typer.Option("--max-mutants", metavar="N", help="Run at most N mutants (a deterministic sample by mutant ID), e.g. to bound a CI job.", show_default=False)] = None,
+    min_mutants: Annotated[Optional[int], typer.Option("--min-mutants", metavar="N", help="With --diff: when fewer than N mutants are selected, top up with the lowest mutant IDs of the rest of the scope.", show_default=False)] = None,
     formats: Formats = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -140,15 +145,16 @@ def audit(
 
     config = _config(root)
     report_formats = check_formats(formats or [])  # an unknown format fails now, not after an hour of mutants
-    if no_mutation and (fast or all_tests or diff or shard or jobs or max_mutants is not None):
-        raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff, --shard and --max-mutants are mutation options; drop them or drop --no-mutation")
+    if no_mutation and (fast or all_tests or diff or shard or jobs or max_mutants is not None or min_mutants is not None):
+        raise InputError("--no-mutation: --jobs, --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation")
     if not no_mutation:
         from .mutate.lab import check_options
 
-        check_options(shard, max_mutants)  # before the tests run, not after
+        check_options(shard, max_mutants, min_mutants, diff)  # before the tests run, not after
     with mutation_progress(enabled=not no_mutation and not as_json) as progress:
         options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
-                   "max_mutants": max_mutants, "progress": progress}
+                   "max_mutants": max_mutants, "progress": progress,
+                   **({"min_mutants": min_mutants} if min_mutants is not None else {})}
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
                            min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
     show(result, as_json)

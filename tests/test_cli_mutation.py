@@ -112,7 +112,7 @@ def test_progress_is_plain_lines_off_a_terminal(full, cli):
 def test_mutation_flags_conflict_with_no_mutation(full, cli):
     root, _ = full
     result = cli("audit", "--no-mutation", "--fast", "-C", root)
-    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff, --shard and --max-mutants are mutation options; drop them or drop --no-mutation\n")
+    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -148,6 +148,43 @@ def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path
     assert [(r["id"], r["evidence"], r["mutants"]["total"], r["mutants"]["generated"]) for r in sample["requirements"]] == [
         ("TAX-1", "not-run", 0, 4), ("SHIP-1", "mutants", 2, 6), ("LBL-1", "mutants", 1, 8), ("WAIT-1", "mutants", 1, 10),
         ("CART-1", "mutants", 2, 6)]
+
+
+@pytest.mark.verifies("MUT-1.5")
+def test_min_mutants_judges_a_sample_when_the_diff_selects_nothing(full, cli, tmp_path):
+    import subprocess
+
+    root, unsharded = full
+    target = tmp_path / "clone"
+    shutil.copytree(root, target, ignore=shutil.ignore_patterns("__pycache__"))  # with the full run's cache
+    (target / ".gitignore").write_text(".testplan/\n")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "PATH": "/usr/bin:/bin"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", "-C", str(target), *args], check=True, capture_output=True, env=env)
+    result = cli("audit", "-C", target, "--diff", "HEAD", "--min-mutants", "4", "--jobs", "2", "--out", tmp_path / "out")
+    sample = load(tmp_path / "out" / "audit.json")
+    with_tests = sorted(m["id"] for m in unsharded["mutants"] if m["verdicts"])
+    assert sorted(m["id"] for m in sample["mutants"]) == with_tests[:4]
+    assert all(m["verdicts"] for m in sample["mutants"])
+    assert sample["mutation_options"]["min_mutants"] == 4 and sample["mutation_options"]["diff_base"] == "HEAD"
+    assert (sample["mutation_stats"]["topped_up.diff"], sample["mutation_stats"]["topped_up.added"]) == (0, 4)
+    assert ("mutation: 4 mutants (--min-mutants: the diff selected 0 with tests, topped up with 4 sampled from the "
+            "whole scope), 0 run, 4 from cache, ") in result.out
+    assert "note: --diff HEAD, --min-mutants 4: O and M count only the mutants this run judged" in result.out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--min-mutants", "3"], "--min-mutants tops up a --diff selection (without --diff every mutant runs); "
+                             "add --diff BASE or drop --min-mutants"),
+    (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --jobs, --fast, --all-tests, --diff, --shard, --max-mutants "
+                                              "and --min-mutants are mutation options; drop them or drop --no-mutation"),
+])
+def test_bad_min_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
+    root = copy(tmp_path, "shop")
+    result = cli("audit", *args, "-C", root)
+    assert (result.code, result.err) == (2, f"testplan: bad-input: {message}\n")
+    assert not (root / ".testplan").exists()
 
 
 @pytest.mark.verifies("MUT-1.2")

@@ -248,6 +248,62 @@ def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
         run_mutation(config, project, retarget(shop.trace, elsewhere), diff_base="HEAD")
 
 
+@pytest.mark.verifies("MUT-1.5")
+def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop, tmp_path):
+    root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
+    (root / ".gitignore").write_text(".testplan/\n")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    config, project = load(root)
+    with_tests = sorted(m.id for m in shop.run.mutants if m.verdicts)
+    assert len(with_tests) == 33
+    full = {m.id: (m.status, m.verdicts) for m in shop.run.mutants}
+
+    # nothing changed since HEAD: --diff alone judges nothing, --min-mutants 4 judges exactly 4
+    assert run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD").mutants == []
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=4)
+    assert sorted(m.id for m in run.mutants) == with_tests[:4]  # no uncovered mutant outside the diff comes along
+    assert all(m.verdicts for m in run.mutants)
+    assert {m.id: (m.status, m.verdicts) for m in run.mutants} == {i: full[i] for i in with_tests[:4]}
+    assert run.stats["topped_up"] == {"diff": 0, "added": 4}
+    assert (run.stats["files"], run.stats["min_mutants"]) == (2, 4)  # the whole scope is generated to sample from
+
+    # the diff selects 2 mutants with tests: topped up with the 3 lowest IDs of the other 31
+    core = root / "src" / "shop" / "core.py"
+    core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=5)
+    diff_ids = {m.id for m in run.mutants if m.line == 13}
+    assert {(m.line, m.mutated) for m in run.mutants if m.id in diff_ids} == {(13, "if total > 40:"), (13, "if total >= 41:")}
+    old_line_13 = {m.id for m in shop.run.mutants if m.line == 13 and m.file == "src/shop/core.py"}
+    rest = sorted(set(with_tests) - old_line_13)
+    assert {m.id for m in run.mutants} == diff_ids | set(rest[:3])
+    assert len([m for m in run.mutants if m.verdicts]) == 5
+    assert run.stats["topped_up"] == {"diff": 2, "added": 3}
+
+    # a diff that already selects N: no top-up
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=2)
+    assert {m.id for m in run.mutants} == diff_ids and "topped_up" not in run.stats
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"min_mutants": 0, "diff_base": "HEAD"}, "--min-mutants 0: must be at least 1"),
+    ({"min_mutants": 3}, "--min-mutants tops up a --diff selection (without --diff every mutant runs); "
+                         "add --diff BASE or drop --min-mutants"),
+    ({"min_mutants": 3, "diff_base": "HEAD", "shard": "1/2"},
+     "--min-mutants and --shard do not combine (merged shards must equal one unsharded run); drop one"),
+    ({"min_mutants": 13, "max_mutants": 12, "diff_base": "HEAD"},
+     "--min-mutants 13 is above --max-mutants 12; make --min-mutants at most --max-mutants"),
+])
+def test_bad_min_mutants_is_refused_before_anything_runs(shop, tmp_path, kwargs, message):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    config, project = load(root)
+    with pytest.raises(InputError) as caught:
+        run_mutation(config, project, retarget(shop.trace, root), **kwargs)
+    assert str(caught.value) == message
+    assert not (root / ".testplan").exists()
+
+
 def test_a_failing_linked_test_stops_before_any_mutant(tmp_path):
     root = copy_project(FIXTURE, tmp_path / "shop")
     test_file = root / "tests" / "test_shop.py"
@@ -436,3 +492,28 @@ def test_worker_drops_the_users_source_dirs_but_keeps_a_venv_inside_the_project(
     worker._fix_sys_path({"user_root": str(root), "scratch": str(root / ".testplan" / "mutants"),
                           "sys_path": [str(scratch_src)]})
     assert sys.path == [str(scratch_src), str(venv_site), "/usr/lib/python3.11"]
+
+
+@pytest.mark.verifies("MUT-1")
+def test_a_module_to_mutate_imported_before_the_worker_fixed_sys_path_is_imported_again_from_the_scratch_copy(tmp_path, monkeypatch):
+    # pytest imports iniconfig (and pluggy) itself, and the worker imports pytest before it puts the
+    # scratch copy first: when the project under test is one of them, its tests must still get the mutants
+    from testplan.mutate.worker import _forget_shadowed
+
+    for where, text in (("installed", "WHERE = 'installed'\n"), ("scratch", "WHERE = 'scratch'\n")):
+        (tmp_path / where / "tp_shadowed_pkg").mkdir(parents=True)
+        (tmp_path / where / "tp_shadowed_pkg" / "__init__.py").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path / "installed"))
+    import tp_shadowed_pkg
+
+    assert tp_shadowed_pkg.WHERE == "installed"
+    monkeypatch.syspath_prepend(str(tmp_path / "scratch"))
+    scratch_file = str(tmp_path / "scratch" / "tp_shadowed_pkg" / "__init__.py")
+    try:
+        assert _forget_shadowed({"modules": {"tp_shadowed_pkg": scratch_file, "tp_never_imported": "/nowhere.py"}}) == ["tp_shadowed_pkg"]
+        import tp_shadowed_pkg as again
+
+        assert (again.WHERE, again.__file__) == ("scratch", scratch_file)
+        assert _forget_shadowed({"modules": {"tp_shadowed_pkg": scratch_file}}) == []  # the scratch copy stays
+    finally:
+        sys.modules.pop("tp_shadowed_pkg", None)

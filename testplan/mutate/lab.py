@@ -100,19 +100,42 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def check_options(shard: str | tuple[int, int] | None, max_mutants: int | None) -> tuple[int, int] | None:
+def check_options(shard: str | tuple[int, int] | None, max_mutants: int | None, min_mutants: int | None = None,
+                  diff_base: str | None = None) -> tuple[int, int] | None:
     """Validate the scope options before anything runs; returns the parsed shard."""
     shard_kn = parse_shard(shard) if shard else None
     if max_mutants is not None and max_mutants < 1:
         raise InputError(f"--max-mutants {max_mutants}: must be at least 1")
     if max_mutants is not None and shard_kn:
         raise InputError("--max-mutants and --shard do not combine (merged shards must equal one unsharded run); drop one")
+    if min_mutants is not None:
+        if min_mutants < 1:
+            raise InputError(f"--min-mutants {min_mutants}: must be at least 1")
+        if not diff_base:
+            raise InputError("--min-mutants tops up a --diff selection (without --diff every mutant runs); "
+                             "add --diff BASE or drop --min-mutants")
+        if shard_kn:
+            raise InputError("--min-mutants and --shard do not combine (merged shards must equal one unsharded run); drop one")
+        if max_mutants is not None and min_mutants > max_mutants:
+            raise InputError(f"--min-mutants {min_mutants} is above --max-mutants {max_mutants}; "
+                             "make --min-mutants at most --max-mutants")
     return shard_kn
+
+
+def _top_up(diff_ids: set[str], runnable: list[str], min_mutants: int) -> set[str]:
+    """``--diff`` selected ``diff_ids`` (mutants with tests); when they are fewer than ``min_mutants``,
+    add the lowest IDs (hashes: a deterministic, unbiased sample) of the other ``runnable`` ones."""
+    missing = min_mutants - len(diff_ids)
+    if missing <= 0:
+        return set(diff_ids)
+    rest = sorted(set(runnable) - diff_ids)
+    return set(diff_ids) | set(rest[:missing])
 
 
 def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, fast: bool = False,
                  all_tests: bool = False, diff_base: str | None = None,
                  shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
+                 min_mutants: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  scratch: Path | None = None, use_cache: bool = True) -> MutationRun:
     """Mutation-test the code in the scope of ``project``'s requirements.
@@ -124,7 +147,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     verdicts are recorded; the status is still decided by the linked tests). ``max_mutants``
     runs at most that many of the selected mutants that have tests to run: a deterministic
     sample (the lowest mutant IDs, which are hashes), recorded as ``stats["sampled"]``; mutants
-    no test covers cost nothing and are all kept.
+    no test covers cost nothing and are all kept. ``min_mutants`` (only with ``diff_base``): when
+    the diff selects fewer mutants with tests than that, the whole scope is generated and the
+    selection is topped up to ``min_mutants`` with the lowest IDs of the other mutants with tests
+    (``stats["topped_up"]``), so a CI job on a commit that changes no code still judges something.
 
     Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
     mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
@@ -134,10 +160,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     started = time.perf_counter()
     if not hasattr(os, "fork"):
         raise InputError("mutation testing needs fork(): run it on Linux or macOS (or in WSL)")
-    shard_kn = check_options(shard, max_mutants)
+    shard_kn = check_options(shard, max_mutants, min_mutants, diff_base)
     workers = jobs or config.mutation.jobs or os.cpu_count() or 1
     stats: dict = {"jobs": workers, "fast": fast, "all_tests": all_tests, "diff_base": diff_base,
-                   "max_mutants": max_mutants,
+                   "max_mutants": max_mutants, **({"min_mutants": min_mutants} if min_mutants is not None else {}),
                    "shard": f"{shard_kn[0]}/{shard_kn[1]}" if shard_kn else None,
                    "executed": 0, "executed_ids": [], "cache_hits": 0, "cache_misses": 0, "seconds": {}}
     results: dict[str, dict[str, str]] = {}
@@ -152,8 +178,9 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             if diff_base:  # before generating: mutmut only has to process the changed files
                 changed = changed_lines(config.root, diff_base, sorted(scope_files(config, project.requirements)[1]))
                 stats["changed_files"] = sorted(changed)
-            gen = generate(config, project.requirements, scratch, only_files=None if changed is None else set(changed),
-                           use_cache=use_cache)
+            # --min-mutants may top up from any file in scope, so every file is generated then
+            only = None if changed is None or min_mutants is not None else set(changed)
+            gen = generate(config, project.requirements, scratch, only_files=only, use_cache=use_cache)
             unmutated = gen.unmutated
             generated_ids = {m.id for m in gen.mutants}
             stats["seconds"]["generate"] = round(gen.seconds, 3)
@@ -161,13 +188,21 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             stats["generated_per_requirement"] = _generated_per_requirement(config, project, gen, changed)
             candidates = [m for m in gen.mutants if m.requirements or all_tests]
             stats["in_scope"] = len(candidates)
-            if changed is not None:
-                candidates = [m for m in candidates if m.file in changed and touches(changed[m.file], m.line, m.end_line)]
+            in_diff = {m.id for m in candidates
+                       if changed is None or (m.file in changed and touches(changed[m.file], m.line, m.end_line))}
+            if min_mutants is None:
+                candidates = [m for m in candidates if m.id in in_diff]
             if shard_kn:
                 chosen = in_shard([m.id for m in candidates], shard_kn)
                 candidates = [m for m in candidates if m.id in chosen]
             counted = {t.nodeid: {r for r in map(partial(counted_requirement, project), t.links) if r} for t in trace.tests}
             plans = _select(candidates, trace, all_tests, counted)
+            if min_mutants is not None:  # --diff, topped up with a sample of the rest of the scope
+                diff_runnable = {p.mutant.id for p in plans if p.tests and p.mutant.id in in_diff}
+                keep = _top_up(diff_runnable, [p.mutant.id for p in plans if p.tests], min_mutants)
+                plans = [p for p in plans if p.mutant.id in keep or (not p.tests and p.mutant.id in in_diff)]
+                if len(keep) > len(diff_runnable):
+                    stats["topped_up"] = {"diff": len(diff_runnable), "added": len(keep) - len(diff_runnable)}
             runnable = sorted(p.mutant.id for p in plans if p.tests)
             if max_mutants is not None and len(runnable) > max_mutants:
                 keep = set(runnable[:max_mutants])

@@ -417,6 +417,22 @@ def _fix_sys_path(job: dict) -> None:
     sys.path[:] = list(job["sys_path"]) + [p for p in sys.path if p and not from_user_tree(p)]
 
 
+def _forget_shadowed(job: dict) -> list[str]:
+    """Drop from ``sys.modules`` the modules to mutate that were imported before the sys.path fix
+    from elsewhere than the scratch copy (pytest's own dependencies, iniconfig or pluggy, when
+    they are the project under test: this module imports pytest), so the tests import the scratch
+    copy. pytest keeps its reference to the old module. Returns the names dropped."""
+    wanted = {name: os.path.realpath(path) for name, path in job["modules"].items()}
+    dropped = []
+    for name, expected in wanted.items():
+        loaded = sys.modules.get(name)
+        path = getattr(loaded, "__file__", None) if loaded is not None else None
+        if path is not None and os.path.realpath(path) != expected:
+            del sys.modules[name]
+            dropped.append(name)
+    return sorted(dropped)
+
+
 def main(argv: list[str]) -> int:
     job_path, event_fd = argv[0], int(argv[1])
     with open(job_path, encoding="utf-8") as handle:
@@ -426,6 +442,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     os.environ.pop("MUTANT_UNDER_TEST", None)
     _fix_sys_path(job)
+    _forget_shadowed(job)
     driver = Driver(job, events)
     import pytest
 
