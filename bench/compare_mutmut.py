@@ -30,7 +30,7 @@ Usage::
 
     .venv/bin/python bench/compare_mutmut.py                 # semver only
     .venv/bin/python bench/compare_mutmut.py --only iniconfig --only schema
-    .venv/bin/python bench/compare_mutmut.py --all --json bench/.work/figures.json
+    .venv/bin/python bench/compare_mutmut.py --all --json ../main-bench/figures.json
     .venv/bin/python bench/compare_mutmut.py --skip-mutmut   # testplan side only; reuses the last mutmut figures
 """
 
@@ -57,7 +57,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "bench" / "corpus.txt"
-DEFAULT_WORKDIR = BENCH / ".work"
+# outside the repository: a project without its own pytest configuration (inflection, schema) would
+# otherwise pick up this repository's pyproject.toml ([tool.pytest.ini_options]: -n auto, ...)
+DEFAULT_WORKDIR = REPO.parent / f"{REPO.name}-bench"
 MUTMUT_PIN = "mutmut==3.8.1"
 GNU_TIME = "/usr/bin/time"
 

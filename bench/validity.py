@@ -44,7 +44,7 @@ the stripped suite (otherwise the project is reported as failed).
 Usage::
 
     .venv/bin/python bench/validity.py --only iniconfig
-    .venv/bin/python bench/validity.py --all --json bench/.work/validity.json
+    .venv/bin/python bench/validity.py --all --json ../main-bench/validity.json
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ import compare_mutmut as cm  # noqa: E402  (the corpus, fetch, venv and testplan
 
 PRELUDE = '''\
 class _TpExcInfo:
-    value = type = tb = None
+    value = type = tb = exception = None
     typename = ''
 
     def match(self, *args, **kwargs):
@@ -87,8 +87,50 @@ class _TpSwallow:
     def __exit__(self, kind, value, tb):
         if kind is not None and issubclass(kind, (Exception, SystemExit)):
             self.info.value, self.info.type, self.info.tb = value, kind, tb
+            self.info.exception = value
             return True
         return False
+
+
+class _TpWarns(list):
+    """pytest.warns / deprecated_call / assertWarns without the check: the warnings are recorded
+    (never raised as errors, as a -W error configuration would), any exception is swallowed, and
+    the recorder still answers len(), iteration, .list and .pop()."""
+
+    warning = filename = lineno = None
+
+    def __init__(self, *args, **kwargs):
+        import warnings
+
+        self._catcher = warnings.catch_warnings(record=True)
+
+    @property
+    def list(self):
+        return self
+
+    @property
+    def warnings(self):
+        return self
+
+    def pop(self, cls=Warning):
+        for index, item in enumerate(self):
+            if isinstance(item.message, cls) if isinstance(cls, type) else True:
+                return super().pop(index)
+        return None
+
+    def __enter__(self):
+        import warnings
+
+        self._log = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, kind, value, tb):
+        self.extend(self._log)
+        if self:
+            self.warning = self[0].message
+        self._catcher.__exit__(kind, value, tb)
+        return kind is not None and issubclass(kind, (Exception, SystemExit))
 
 
 def _tp_noop(*args, **kwargs):
@@ -101,11 +143,19 @@ def _tp_call_swallow(expected=None, func=None, *args, **kwargs):
     with _TpSwallow() as info:
         func(*args, **kwargs)
     return info
+
+
+def _tp_call_warns(expected=None, func=None, *args, **kwargs):
+    if func is None:
+        return _TpWarns()
+    with _TpWarns():
+        return func(*args, **kwargs)
 '''
 
-_SWALLOW_PYTEST = {"raises", "warns", "deprecated_call"}
-_SWALLOW_UNITTEST = {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "assertWarns", "assertWarnsRegex",
-                     "assertLogs", "assertNoLogs"}
+_SWALLOW_PYTEST = {"raises"}
+_WARNS_PYTEST = {"warns", "deprecated_call"}
+_SWALLOW_UNITTEST = {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "assertLogs", "assertNoLogs"}
+_WARNS_UNITTEST = {"assertWarns", "assertWarnsRegex"}
 _NOOP_PYTEST = {"fail"}
 _MOCK_CHECKS = re.compile(r"^assert_(called|not_called|any_call|has_calls|awaited|not_awaited|any_await|has_awaits)")
 
@@ -128,18 +178,27 @@ class StripChecks(ast.NodeTransformer):
         if isinstance(func, ast.Attribute):
             owner, attr = func.value, func.attr
             if _name(owner) in self.pytest_names:
-                return "swallow" if attr in _SWALLOW_PYTEST else "noop" if attr in _NOOP_PYTEST else None
+                return self._pytest_kind(attr)
             if _name(owner) in ("self", "cls"):
                 if attr in _SWALLOW_UNITTEST:
                     return "swallow"
+                if attr in _WARNS_UNITTEST:
+                    return "warns"
                 if attr.startswith("assert") or attr in ("fail", "failIf", "failUnless") or attr.startswith("failUnless"):
                     return "noop"
             if _MOCK_CHECKS.match(attr):
                 return "noop"
         elif isinstance(func, ast.Name) and func.id in self.from_pytest:
-            name = self.from_pytest[func.id]
-            return "swallow" if name in _SWALLOW_PYTEST else "noop" if name in _NOOP_PYTEST else None
+            return self._pytest_kind(self.from_pytest[func.id])
         return None
+
+    @staticmethod
+    def _pytest_kind(name: str) -> str | None:
+        if name in _SWALLOW_PYTEST:
+            return "swallow"
+        if name in _WARNS_PYTEST:
+            return "warns"
+        return "noop" if name in _NOOP_PYTEST else None
 
     # imports ------------------------------------------------------------------------------------
     def visit_Import(self, node: ast.Import) -> ast.AST:
@@ -172,9 +231,10 @@ class StripChecks(ast.NodeTransformer):
     def _with_items(self, items: list[ast.withitem]) -> None:
         for item in items:
             expr = item.context_expr
-            if isinstance(expr, ast.Call) and self._kind(expr) == "swallow":
+            kind = self._kind(expr) if isinstance(expr, ast.Call) else None
+            if kind in ("swallow", "warns"):
                 self.changed += 1
-                item.context_expr = ast.Call(ast.Name("_TpSwallow", ast.Load()),
+                item.context_expr = ast.Call(ast.Name("_TpSwallow" if kind == "swallow" else "_TpWarns", ast.Load()),
                                              [self.visit(a) for a in expr.args],
                                              [self.visit(k) for k in expr.keywords])
 
@@ -192,9 +252,10 @@ class StripChecks(ast.NodeTransformer):
         if kind == "noop":
             self.changed += 1
             return ast.copy_location(ast.Call(ast.Name("_tp_noop", ast.Load()), node.args, node.keywords), node)
-        if kind == "swallow":  # the call form (not a with item: those were replaced before)
+        if kind in ("swallow", "warns"):  # the call form (not a with item: those were replaced before)
             self.changed += 1
-            return ast.copy_location(ast.Call(ast.Name("_tp_call_swallow", ast.Load()), node.args, node.keywords), node)
+            helper = "_tp_call_swallow" if kind == "swallow" else "_tp_call_warns"
+            return ast.copy_location(ast.Call(ast.Name(helper, ast.Load()), node.args, node.keywords), node)
         return node
 
 

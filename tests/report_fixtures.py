@@ -14,6 +14,7 @@ example's source with the verdicts its (deliberately uneven) tests would give:
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import datetime, timezone
 from pathlib import Path
@@ -442,8 +443,13 @@ def large_result(requirements: int = 500, mutants: int = 5000, seed: int = 1) ->
 
 # --- official schemas, from the npm registry ----------------------------------------------------
 
-def npm_file(package: str, member: str, cache_dir: Path) -> Path:
-    """A file of an npm package (``npm pack``, cached in ``cache_dir``); for schemas we validate against."""
+NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "testplan-tests" / "npm"
+
+
+def npm_file(package: str, member: str, cache_dir: Path = NPM_CACHE) -> Path:
+    """A file of an npm package (``npm pack``, cached in ``cache_dir``: the user's cache, not
+    pytest's, which testplan's own trace turns off with ``-p no:cacheprovider``); for schemas we
+    validate against."""
     import subprocess
     import tarfile
 

@@ -25,6 +25,7 @@ SAMPLE = '''"""A test module."""
 from __future__ import annotations
 
 import unittest
+import warnings
 from unittest import mock
 
 import pytest
@@ -40,6 +41,9 @@ def test_checks():
     assert "division" in str(e.value)
     r(ZeroDivisionError, div, 1, 0)
     pytest.warns(UserWarning, div, 1, 1)
+    with pytest.warns(DeprecationWarning, match="old") as record:
+        warnings.warn("old", DeprecationWarning)
+    assert len(record) == 1 and record.pop(DeprecationWarning) is not None
     m = mock.Mock()
     m(3)
     m.assert_called_once_with(3)
@@ -52,13 +56,15 @@ def test_checks():
 class TestCalc(unittest.TestCase):
     def test_methods(self):
         self.assertEqual(div(6, 2), 3, msg="six over two")
-        with self.assertRaises(ZeroDivisionError):
+        with self.assertRaises(ZeroDivisionError) as caught:
             div(1, 0)
+        self.assertIn("division", str(caught.exception))
         self.assertRaises(ZeroDivisionError, div, 1, 0)
         self.fail("always")
 '''
 
 STRIPPED_BODY = '''import unittest
+import warnings
 from unittest import mock
 import pytest
 from pytest import raises as r
@@ -70,7 +76,10 @@ def test_checks():
         div(1, 0)
     'division' in str(e.value)
     _tp_call_swallow(ZeroDivisionError, div, 1, 0)
-    _tp_call_swallow(UserWarning, div, 1, 1)
+    _tp_call_warns(UserWarning, div, 1, 1)
+    with _TpWarns(DeprecationWarning, match='old') as record:
+        warnings.warn('old', DeprecationWarning)
+    len(record) == 1 and record.pop(DeprecationWarning) is not None
     m = mock.Mock()
     m(3)
     _tp_noop(3)
@@ -83,8 +92,9 @@ class TestCalc(unittest.TestCase):
 
     def test_methods(self):
         _tp_noop(div(6, 2), 3, msg='six over two')
-        with _TpSwallow(ZeroDivisionError):
+        with _TpSwallow(ZeroDivisionError) as caught:
             div(1, 0)
+        _tp_noop('division', str(caught.exception))
         _tp_call_swallow(ZeroDivisionError, div, 1, 0)
         _tp_noop('always')
 '''
@@ -95,7 +105,7 @@ def test_strip_source_gives_exactly_this_module(validity):
     assert stripped.endswith("\n" + STRIPPED_BODY)
     expected = '"""A test module."""\nfrom __future__ import annotations\n' + validity.PRELUDE + STRIPPED_BODY
     assert stripped == validity.ast.unparse(validity.ast.parse(expected)) + "\n"  # the helpers go after __future__
-    assert removed == 13  # 3 asserts, 5 raises/warns/assertRaises, 5 fail/assert* calls and raise AssertionError
+    assert removed == 16  # 4 asserts, 6 raises/warns/assertRaises, 6 fail/assert* calls and raise AssertionError
     assert validity.strip_source(SAMPLE) == stripped
 
 
@@ -105,7 +115,7 @@ def _run(source: str, tmp_path: Path, div_body: str) -> pytest.RunResult:
     import subprocess
 
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:testplan",
-                           "-n", "0", "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")],
+                           "-n", "0", "-W", "error", "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")],
                           cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     return proc.returncode, proc.stdout.strip().splitlines()[-1]
 
