@@ -344,8 +344,9 @@ def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable
 def _relative_ranges(lines: dict[str, set[int]], root: Path) -> dict[str, str]:
     """file -> line ranges, the file relative to ``root`` ('/' separated) when inside it."""
     out: dict[str, str] = {}
+    root = root.resolve()
     for file, numbers in sorted(lines.items()):
-        path = Path(file)
+        path = Path(file).resolve()
         try:
             name = path.relative_to(root).as_posix()
         except ValueError:

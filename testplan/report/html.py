@@ -85,6 +85,8 @@ class HtmlReporter(Reporter):
     def report(self, outfile: IO[str]) -> None:
         template = _environment().get_template("report.html.j2")
         view = build_view(self.result)
+        impact = self.context.impact()
+        view["impact"] = impact.as_view() if impact is not None else None
         view["data"] = _script_json(build_data(self.result, self._sources(), view.get("impact")))
         outfile.write(template.render(**view))
 
