@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,7 +23,7 @@ from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
-Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json (comma-separated or repeated).", show_default=False)]
+Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json, codequality (comma-separated or repeated).", show_default=False)]
 AllowStale = Annotated[bool, typer.Option("--allow-stale", help="Gate a saved result even when the tree changed since the audit (or it has no inputs record); the output says it is stale.")]
 FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, unjudged, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
 
@@ -160,7 +161,31 @@ def audit(
     show(result, as_json)
     if report_formats:
         _write_reports(result, report_formats, out_dir if out_dir is not None else config.state_dir, config)
+    append_step_summary(result, config)
     raise typer.Exit(int(exit_code(result)))
+
+
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+def append_step_summary(result: AuditResult, config) -> None:
+    """On GitHub Actions (``$GITHUB_STEP_SUMMARY`` set): append the Markdown summary to that file.
+    A file that cannot be written is said on stderr; the verdict (exit code) stands."""
+    import os
+
+    target = os.environ.get(STEP_SUMMARY, "")
+    if not target:
+        return
+    from .report.md import MarkdownReporter
+    from .report.report_core import ReportContext
+
+    text = StringIO()
+    MarkdownReporter(ReportContext(result, config.root, config.plans)).report(text)
+    try:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(text.getvalue())
+    except OSError as exc:
+        err_console().print(visible(f"testplan: cannot append the summary to ${STEP_SUMMARY} ({target}): {exc.strerror}"))
 
 
 def _write_reports(result: AuditResult, formats: list[str], out_dir: Path, config) -> None:
@@ -354,7 +379,7 @@ def report(
     config = _config(root)
     names = check_formats(formats or [])
     if not names:
-        raise InputError("report: --format is required; use one or more of md, junit, sarif, stryker, html, json")
+        raise InputError("report: --format is required; use one or more of md, junit, sarif, stryker, html, json, codequality")
     result = load_result(audit_json if audit_json is not None else config.state_dir / "audit.json")
     if out == "-":
         if len(names) != 1:
