@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import JsonFlag, Root, _config, app, console, err_console
+from .cli import JsonFlag, Root, _config, app, console, err_console, info_console, quiet, verbose
 from .errors import InputError
 from .report.report_core import visible
 from .result import AuditResult
@@ -90,12 +90,33 @@ def print_result(result: AuditResult) -> None:
                 "shard": f"--shard {scope.get('shard')}"}
         out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
                   "a requirement with none of them is UNJUDGED (no score)")
+    print_survivors(result)
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
         if code:  # import-time code is never mutated; functions mutmut skips are worth naming
             more = f" and {len(code) - 3} more (audit.json: unmutated)" if len(code) > 3 else ""
             out.print(visible(f"{req.id}: not mutated: {', '.join(code[:3])}{more}"))
     print_gate(result)
+
+
+TOP_SURVIVORS = 10
+
+
+def print_survivors(result: AuditResult) -> None:
+    """The surviving mutants with their IDs, riskiest requirement first: the top 10 (every one
+    with -v); ``--json`` and audit.json have them all."""
+    from .report.report_core import survivors
+
+    found = survivors(result)
+    if not found:
+        return
+    out = console()
+    shown = found if verbose() else found[:TOP_SURVIVORS]
+    out.print(f"surviving mutants ({len(found)}; 'testplan explain ID' shows one):")
+    for mutant in shown:
+        out.print(visible(f"  {mutant.id}  {mutant.file}:{mutant.line}  {mutant.operator}  {', '.join(mutant.requirements) or '-'}"))
+    if len(shown) < len(found):
+        out.print(f"  … and {len(found) - len(shown)} more (-v lists every one; --json and audit.json have them all)")
 
 
 def show(result: AuditResult, as_json: bool) -> None:
@@ -152,7 +173,7 @@ def audit(
         from .mutate.lab import check_options
 
         check_options(shard, max_mutants, min_mutants, diff)  # before the tests run, not after
-    with mutation_progress(enabled=not no_mutation and not as_json) as progress:
+    with mutation_progress(enabled=not no_mutation and not as_json and not quiet()) as progress:
         options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
                    "max_mutants": max_mutants, "progress": progress,
                    **({"min_mutants": min_mutants} if min_mutants is not None else {})}
@@ -192,30 +213,36 @@ def _write_reports(result: AuditResult, formats: list[str], out_dir: Path, confi
     from .report import write_reports
 
     for path in write_reports(result, formats, out_dir, config.root, plans_dir=config.plans):
-        err_console().print(f"wrote {path}")
+        info_console().print(f"wrote {path}")
+
+
+TRACE_LABEL = "tracing tests"
+MUTANTS_LABEL = "mutants"
 
 
 @contextmanager
 def mutation_progress(enabled: bool):
-    """A progress callback: a rich bar with mutants/s and ETA on a terminal; on CI (no terminal)
-    a plain line on stderr at most every 10 seconds and at the end."""
+    """A progress callback: a rich bar with mutants/s and ETA on a terminal, labelled 'tracing
+    tests' until the first mutant result and 'mutants' after; on CI (no terminal) a plain line on
+    stderr at most every 10 seconds and at the end."""
     if not enabled:
         yield None
         return
     if sys.stderr.isatty() and not err_console().is_dumb_terminal:  # rich draws no live bar on TERM=dumb
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("mutants"), BarColumn(), MofNCompleteColumn(),
+        bar = Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                        console=err_console(), transient=True)
-        task = bar.add_task("mutants", total=None, rate="")
+        # until mutation calls back, the tests are being traced (pytest under coverage)
+        task = bar.add_task("audit", total=None, rate="", phase=TRACE_LABEL)
         clock: dict = {}  # the rate counts from the first call (mutation starting), not the trace
 
         def tick(done: int, total: int) -> None:
             now = time.monotonic()
             started, base = clock.setdefault("start", (now, done))
             rate = (done - base) / max(now - started, 1e-6)
-            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s" if done > base else "")
+            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s" if done > base else "", phase=MUTANTS_LABEL)
 
         with bar:
             yield tick
@@ -311,6 +338,7 @@ def explain(
     mutant_id: Annotated[str, typer.Argument(metavar="MUTANT_ID", help="A mutant ID (or its first 4+ characters) from the audit.")],
     root: Root = Path("."),
     audit_json: Annotated[Optional[Path], typer.Option("--from", metavar="AUDIT_JSON", help="The audit result (default .testplan/audit.json).", show_default=False)] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a mutant: its diff, its requirement, the tests that ran it, their verdicts, and why it survived."""
     from .result import load_result
@@ -322,6 +350,14 @@ def explain(
         what = f"is ambiguous ({len(matches)} mutants)" if matches else "matches no mutant of this audit"
         raise InputError(f"explain: mutant ID '{mutant_id}' {what}; copy an ID from the audit report (4+ characters)")
     mutant = matches[0]
+    if as_json:
+        import json
+
+        requirements = [{"id": r.id, "title": r.title, "state": r.state, "evidence_reason": r.evidence_reason}
+                        for r in (result.requirement(i) for i in mutant.requirements) if r is not None]
+        document = {"mutant": mutant.model_dump(), "requirements": requirements, "why": why(mutant, result)}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
     out = console()
     out.print(visible(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})"))
     out.print(visible(f"{mutant.file}:{mutant.line}"))
