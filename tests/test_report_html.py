@@ -250,6 +250,12 @@ def test_in_a_real_browser(tmp_path: Path) -> None:
                 page.wait_for_load_state("load")
                 assert page.evaluate("document.documentElement.scrollWidth") <= 400, fragment
             page.screenshot(path=str(tmp_path / "report-390.png"), full_page=True)
+
+            # dark mode follows prefers-color-scheme
+            background = "getComputedStyle(document.body).backgroundColor"
+            assert page.evaluate(background) == "rgb(255, 255, 255)"
+            page.emulate_media(color_scheme="dark")
+            assert page.evaluate(background) == "rgb(13, 17, 23)"
         finally:
             browser.close()
     assert set(requests) == {url}  # the page itself (reloaded), nothing else
