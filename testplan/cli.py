@@ -26,7 +26,7 @@ from .report.report_core import visible
 app = typer.Typer(
     name="testplan",
     help="Test-plan-first test quality auditor: requirements -> reviewed plans -> linked tests -> mutation scoped by requirement.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -36,13 +36,101 @@ Root = Annotated[Path, typer.Option("-C", "--root", help="The project directory 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+# -q/--quiet and -v/--verbose, on every command (added to each by add_verbosity_options):
+#   -q  nothing on stdout but --json output; on stderr only errors and warnings (no progress, no
+#       'wrote PATH'): the exit code is the verdict.
+#   -v  more: every surviving mutant after the audit table (not the top 10), and the traceback of
+#       an internal error (as TESTPLAN_DEBUG=1 does).
+VERBOSITY = {"level": 0}  # -1 quiet, 0 normal, 1 verbose; set by the options' callbacks
+
+
+def quiet() -> bool:
+    return VERBOSITY["level"] < 0
+
+
+def verbose() -> bool:
+    return VERBOSITY["level"] > 0
+
+
 def console() -> Console:
-    """stdout console; markup off, so user text with [brackets] prints as written."""
-    return Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 120)
+    """stdout console; markup off, so user text with [brackets] prints as written. Silent under -q."""
+    return Console(highlight=False, soft_wrap=True, markup=False, width=None if sys.stdout.isatty() else 120, quiet=quiet())
 
 
 def err_console() -> Console:
+    """stderr console for errors and warnings (shown under -q too)."""
     return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def info_console() -> Console:
+    """stderr console for progress and 'wrote PATH' notes: silent under -q."""
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False, quiet=quiet())
+
+
+def _set_level(level: int):
+    def callback(value: bool) -> bool:
+        if value:
+            VERBOSITY["level"] = level
+        return value
+    return callback
+
+
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", callback=_set_level(-1), expose_value=False, is_eager=True,
+                                     help="Print nothing but errors, warnings and --json output; the exit code is the verdict.")]
+Verbose = Annotated[bool, typer.Option("-v", "--verbose", callback=_set_level(1), expose_value=False, is_eager=True,
+                                       help="Print more: every surviving mutant, and the traceback of an internal error.")]
+
+
+def add_verbosity_options(typer_app: typer.Typer) -> None:
+    """Give every registered command the same -q/--quiet and -v/--verbose options (once)."""
+    import functools
+    import inspect
+
+    for info in typer_app.registered_commands:
+        command = info.callback
+        if command is None or getattr(command, "_verbosity", False):
+            continue
+        signature = inspect.signature(command, eval_str=True)
+        extra = [inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Quiet),
+                 inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Verbose)]
+        parameters = list(signature.parameters.values())
+        keyword = [p for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        positional = [p for p in parameters if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+
+        def wrapper(*args, _command=command, **kwargs):
+            kwargs.pop("quiet", None)
+            kwargs.pop("verbose", None)
+            return _command(*args, **kwargs)
+
+        functools.update_wrapper(wrapper, command)
+        wrapper.__signature__ = signature.replace(parameters=[*positional, *keyword, *extra])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**{p.name: p.annotation for p in parameters}, "quiet": Quiet, "verbose": Verbose}
+        del wrapper.__wrapped__  # typer must see the new signature, not the command's own
+        wrapper._verbosity = True  # type: ignore[attr-defined]
+        info.callback = wrapper
+
+
+class _QuietStdout:
+    """sys.stdout while a command runs: under -q, writes are dropped unless they are the command's
+    data (--json, or the schema 'testplan schema' prints)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        if quiet() and not _data_output():
+            return len(text)
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+def _data_output() -> bool:
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return ctx is not None and (bool(ctx.params.get("as_json")) or (ctx.info_name == "schema" and ctx.params.get("write") is None))
 
 
 def _config(root: Path, **overrides) -> Config:
@@ -69,6 +157,7 @@ def _root_callback(
 # --- init ---------------------------------------------------------------------------------------
 
 REQUIREMENTS_TEMPLATE = """\
+# yaml-language-server: $schema={schema}
 # Requirements of this project: what the code should do, written by people.
 # Each requirement gets a test plan in plans/<ID>.yaml ('testplan enumerate ID'),
 # reviewed and approved by a person ('testplan review ID').
@@ -133,7 +222,10 @@ def init(
     if requirements.exists():
         print(f"kept     {requirements} (exists)")
     else:
-        atomic_write(requirements, REQUIREMENTS_TEMPLATE.format(project=root.resolve().name))
+        from .model import SCHEMA_DIR, schema_file, write_schemas
+
+        write_schemas(root / SCHEMA_DIR)  # what the modeline points at, for an editor's YAML language server
+        atomic_write(requirements, REQUIREMENTS_TEMPLATE.format(project=root.resolve().name, schema=f"{SCHEMA_DIR}/{schema_file('requirements')}"))
         print(f"created  {requirements}")
     plans = root / "plans"
     if plans.is_dir():
@@ -334,16 +426,22 @@ def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
 
 @app.command()
 def schema(kind: Annotated[str, typer.Argument(metavar="requirements|plan|audit", help="Which file format.")] = "requirements",
-           root: Root = Path(".")) -> None:
+           root: Root = Path("."),
+           write: Annotated[Optional[Path], typer.Option("--write", metavar="DIR", help="Write every format's schema into DIR as <kind>.schema.json instead of printing one.", show_default=False)] = None) -> None:
     """Print the JSON Schema of a file format: requirements and plans (for editors' YAML language
-    servers) or audit (.testplan/audit.json, for tools that read it). The schema does not depend
-    on the project; -C is accepted like on every command."""
-    from .model import json_schema
+    servers: '# yaml-language-server: $schema=<file>') or audit (.testplan/audit.json, for tools
+    that read it); --write DIR writes all three. The schema does not depend on the project; -C is
+    accepted like on every command (a relative --write DIR is under it)."""
+    from .model import SCHEMA_KINDS, json_schema, write_schemas
 
-    if kind not in ("requirements", "plan", "audit"):
+    if kind not in SCHEMA_KINDS:
         raise InputError(f"schema: unknown format '{kind}'; use 'requirements', 'plan' or 'audit'")
     if not root.is_dir():
         raise InputError(f"--root: '{root}' is not a directory; pass the project's directory with -C")
+    if write is not None:
+        for path in write_schemas(write if write.is_absolute() else root / write):
+            console().print(f"wrote {path}")
+        return
     print(json.dumps(json_schema(kind), indent=2))  # type: ignore[arg-type]
 
 
@@ -351,8 +449,11 @@ def schema(kind: Annotated[str, typer.Argument(metavar="requirements|plan|audit"
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns (and, as a console script, exits with) the exit code."""
+    add_verbosity_options(app)
     command = typer.main.get_command(app)
+    VERBOSITY["level"] = 0
     args = sys.argv[1:] if argv is None else argv
+    stdout, sys.stdout = sys.stdout, _QuietStdout(sys.stdout)  # type: ignore[assignment]
     try:
         result = command.main(args=args, prog_name="testplan", standalone_mode=False)
         code = int(result) if isinstance(result, int) else 0
@@ -379,8 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the one place an unexpected error becomes exit 70
         if os.environ.get("TESTPLAN_DEBUG", "") not in ("", "0"):
             raise
+        if verbose():
+            import traceback
+
+            traceback.print_exc()
         print(visible(f"testplan: internal error: {type(exc).__name__}: {exc} (rerun with TESTPLAN_DEBUG=1 for the traceback, and please report it)"), file=sys.stderr)
         code = ExitCode.INTERNAL
+    finally:
+        sys.stdout = stdout
     return int(code)
 
 

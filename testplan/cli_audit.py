@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,14 +16,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import JsonFlag, Root, _config, app, console, err_console
+from .cli import JsonFlag, Root, _config, app, console, err_console, info_console, quiet, verbose
 from .errors import InputError
 from .report.report_core import visible
 from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
-Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json (comma-separated or repeated).", show_default=False)]
+Formats = Annotated[Optional[list[str]], typer.Option("--format", metavar="LIST", help="Reports to write: md, junit, sarif, stryker, html, json, codequality (comma-separated or repeated).", show_default=False)]
 AllowStale = Annotated[bool, typer.Option("--allow-stale", help="Gate a saved result even when the tree changed since the audit (or it has no inputs record); the output says it is stale.")]
 FailOn = Annotated[Optional[str], typer.Option("--fail-on", metavar="LIST", help="Comma-separated states that fail the gate: suspect, unreviewed, uncovered, failing, weak, unjudged, dangling, orphan; 'none' clears (overrides fail_on).", show_default=False)]
 
@@ -89,12 +90,33 @@ def print_result(result: AuditResult) -> None:
                 "shard": f"--shard {scope.get('shard')}"}
         out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
                   "a requirement with none of them is UNJUDGED (no score)")
+    print_survivors(result)
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
         if code:  # import-time code is never mutated; functions mutmut skips are worth naming
             more = f" and {len(code) - 3} more (audit.json: unmutated)" if len(code) > 3 else ""
             out.print(visible(f"{req.id}: not mutated: {', '.join(code[:3])}{more}"))
     print_gate(result)
+
+
+TOP_SURVIVORS = 10
+
+
+def print_survivors(result: AuditResult) -> None:
+    """The surviving mutants with their IDs, riskiest requirement first: the top 10 (every one
+    with -v); ``--json`` and audit.json have them all."""
+    from .report.report_core import survivors
+
+    found = survivors(result)
+    if not found:
+        return
+    out = console()
+    shown = found if verbose() else found[:TOP_SURVIVORS]
+    out.print(f"surviving mutants ({len(found)}; 'testplan explain ID' shows one):")
+    for mutant in shown:
+        out.print(visible(f"  {mutant.id}  {mutant.file}:{mutant.line}  {mutant.operator}  {', '.join(mutant.requirements) or '-'}"))
+    if len(shown) < len(found):
+        out.print(f"  … and {len(found) - len(shown)} more (-v lists every one; --json and audit.json have them all)")
 
 
 def show(result: AuditResult, as_json: bool) -> None:
@@ -151,7 +173,7 @@ def audit(
         from .mutate.lab import check_options
 
         check_options(shard, max_mutants, min_mutants, diff)  # before the tests run, not after
-    with mutation_progress(enabled=not no_mutation and not as_json) as progress:
+    with mutation_progress(enabled=not no_mutation and not as_json and not quiet()) as progress:
         options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
                    "max_mutants": max_mutants, "progress": progress,
                    **({"min_mutants": min_mutants} if min_mutants is not None else {})}
@@ -160,37 +182,67 @@ def audit(
     show(result, as_json)
     if report_formats:
         _write_reports(result, report_formats, out_dir if out_dir is not None else config.state_dir, config)
+    append_step_summary(result, config)
     raise typer.Exit(int(exit_code(result)))
+
+
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+def append_step_summary(result: AuditResult, config) -> None:
+    """On GitHub Actions (``$GITHUB_STEP_SUMMARY`` set): append the Markdown summary to that file.
+    A file that cannot be written is said on stderr; the verdict (exit code) stands."""
+    import os
+
+    target = os.environ.get(STEP_SUMMARY, "")
+    if not target:
+        return
+    from .report.md import MarkdownReporter
+    from .report.report_core import ReportContext
+
+    text = StringIO()
+    MarkdownReporter(ReportContext(result, config.root, config.plans)).report(text)
+    try:
+        with open(target, "a", encoding="utf-8") as summary:
+            summary.write(text.getvalue())
+    except OSError as exc:
+        err_console().print(visible(f"testplan: cannot append the summary to ${STEP_SUMMARY} ({target}): {exc.strerror}"))
 
 
 def _write_reports(result: AuditResult, formats: list[str], out_dir: Path, config) -> None:
     from .report import write_reports
 
     for path in write_reports(result, formats, out_dir, config.root, plans_dir=config.plans):
-        err_console().print(f"wrote {path}")
+        info_console().print(f"wrote {path}")
+
+
+TRACE_LABEL = "tracing tests"
+MUTANTS_LABEL = "mutants"
 
 
 @contextmanager
 def mutation_progress(enabled: bool):
-    """A progress callback: a rich bar with mutants/s and ETA on a terminal; on CI (no terminal)
-    a plain line on stderr at most every 10 seconds and at the end."""
+    """A progress callback: a rich bar with mutants/s and ETA on a terminal, labelled 'tracing
+    tests' until the first mutant result and 'mutants' after; on CI (no terminal) a plain line on
+    stderr at most every 10 seconds and at the end."""
     if not enabled:
         yield None
         return
     if sys.stderr.isatty() and not err_console().is_dumb_terminal:  # rich draws no live bar on TERM=dumb
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("mutants"), BarColumn(), MofNCompleteColumn(),
+        bar = Progress(TextColumn("{task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                        console=err_console(), transient=True)
-        task = bar.add_task("mutants", total=None, rate="")
+        # until mutation calls back, the tests are being traced (pytest under coverage)
+        task = bar.add_task("audit", total=None, rate="", phase=TRACE_LABEL)
         clock: dict = {}  # the rate counts from the first call (mutation starting), not the trace
 
         def tick(done: int, total: int) -> None:
             now = time.monotonic()
             started, base = clock.setdefault("start", (now, done))
             rate = (done - base) / max(now - started, 1e-6)
-            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s" if done > base else "")
+            bar.update(task, completed=done, total=total, rate=f"{rate:.1f}/s" if done > base else "", phase=MUTANTS_LABEL)
 
         with bar:
             yield tick
@@ -286,6 +338,7 @@ def explain(
     mutant_id: Annotated[str, typer.Argument(metavar="MUTANT_ID", help="A mutant ID (or its first 4+ characters) from the audit.")],
     root: Root = Path("."),
     audit_json: Annotated[Optional[Path], typer.Option("--from", metavar="AUDIT_JSON", help="The audit result (default .testplan/audit.json).", show_default=False)] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a mutant: its diff, its requirement, the tests that ran it, their verdicts, and why it survived."""
     from .result import load_result
@@ -297,6 +350,14 @@ def explain(
         what = f"is ambiguous ({len(matches)} mutants)" if matches else "matches no mutant of this audit"
         raise InputError(f"explain: mutant ID '{mutant_id}' {what}; copy an ID from the audit report (4+ characters)")
     mutant = matches[0]
+    if as_json:
+        import json
+
+        requirements = [{"id": r.id, "title": r.title, "state": r.state, "evidence_reason": r.evidence_reason}
+                        for r in (result.requirement(i) for i in mutant.requirements) if r is not None]
+        document = {"mutant": mutant.model_dump(), "requirements": requirements, "why": why(mutant, result)}
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return
     out = console()
     out.print(visible(f"mutant {mutant.id}  {mutant.status}  ({mutant.operator})"))
     out.print(visible(f"{mutant.file}:{mutant.line}"))
@@ -354,7 +415,7 @@ def report(
     config = _config(root)
     names = check_formats(formats or [])
     if not names:
-        raise InputError("report: --format is required; use one or more of md, junit, sarif, stryker, html, json")
+        raise InputError("report: --format is required; use one or more of md, junit, sarif, stryker, html, json, codequality")
     result = load_result(audit_json if audit_json is not None else config.state_dir / "audit.json")
     if out == "-":
         if len(names) != 1:

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -288,5 +289,34 @@ def json_schema(kind: Literal["requirements", "plan", "audit"]) -> dict[str, Any
         model = RequirementSet if kind == "requirements" else Plan
     schema = model.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = f"https://testplan.invalid/schema/{kind}.json"
+    schema["$id"] = f"urn:testplan:schema:{kind}"  # an identifier, not a location: nothing to fetch
     return schema
+
+
+SCHEMA_KINDS: tuple[str, ...] = ("requirements", "plan", "audit")
+SCHEMA_DIR = ".testplan/schemas"  # where 'testplan init' writes them; requirements.yaml's modeline points here
+
+
+def schema_file(kind: str) -> str:
+    return f"{kind}.schema.json"
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write every format's JSON Schema as ``<kind>.schema.json`` into ``directory`` (created),
+    for editors (``# yaml-language-server: $schema=...``) and tools; returns the paths."""
+    from .errors import InputError
+    from .store import atomic_write
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the schema directory: {exc.strerror}", str(directory)) from None
+    paths = []
+    for kind in SCHEMA_KINDS:
+        path = directory / schema_file(kind)
+        try:
+            atomic_write(path, json.dumps(json_schema(kind), indent=2) + "\n")  # type: ignore[arg-type]
+        except OSError as exc:
+            raise InputError(f"cannot write the schema: {exc.strerror}", str(path)) from None
+        paths.append(path)
+    return paths

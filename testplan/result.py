@@ -11,6 +11,10 @@ FORMAT_VERSION history:
     (2026-12-02, additive) inputs: the digest of the files the audit read (the gate checks it
     against the tree); hash_seed: the PYTHONHASHSEED of the traced pytest and the mutation
     worker. Both may be absent in a result written before (read as null).
+    (2026-12-02, additive) requirements[].code_lines and covered_lines: per file of the
+    requirement's code, its run-time statement lines (the denominator of L_R) and those its linked
+    tests executed, as line ranges ("3-7,9"); the HTML report's source view reads them. Absent in a
+    result written before (read as {}).
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate and carries no score (null).
@@ -124,6 +128,35 @@ class RequirementResult(_Model):
     tests: list[str] = Field(default_factory=list)  # nodeids linked to the requirement or its cases
     unmutated: list[str] = Field(default_factory=list)  # code mutmut cannot mutate (qualnames)
     mutants: MutantCounts | None = None
+    # file (relative to the project root) -> line ranges "3-7,9" (see line_ranges): the run-time
+    # statement lines of the requirement's code, and those of them its linked tests executed
+    code_lines: dict[str, str] = Field(default_factory=dict)
+    covered_lines: dict[str, str] = Field(default_factory=dict)
+    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"code_lines", "covered_lines"})
+
+
+def line_ranges(lines: set[int] | list[int]) -> str:
+    """Line numbers as compact ranges: {3, 4, 5, 9} -> ``"3-5,9"``."""
+    out: list[str] = []
+    ordered = sorted(set(lines))
+    start = prev = None
+    for n in ordered + [None]:  # type: ignore[list-item]
+        if start is not None and (n is None or n != prev + 1):
+            out.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if n is not None and start is None:
+            start = n
+        prev = n
+    return ",".join(out)
+
+
+def parse_line_ranges(text: str) -> set[int]:
+    """The inverse of :func:`line_ranges`."""
+    lines: set[int] = set()
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        lines.update(range(int(first), int(last or first) + 1))
+    return lines
 
 
 class MutantResult(_Model):

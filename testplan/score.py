@@ -123,6 +123,7 @@ from .result import (
     Problem,
     RequirementResult,
     TestResult,
+    line_ranges,
 )
 from .review import Project, counted_requirement
 from .links import dedupe, matches
@@ -134,6 +135,35 @@ PASSING = frozenset({"passed", "xpassed"})
 FAILING = frozenset({"failed", "error"})
 KILLING_VERDICTS = frozenset({"assert", "crash", "timeout"})
 WEAK_ORACLE = Fraction(1, 2)  # a requirement with O_R below this is WEAK
+
+# What each figure means, in one phrase each: the reports' legends show these texts, so they say
+# what the functions below compute (keep them in step with the module docstring).
+METRIC_MEANING: dict[str, str] = {
+    "C": "case coverage: approved cases with a passing linked test / approved cases",
+    "O": ("oracle score: mutants of the requirement's code killed by an assertion of a linked test / its mutants "
+          "not detected solely by crashes or timeouts (those are left out of both sides, they count for nothing: "
+          "a crash or a hang shows the line ran, not that anything checked it)"),
+    "M": "mutation score (Stryker's): detected / (detected + survived + not covered), detected = killed + killed by crash + timeout",
+    "L": "line coverage: run-time statement lines of the requirement's code executed by its linked tests / those lines",
+    "Gap": "oracle gap L − O: code the tests run but do not check",
+    "Score": ("100 · C · O; 100 · C, marked \"cases only\", when mutation did not run; 0 while the plan is SUSPECT or "
+              "UNREVIEWED; \"—\" (no score) for an UNJUDGED requirement, which is left out of the project score, the "
+              "risk-weighted mean of the others (low 1, medium 2, high 3, critical 5); \"incomplete\" for every score "
+              "of an incomplete run"),
+}
+MUTANT_STATUS_MEANING: dict[str, str] = {
+    "killed": "a linked test failed an assertion (counts for O and M)",
+    "killed-by-crash": "only crashes (an exception escaped) detected it: counts for M, left out of O",
+    "timeout": "a linked test hung under it: counts for M, left out of O",
+    "survived": "every linked test that ran it passed: counts against O and M",
+    "no-coverage": "no linked test runs its line: counts against O and M",
+}
+VERDICT_MEANING: dict[str, str] = {
+    "assert": "the test failed an assertion: killed",
+    "crash": "an exception escaped the test: detected, not an oracle kill",
+    "timeout": "the test hung: detected, not an oracle kill",
+    "pass": "the test passed: the mutant got through it",
+}
 
 
 def _round(value: Fraction | None, digits: int = 4) -> float | None:
@@ -286,12 +316,9 @@ def runtime_lines(spans: Iterable[CodeSpan]) -> dict[str, set[int]]:
     return lines
 
 
-def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable[str]) -> tuple[Fraction | None, int, int]:
-    """(L_R, executed, executable) for the spans over the given tests' executed lines."""
+def executed_lines(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable[str]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """(run-time lines, those the given tests executed), each file -> lines, for the spans."""
     wanted = runtime_lines(spans)
-    total = sum(len(v) for v in wanted.values())
-    if total == 0:
-        return None, 0, 0
     executed: dict[str, set[int]] = {}
     nodeids = list(nodeids)
     for file, lines in wanted.items():
@@ -301,8 +328,31 @@ def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable
             raw = trace.lines.get(nodeid, {}).get(file, set())
             hit.update(info.first_line.get(n, n) for n in raw)
         executed[file] = hit & lines
+    return wanted, executed
+
+
+def line_coverage(spans: Iterable[CodeSpan], trace: TraceData, nodeids: Iterable[str]) -> tuple[Fraction | None, int, int]:
+    """(L_R, executed, executable) for the spans over the given tests' executed lines."""
+    wanted, executed = executed_lines(spans, trace, nodeids)
+    total = sum(len(v) for v in wanted.values())
+    if total == 0:
+        return None, 0, 0
     count = sum(len(v) for v in executed.values())
     return Fraction(count, total), count, total
+
+
+def _relative_ranges(lines: dict[str, set[int]], root: Path) -> dict[str, str]:
+    """file -> line ranges, the file relative to ``root`` ('/' separated) when inside it."""
+    out: dict[str, str] = {}
+    root = root.resolve()
+    for file, numbers in sorted(lines.items()):
+        path = Path(file).resolve()
+        try:
+            name = path.relative_to(root).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        out[name] = line_ranges(numbers)
+    return out
 
 
 # --- mutation ------------------------------------------------------------------------------------
@@ -452,6 +502,7 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
             line = source.code_lines[index] if source and index < len(source.code_lines) else (source.line if source else 1)
             problems.append(Problem(path=path, line=line, severity="error", message=f"{requirement.id}: {err.message}"))
     l_r, _, _ = line_coverage(spans, trace, tests)
+    wanted, executed = executed_lines(spans, trace, tests)
 
     counts = mutant_counts(scope, tests) if scope is not None else None
     o_r = oracle_score(scope, tests) if scope is not None else None
@@ -496,6 +547,8 @@ def score_requirement(project: Project, requirement: Requirement, trace: TraceDa
         mutation_score=_round(m_r), oracle_gap=_round(gap), score=None if s_r is None else _round(s_r, 2) or 0.0,
         evidence=evidence, evidence_reason=reason, score_basis=basis,  # type: ignore[arg-type]
         cases=cases, tests=list(tests), unmutated=list(unmutated or []), mutants=counts,
+        code_lines=_relative_ranges(wanted, project.config.root),
+        covered_lines=_relative_ranges({f: v for f, v in executed.items() if v}, project.config.root),
     )
     return result, s_r
 
@@ -550,7 +603,7 @@ def build_result(project: Project, trace: TraceData, mutants: Sequence[MutantRes
 def rescore(project: Project, result: AuditResult) -> AuditResult:
     """Recompute states and scores of a saved result from its tests and mutants (``testplan
     merge`` of shards). audit.json keeps no per-test lines, so each requirement's line coverage
-    is carried over from ``result`` (every shard traced the whole suite, so it is the same)."""
+    (and its code_lines/covered_lines) is carried over from ``result`` (every shard traced the whole suite, so it is the same)."""
     tests = [TestRecord(nodeid=t.nodeid, file=t.file, line=t.line, links=list(t.links), outcome=t.outcome,
                         failure_class=t.failure_class, duration=t.duration, assertions=t.assertions,
                         flags=list(t.flags)) for t in result.tests]
@@ -567,6 +620,7 @@ def rescore(project: Project, result: AuditResult) -> AuditResult:
         if old is None:
             continue
         requirement.line_coverage = old.line_coverage
+        requirement.code_lines, requirement.covered_lines = dict(old.code_lines), dict(old.covered_lines)
         requirement.oracle_gap = (None if old.line_coverage is None or requirement.oracle_score is None
                                   else _round(Fraction(str(old.line_coverage)) - Fraction(str(requirement.oracle_score))))
     merged = result.model_copy(deep=True)

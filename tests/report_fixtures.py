@@ -304,6 +304,21 @@ _REQUIREMENTS = [
 ]
 
 
+def _code_lines(code: list[str], mutants: list[MutantResult]) -> tuple[dict[str, str], dict[str, str]]:
+    """The example's real run-time lines of the code refs; covered: all but the lines of
+    no-coverage mutants."""
+    from testplan.result import line_ranges
+    from testplan.scope import ref_spans
+    from testplan.score import runtime_lines
+
+    spans = [span for ref in code for span in ref_spans(ref, [EXAMPLE_ROOT / "src"])]
+    lines = {Path(file).relative_to(EXAMPLE_ROOT).as_posix(): numbers for file, numbers in runtime_lines(spans).items()}
+    missed = {(m.file, m.line) for m in mutants if m.status == "no-coverage"}
+    covered = {file: {n for n in numbers if (file, n) not in missed} for file, numbers in lines.items()}
+    return ({f: line_ranges(v) for f, v in sorted(lines.items())},
+            {f: line_ranges(v) for f, v in sorted(covered.items()) if v})
+
+
 def _requirements(tests: list[TestResult], mutants: list[MutantResult]) -> list[RequirementResult]:
     out = []
     for rid, title, risk, state, plan_state, code, c, l, o, m, score in _REQUIREMENTS:
@@ -323,12 +338,14 @@ def _requirements(tests: list[TestResult], mutants: list[MutantResult]) -> list[
             )
         linked = [t.nodeid for t in tests if any(link == rid or link.startswith(rid + ".") for link in t.links) and t.state == "LINKED"]
         own = [x for x in mutants if rid in x.requirements]
+        code_lines, covered_lines = _code_lines(code, own)
         out.append(
             RequirementResult(
                 id=rid, title=title, risk=risk, state=state, plan_state=plan_state, code=code,
                 case_coverage=c, line_coverage=l, oracle_score=o, mutation_score=m,
                 oracle_gap=round(l - o, 4), score=score, cases=cases, tests=linked,
                 mutants=mutant_counts(own), evidence="mutants", score_basis="mutants",
+                code_lines=code_lines, covered_lines=covered_lines,
             )
         )
     return out

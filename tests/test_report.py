@@ -190,8 +190,8 @@ def test_report_to_stdout(audited, cli):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--format", "pdf"], "testplan: bad-input: --format: unknown format 'pdf'; use one of md, junit, sarif, stryker, html, json\n"),
-    ([], "testplan: bad-input: report: --format is required; use one or more of md, junit, sarif, stryker, html, json\n"),
+    (["--format", "pdf"], "testplan: bad-input: --format: unknown format 'pdf'; use one of md, junit, sarif, stryker, html, json, codequality\n"),
+    ([], "testplan: bad-input: report: --format is required; use one or more of md, junit, sarif, stryker, html, json, codequality\n"),
     (["--format", "md,html", "--out", "-"], "testplan: bad-input: --out -: stdout takes exactly one format; pass a directory for several\n"),
 ])
 def test_report_usage_errors(audited, cli, args, message):
@@ -220,7 +220,7 @@ def test_audit_rejects_an_unknown_format_before_anything_runs(example, tmp_path,
     before = tree_digest(example, exclude=())
     result = cli("audit", "--format", "md,pdf", "--out", tmp_path / "out", "-C", example)
     assert (result.code, result.out) == (2, "")
-    assert result.err == "testplan: bad-input: --format: unknown format 'pdf'; use one of md, junit, sarif, stryker, html, json\n"
+    assert result.err == "testplan: bad-input: --format: unknown format 'pdf'; use one of md, junit, sarif, stryker, html, json, codequality\n"
     assert not (tmp_path / "out").exists()  # no audit.json, no report
     assert not (example / ".testplan").exists()  # no trace, no mutation cache
     assert tree_digest(example, exclude=()) == before  # no test ran: not even a __pycache__ appeared

@@ -26,7 +26,7 @@ def test_fixture_mutants_sit_on_real_lines_of_the_example() -> None:
 
 
 def test_formats_are_the_documented_six() -> None:
-    assert FORMATS == ("md", "junit", "sarif", "stryker", "html", "json")
+    assert FORMATS == ("md", "junit", "sarif", "stryker", "html", "json", "codequality")
     names = {reporter_class(name).name for name in FORMATS}
     assert names == set(FORMATS)
 
@@ -34,7 +34,7 @@ def test_formats_are_the_documented_six() -> None:
 def test_unknown_format_is_an_input_error_naming_the_choices() -> None:
     with pytest.raises(InputError) as caught:
         write_reports(pet_insurance_result(), ["md", "x"], Path("unused"))
-    assert str(caught.value) == "--format: unknown format 'x'; use one of md, junit, sarif, stryker, html, json"
+    assert str(caught.value) == "--format: unknown format 'x'; use one of md, junit, sarif, stryker, html, json, codequality"
 
 
 def test_check_formats_splits_commas_and_drops_duplicates() -> None:
@@ -50,7 +50,7 @@ def test_unknown_format_writes_nothing(tmp_path: Path) -> None:
 def test_write_reports_writes_every_format_under_its_name(tmp_path: Path) -> None:
     out = tmp_path / "reports"
     paths = write_reports(pet_insurance_result(), list(FORMATS), out, EXAMPLE_ROOT)
-    assert [p.name for p in paths] == ["testplan.md", "testplan-junit.xml", "testplan.sarif", "mutation.json", "testplan.html", "audit.json"]
+    assert [p.name for p in paths] == ["testplan.md", "testplan-junit.xml", "testplan.sarif", "mutation.json", "testplan.html", "audit.json", "gl-code-quality-report.json"]
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)  # no temp files left
 

@@ -32,7 +32,7 @@ def test_structure_code_scanning_needs(tmp_path: Path) -> None:
     assert driver["name"] == "testplan"
     rule_ids = [rule["id"] for rule in driver["rules"]]
     assert rule_ids == ["testplan/surviving-mutant", "testplan/uncovered-case", "testplan/link-problem", "testplan/crash-only-kill",
-                        "testplan/uncovered-mutant"]
+                        "testplan/uncovered-mutant", "testplan/drift"]
     for rule in driver["rules"]:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"] and rule["help"]["text"]
     for result in run["results"]:

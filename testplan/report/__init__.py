@@ -2,16 +2,17 @@
 
 Every format reads the same :class:`~testplan.result.AuditResult` (``.testplan/audit.json``):
 
-======== ======================= =========================================================
-format   default file            what it is for
-======== ======================= =========================================================
-md       ``testplan.md``         PR comment / ``$GITHUB_STEP_SUMMARY`` (under 64 KiB)
-junit    ``testplan-junit.xml``  CI test reporters: one testcase per requirement
-sarif    ``testplan.sarif``      code scanning: surviving mutants at their line
-stryker  ``mutation.json``       mutation-testing-report-schema (Stryker dashboard, elements)
-html     ``testplan.html``       the self-contained reviewer report
-json     ``audit.json``          the audit result itself
-======== ======================= =========================================================
+=========== =============================== ============================================================
+format      default file                    what it is for
+=========== =============================== ============================================================
+md          ``testplan.md``                 PR comment / ``$GITHUB_STEP_SUMMARY`` (under 64 KiB)
+junit       ``testplan-junit.xml``          CI test reporters: one testcase per requirement
+sarif       ``testplan.sarif``              code scanning: surviving mutants at their line, drift
+stryker     ``mutation.json``               mutation-testing-report-schema (Stryker dashboard, elements)
+html        ``testplan.html``               the self-contained reviewer report
+json        ``audit.json``                  the audit result itself
+codequality ``gl-code-quality-report.json`` GitLab Code Quality (merge request widget and diff)
+=========== =============================== ============================================================
 
 The library API is :func:`write_reports` (several formats into a directory) and
 :func:`write_report` (one format to a path or ``-`` for stdout); the CLI is one client of it.
@@ -26,7 +27,7 @@ from ..errors import InputError
 from ..result import AuditResult
 from .report_core import Reporter, ReportContext, render_report
 
-FORMATS: tuple[str, ...] = ("md", "junit", "sarif", "stryker", "html", "json")
+FORMATS: tuple[str, ...] = ("md", "junit", "sarif", "stryker", "html", "json", "codequality")
 
 _MODULES = {
     "md": ("md", "MarkdownReporter"),
@@ -35,6 +36,7 @@ _MODULES = {
     "stryker": ("stryker", "StrykerReporter"),
     "html": ("html", "HtmlReporter"),
     "json": ("json_report", "JsonReporter"),
+    "codequality": ("codequality", "CodeQualityReporter"),
 }
 
 __all__ = ["FORMATS", "Reporter", "ReportContext", "check_formats", "default_filename", "reporter_class", "write_report", "write_reports"]

@@ -69,11 +69,11 @@ class MarkdownReporter(Reporter):
     description = "Markdown summary for a PR comment or $GITHUB_STEP_SUMMARY"
 
     def report(self, outfile: IO[str]) -> None:
-        outfile.write(render_markdown(self.result))
+        outfile.write(render_markdown(self.result, impact=self.context.impact()))
 
 
-def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES) -> str:
-    head = _headline(result) + _gate(result)
+def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES, impact=None) -> str:
+    head = _headline(result) + _impact(impact) + _gate(result)
     legend = ("\n<sub>C case coverage · O oracle score (mutants killed by an assertion; those detected only by crashes "
               "or timeouts left out) · M mutation score · L line coverage · gap = L − O · S = 100·C·O "
               "(100·C, \"cases only\", without mutation) · — no score (UNJUDGED: no evidence; not averaged in)</sub>\n")
@@ -149,6 +149,30 @@ def _headline(result: AuditResult) -> str:
     if result.shard:
         lines.append(f"\n> Shard {result.shard} only: merge the shards for the whole project.\n")
     return "".join(lines)
+
+
+MAX_TOUCHED = 30
+
+
+def _impact(impact) -> str:
+    """The ``--diff`` section: what the change touches (see :mod:`.impact`)."""
+    if impact is None:
+        return ""
+    out = [f"\n### This change touches\n\nChanged since {_code(impact.base)}.\n\n"]
+    if not impact.requirements:
+        out.append("No requirement's code has a changed line.\n")
+    for t in impact.requirements[:MAX_TOUCHED]:
+        lines = ", ".join(_code(f"{c['file']}:{c['ranges']}") for c in t.as_view()["changed"])
+        n = len(t.survivors)
+        survivors = f" · **{n} new survivor{'s' if n != 1 else ''}** on changed lines: " + ", ".join(_code(i) for i in t.survivors[:5]) if n else ""
+        out.append(f"- **{_cell(t.id, 40)}** {_cell(t.title)} · risk {t.risk} · {STATE_ICON.get(t.state, '')} {t.state} · "
+                   f"changed lines {lines}{survivors}\n")
+        if t.drift:
+            out.append(f"  - ⚠️ **drift**: {_cell(t.drift, 300)}\n")
+    more = len(impact.requirements) - MAX_TOUCHED
+    if more > 0:
+        out.append(f"- … and {more} more (see the HTML report)\n")
+    return "".join(out)
 
 
 def _gate(result: AuditResult) -> str:

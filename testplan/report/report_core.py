@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, ClassVar
 
@@ -69,6 +69,15 @@ class ReportContext:
     result: AuditResult
     source_root: Path | None = None
     plans_dir: str = "plans"  # relative to source_root, '/' separated
+    _impact: object = field(default=None, init=False, repr=False, compare=False)
+
+    def impact(self):
+        """What the result's ``--diff`` change touches (:func:`.impact.change_impact`), computed once; None without one."""
+        if self._impact is None:
+            from .impact import change_impact
+
+            self._impact = change_impact(self) or False
+        return self._impact or None
 
 
 class Reporter:

@@ -14,6 +14,9 @@ Results, each at a file and line relative to the project root (``uriBaseId`` ``%
 - ``testplan/uncovered-mutant``: a mutant on a line no test linked to its requirement runs
   (``no-coverage``), at its line with the diff; levels as for surviving mutants. Tests of other
   requirements that ran it (``--all-tests``) are named but do not count.
+- ``testplan/drift`` (with ``--diff``): a requirement's code has changed lines but none of its
+  linked tests and not its plan changed (:mod:`.impact`), at the first changed line of each file
+  (the region spans the changed lines), level ``warning``.
 
 Each result carries a stable ``partialFingerprints`` entry so code scanning tracks it across runs.
 
@@ -107,6 +110,19 @@ RULES: list[dict[str, Any]] = [
         "defaultConfiguration": {"level": "warning"},
         "properties": {"tags": ["testplan", "mutation-testing", "traceability"], "precision": "high"},
     },
+    {
+        "id": "testplan/drift",
+        "name": "RequirementDrift",
+        "shortDescription": {"text": "A requirement's code changed, but none of its linked tests and not its plan did"},
+        "fullDescription": {
+            "text": "This change edits code a requirement owns, while the tests linked to the requirement and its "
+            "reviewed test plan stay as they were: what the requirement promises may have changed unseen."
+        },
+        "help": {"text": "Check the change against the requirement; update or add a linked test (and the plan if the "
+                         "behaviour is meant to change)."},
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["testplan", "traceability", "change-impact"], "precision": "medium"},
+    },
 ]
 _RULE_INDEX = {rule["id"]: index for index, rule in enumerate(RULES)}
 
@@ -163,6 +179,20 @@ class SarifReporter(Reporter):
                 "locations": [_location(problem.path, problem.line)],
                 "partialFingerprints": {"testplanProblem/v1": _fingerprint(problem.path, problem.message)},
             })
+        impact = self.context.impact()
+        for touched in impact.requirements if impact is not None else []:
+            if touched.drift is None:
+                continue
+            for file, lines in sorted(touched.changed.items()):
+                results.append({
+                    "ruleId": "testplan/drift",
+                    "ruleIndex": _RULE_INDEX["testplan/drift"],
+                    "level": "warning",
+                    "message": {"text": f"{touched.id} ({touched.risk}, {touched.state}): {touched.drift}"},
+                    "locations": [_location(file, min(lines), max(lines))],
+                    "partialFingerprints": {"testplanDrift/v1": _fingerprint(touched.id, file)},
+                    "properties": {"requirement": touched.id, "risk": touched.risk, "base": impact.base},  # type: ignore[union-attr]
+                })
         run: dict[str, Any] = {
             "tool": {
                 "driver": {
