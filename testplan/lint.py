@@ -5,6 +5,7 @@ from __future__ import annotations
 from .callables import check_case_calls
 from .config import Config
 from .errors import Finding
+from .model import CaseStatus
 from .review import load_project, suspect_findings
 from .scope import check_refs
 from .store import line_of
@@ -21,6 +22,8 @@ def lint(config: Config) -> list[Finding]:
         if plan_file is not None:
             cases = []
             for index, case in enumerate(plan_file.plan.cases):
+                if case.status is not CaseStatus.approved:
+                    continue  # a proposed case is checked once someone vouches for it
                 keys = case.given if isinstance(case.given, dict) else {}
                 key_lines = {k: line_of(plan_file.data, ["cases", index, "given", k]) for k in keys}
                 cases.append((case, line_of(plan_file.data, ["cases", index, "id"]), key_lines))

@@ -65,9 +65,9 @@ def interactive_review(plan_file: PlanFile, requirement: Requirement, by: str | 
         console.print(f"\n[{index}/{len(proposed)}] [bold]{case.id}[/]  {case.kind.value}  priority {case.priority.value}  origin [cyan]{escape(case.origin)}[/]")
         console.print(f"  {escape(case.title)}")
         if case.given:
-            console.print(f"  given:  {escape(case.given)}")
+            console.print(f"  given:  {escape(case.given_text())}")
         if case.expect:
-            console.print(f"  expect: {escape(case.expect)}")
+            console.print(f"  expect: {escape(case.expect_text())}")
         choice = ""
         while choice not in CHOICES:
             choice = _ask(console, "(a)pprove, (r)eject, (s)kip, (q)uit [s]: ", "s")[:1].lower()

@@ -54,7 +54,8 @@ plans = "plans"
 
 
 def case(title: str, kind: str = "edge", inputs: dict[str, str] | None = None, given: str = "", expect: str = "",
-         technique: str = "equivalence classes", assumptions: list[str] | None = None, priority: str = "medium") -> dict:
+         technique: str = "equivalence classes", assumptions: list[str] | None = None, priority: str = "medium",
+         outcome: dict | None = None) -> dict:
     return {
         "title": title,
         "kind": kind,
@@ -62,6 +63,7 @@ def case(title: str, kind: str = "edge", inputs: dict[str, str] | None = None, g
         "inputs": [{"name": n, "value": v} for n, v in (inputs or {}).items()],
         "given": given or title,
         "expect": expect or f"the outcome of {title}",
+        "outcome": outcome or {"kind": "unstated", "value": "", "exception": "", "match": ""},
         "assumptions": assumptions or [],
         "priority": priority,
     }
@@ -151,7 +153,7 @@ def test_request_body_is_structured_output_with_the_requirement(project: Path, s
     schema = body["response_format"]["json_schema"]["schema"]
     assert schema["required"] == ["cases"]
     item = schema["$defs"]["LLMCase"]
-    assert set(item["required"]) == {"title", "kind", "technique", "inputs", "given", "expect", "assumptions", "priority"}
+    assert set(item["required"]) == {"title", "kind", "technique", "inputs", "given", "expect", "outcome", "assumptions", "priority"}
     assert item["additionalProperties"] is False
     prompt = request.prompt
     assert "A household insuring 2 or more pets gets 10 % off each premium; 5 or more pets get 15 %." in prompt
@@ -162,7 +164,7 @@ def test_request_body_is_structured_output_with_the_requirement(project: Path, s
         assert technique in prompt
     assert "assumption" in prompt
     # the rule-based cases are listed, so the model adds rather than repeats
-    assert "- [error] given: pets = -1 | expect: rejected: pets = -1 is below the minimum 0" in prompt
+    assert '- [error] given: {pets: -1} | expect: {raises: "ValueError"}' in prompt
     assert request.headers["authorization"] == "Bearer unused"  # a loopback server needs no key
 
 
@@ -428,7 +430,7 @@ FAILURES = {
     "schema-violation": (
         [ok({"cases": [{**UNICODE, "kind": "cosmic"}]}), ok({"cases": [{"title": "only a title"}]})], 2, 4,
         "testplan: provider: the model gpt-test answered PAY-1 with JSON that does not match the case schema twice "
-        "(cases.0.kind: Field required and 6 more errors); rerun, or use a model or server with structured-output support"),
+        "(cases.0.kind: Field required and 7 more errors); rerun, or use a model or server with structured-output support"),
     "length": (
         [Reply(200, completion('{"cases": [', finish_reason="length"))], 1, 4,
         "testplan: provider: the model gpt-test's answer for PAY-1 was cut off at its length limit; use a model with "

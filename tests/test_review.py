@@ -109,7 +109,7 @@ def test_content_edits_make_it_suspect(project, cli, edit):
 def test_editing_an_approved_case_makes_it_suspect_but_a_proposed_one_does_not(project, cli):
     cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
     plan = project / "plans" / "PAY-1.yaml"
-    plan.write_text(replaced(plan.read_text(), "expect: 'accepted: pets = 0 is within 0..50'", "expect: premium 0.00"))
+    plan.write_text(replaced(plan.read_text(), "expect: 'accepted: pets = 0 is within 0..50; decide the result and write expect: {returns: VALUE}'", "expect: premium 0.00"))
     assert states(cli, project)["PAY-1"] == "APPROVED"  # PAY-1.4 is still proposed
     plan.write_text(replaced(plan.read_text(), "expect: 1 pet pays the list premium", "expect: 1 pet pays 90 %"))
     assert states(cli, project)["PAY-1"] == "SUSPECT"  # PAY-1.1 is approved
