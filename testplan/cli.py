@@ -309,6 +309,34 @@ def review(
     interactive_review(plan_file, requirement, by, Console(highlight=False))  # markup on: user text is escaped there
 
 
+# --- scaffold -----------------------------------------------------------------------------------
+
+@app.command()
+def scaffold(
+    requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="REQ...", help="Requirement IDs.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every requirement with a plan.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Directory for the test files (default: the first [tool.testplan] tests path).", show_default=False)] = None,
+    root: Root = Path("."),
+) -> None:
+    """Write pytest tests for the approved cases no test links to yet, into tests/test_<req>_plan.py."""
+    from .review import load_project
+    from .scaffold import scaffold as write_tests
+
+    if all_ == bool(requirement_ids):
+        raise InputError("scaffold: name requirement IDs or pass --all (not both)")
+    project = load_project(_config(root))
+    targets = [r.id for r in project.requirements if r.id in project.plans.files] if all_ else list(requirement_ids or [])
+    for result in write_tests(project, targets, out):
+        if not result.changed:
+            print(visible(f"unchanged {result.shown}: every approved case of {result.requirement} has a linked test"))
+            continue
+        verb = "created" if result.created else "appended to"
+        what = f"{len(result.written)} case test{'s' if len(result.written) != 1 else ''}"
+        if result.properties:
+            what += f", {result.properties} property test{'s' if result.properties != 1 else ''}"
+        print(visible(f"{verb} {result.shown}: {what}"))
+
+
 # --- status / schema ----------------------------------------------------------------------------
 
 @app.command()
