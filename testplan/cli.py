@@ -251,11 +251,13 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
 @app.command()
 def approve(
     requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
-    case: Annotated[Optional[list[str]], typer.Option("--case", help="Approve only this case (repeatable).", show_default=False)] = None,
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Approve this case (repeatable).", show_default=False)] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="The reviewer's name (recorded in the plan).", show_default=False)] = None,
+    all_proposed: Annotated[bool, typer.Option("--all-proposed", help="Approve every proposed case (after looking at them: 'testplan status', the plan file).")] = False,
     root: Root = Path("."),
 ) -> None:
-    """Approve cases (default: all proposed) and record the review with its fingerprint."""
+    """Approve the cases named with --case (or every proposed one with --all-proposed) and record the
+    review. With no proposed case left and no --case it re-signs the review, approving nothing new."""
     from .review import approve as do_approve, load_project
 
     if by is None:
@@ -265,7 +267,9 @@ def approve(
     project = load_project(_config(root))
     requirement = project.requirements.get(requirement_id)
     plan_file = project.plan_file(requirement_id)
-    changed = do_approve(plan_file, requirement, by, case or None)
+    if case and all_proposed:
+        raise InputError("approve: give --case IDs or --all-proposed, not both")
+    changed = do_approve(plan_file, requirement, by, case or None, all_proposed=all_proposed)
     plan_file.save()
     plan = plan_file.plan
     console().print(f"approved {len(changed)} case{'s' if len(changed) != 1 else ''} of {requirement_id} "
@@ -307,6 +311,28 @@ def review(
     requirement = project.requirements.get(requirement_id)
     plan_file = project.plan_file(requirement_id)
     interactive_review(plan_file, requirement, by, Console(highlight=False))  # markup on: user text is escaped there
+
+
+@app.command()
+def diff(
+    requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
+    root: Root = Path("."),
+) -> None:
+    """Show what changed since the last review (requirement fields and approved cases) as a unified diff."""
+    from .review import changes_since_review, load_project
+
+    project = load_project(_config(root))
+    requirement = project.requirements.get(requirement_id)
+    plan = project.plan_file(requirement_id).plan
+    changes = changes_since_review(requirement, plan)
+    assert plan.review is not None
+    if changes is None:
+        print(visible(f"{requirement_id}: the review by {plan.review.by} kept no snapshot (it predates them), so there "
+                      f"is nothing to compare; 'testplan status' says whether the plan is SUSPECT"))
+    elif not changes:
+        print(visible(f"{requirement_id}: no change since the review by {plan.review.by}"))
+    else:
+        sys.stdout.write(visible(changes))
 
 
 # --- scaffold -----------------------------------------------------------------------------------

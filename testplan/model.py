@@ -471,6 +471,29 @@ def fingerprint(requirement: Requirement, plan: Plan) -> str:
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def vouched_text(requirement: Requirement, plan: Plan) -> str:
+    """What a review vouches for, as text a person can read and diff: the fingerprinted
+    requirement fields and the approved cases (with their titles, for the reader)."""
+    lines = [f"requirement: {requirement.id}", f"statement: {_norm(requirement.statement)}"]
+    lines.append("acceptance:" if requirement.acceptance else "acceptance: []")
+    lines += [f"  - {_norm(a)}" for a in requirement.acceptance]
+    lines.append(f"code: [{', '.join(requirement.code)}]")
+    lines.append("inputs:" if requirement.inputs else "inputs: {}")
+    for name, spec in sorted(requirement.inputs.items()):
+        fields = {k: _norm(v) if k == "description" else _canonical_value(v)
+                  for k, v in spec.model_dump(exclude_none=True).items()}
+        lines.append(f"  {name}: {flow(fields)}")
+    cases = sorted(plan.approved(), key=lambda c: c.id)
+    lines.append("approved cases:" if cases else "approved cases: []")
+    for case in cases:
+        lines.append(f"  - {case.id} [{case.kind.value}, {case.priority.value}] {_norm(case.title)}")
+        if case.call is not None:
+            lines.append(f"    call: {case.call}")
+        lines.append(f"    given: {case.given_text()}")
+        lines.append(f"    expect: {case.expect_text()}")
+    return "\n".join(lines) + "\n"
+
+
 def plan_state(requirement: Requirement, plan: Plan | None) -> PlanState:
     if plan is None:
         return PlanState.NO_PLAN

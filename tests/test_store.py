@@ -60,7 +60,7 @@ def test_only_the_named_plan_file_is_written(project, cli):
     after = tree_digest(project)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed == {"plans/PAY-1.yaml"}
-    cli("approve", "CARD-1", "--by", "R", "-C", project)
+    cli("approve", "CARD-1", "--all-proposed", "--by", "R", "-C", project)
     final = tree_digest(project)
     assert {k for k in final if final[k] != after.get(k)} == {"plans/CARD-1.yaml"}
 
