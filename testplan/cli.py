@@ -93,8 +93,11 @@ requirements = "requirements.yaml"
 plans = "plans"
 tests = ["tests"]
 min_score = 0
-fail_on = ["dangling", "failing"]
+fail_on = ["dangling", "failing", "suspect"]
 """
+
+SRC_LAYOUT_ARGS = 'pytest_args = ["-o", "pythonpath=src"]  # src/ layout: lets the tests import {packages}\n'
+
 
 
 def _config_document(text: str) -> dict:
@@ -142,17 +145,56 @@ def init(
         plans.mkdir(parents=True)
         print(f"created  {plans}/")
     pyproject = root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8") if pyproject.exists() else ""
+    document = _config_document(text)
+    unimportable = _unimportable_src_packages(root, document)
+    table = CONFIG_TABLE + (SRC_LAYOUT_ARGS.format(packages=", ".join(unimportable)) if unimportable else "")
     if not pyproject.exists():
-        atomic_write(pyproject, CONFIG_TABLE.lstrip())
+        atomic_write(pyproject, table.lstrip())
         print(f"created  {pyproject} with [tool.testplan]")
+    elif "testplan" in document.get("tool", {}):
+        print(f"kept     {pyproject} (has [tool.testplan])")
     else:
-        text = pyproject.read_text(encoding="utf-8")
-        if "testplan" in _config_document(text).get("tool", {}):
-            print(f"kept     {pyproject} (has [tool.testplan])")
-        else:
-            atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + CONFIG_TABLE)
-            print(f"appended [tool.testplan] to {pyproject}")
+        atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + table)
+        print(f"appended [tool.testplan] to {pyproject}")
+    if unimportable:
+        configured = "testplan" not in document.get("tool", {})
+        print(f"note     src/ layout: the tests cannot import {', '.join(unimportable)} (not installed, and pytest has no "
+              f"pythonpath = [\"src\"]); " + ("testplan runs pytest with -o pythonpath=src (pytest_args); " if configured else
+              "add pytest_args = [\"-o\", \"pythonpath=src\"] to [tool.testplan]; ")
+              + "for plain pytest add pythonpath = [\"src\"] to [tool.pytest.ini_options] or pip install -e .")
+    _ignore_state_dir(root, atomic_write)
     print("next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'")
+
+
+def _ignore_state_dir(root: Path, atomic_write) -> None:
+    """Append ``.testplan/`` to the project's .gitignore unless a line ignores it already;
+    the other lines are kept byte for byte."""
+    gitignore = root / ".gitignore"
+    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if any(line.strip() in (".testplan", ".testplan/", "/.testplan", "/.testplan/") for line in text.splitlines()):
+        print(f"kept     {gitignore} (ignores .testplan/)")
+        return
+    atomic_write(gitignore, text + ("\n" if text and not text.endswith("\n") else "") + ".testplan/\n")
+    print(f"{'appended .testplan/ to' if text else 'created '} {gitignore}" + ("" if text else " with .testplan/"))
+
+
+def _unimportable_src_packages(root: Path, document: dict) -> list[str]:
+    """Packages under ``src/`` the tests cannot import: not installed in this interpreter and no
+    pytest ``pythonpath`` (or testplan ``pytest_args``) naming src."""
+    import importlib.util
+
+    src = root / "src"
+    if not src.is_dir():
+        return []
+    packages = sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file() and p.name.isidentifier())
+    pytest_options = document.get("tool", {}).get("pytest", {}).get("ini_options", {})
+    paths = pytest_options.get("pythonpath", [])
+    paths = [paths] if isinstance(paths, str) else paths
+    args = document.get("tool", {}).get("testplan", {}).get("pytest_args", [])
+    if any(str(p).strip("./") == "src" for p in paths) or any("pythonpath" in str(a) and "src" in str(a) for a in args):
+        return []
+    return [name for name in packages if importlib.util.find_spec(name) is None]
 
 
 # --- lint ---------------------------------------------------------------------------------------

@@ -108,6 +108,7 @@ def test_init_scaffolds_and_never_overwrites(tmp_path, cli):
         f"created  {tmp_path / 'requirements.yaml'}",
         f"created  {tmp_path / 'plans'}/",
         f"created  {tmp_path / 'pyproject.toml'} with [tool.testplan]",
+        f"created  {tmp_path / '.gitignore'} with .testplan/",
         "next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'",
     ]
     assert cli("lint", "-C", tmp_path).out == "lint: no problems\n"
