@@ -159,15 +159,16 @@ def _call(ref: str, params: tuple[str, ...]) -> str:
 
 def _param(values: list[str], case: Case) -> str:
     inner = ", ".join(values)
-    return f'        pytest.param({inner}, id="{case.id}", marks=pytest.mark.verifies("{case.id}")),'
+    return (f'        pytest.param({inner}, id="{case.id}", marks=pytest.mark.verifies("{case.id}")),'
+            f"  # {' '.join(case.title.split())}")
 
 
 def _group_code(requirement: Requirement, group: _Group, name: str) -> str:
     params = list(group.params)
     lines: list[str] = []
-    first = group.cases[0]
     returns = group.expect == "returns"
-    columns = params + (["expected"] if returns else ["match"])
+    with_match = not returns and any(isinstance(c.expect, Raises) and c.expect.match is not None for c in group.cases)
+    columns = params + (["expected"] if returns else ["match"] if with_match else [])
     rows = []
     for case in group.cases:
         assert isinstance(case.given, dict)
@@ -175,35 +176,33 @@ def _group_code(requirement: Requirement, group: _Group, name: str) -> str:
         if returns:
             assert isinstance(case.expect, Returns)
             values.append(literal(case.expect.returns))
-        else:
+        elif with_match:
             assert isinstance(case.expect, Raises)
             values.append(repr(case.expect.match))
         rows.append((case, values))
-    titles = "; ".join(f"{c.id} {' '.join(c.title.split())}" for c in group.cases)
     if len(group.cases) == 1:
         case, values = rows[0]
         lines.append(f'@pytest.mark.verifies("{case.id}")')
         lines.append(f"def {name}():")
-        lines.append(f'    """{_docstring(titles)}"""')
+        lines.append(f'    """{_docstring(case.id + " " + " ".join(case.title.split()))}"""')
         for column, value in zip(columns, values):
             lines.append(f"    {column} = {value}")
     else:
         names = ", ".join(f'"{c}"' for c in columns)
         lines.append("@pytest.mark.parametrize(")
-        lines.append(f"    ({names}),")
+        lines.append(f"    {names}," if len(columns) == 1 else f"    ({names}),")
         lines.append("    [")
         lines += [_param(values, case) for case, values in rows]
         lines.append("    ],")
         lines.append(")")
         lines.append(f"def {name}({', '.join(columns)}):")
-        lines.append(f'    """{_docstring(titles)}"""')
+        lines.append(f'    """{requirement.id}: {len(group.cases)} cases of the plan, one pytest.param each."""')
     call = _call(group.ref, group.params)
     if returns:
         lines.append(f"    assert {call} == expected")
     else:
-        lines.append(f"    with pytest.raises({group.expect}, match=match):")
+        lines.append(f"    with pytest.raises({group.expect}{', match=match' if with_match else ''}):")
         lines.append(f"        {call}")
-    del first
     return "\n".join(lines) + "\n"
 
 

@@ -94,12 +94,12 @@ from shop.pricing import discount
 @pytest.mark.parametrize(
     ("pets", "expected"),
     [
-        pytest.param(1, 1.0, id="PAY-1.1", marks=pytest.mark.verifies("PAY-1.1")),
-        pytest.param(2, 0.9, id="PAY-1.2", marks=pytest.mark.verifies("PAY-1.2")),
+        pytest.param(1, 1.0, id="PAY-1.1", marks=pytest.mark.verifies("PAY-1.1")),  # 1 pet pays the list price
+        pytest.param(2, 0.9, id="PAY-1.2", marks=pytest.mark.verifies("PAY-1.2")),  # 2 pets get 10 % off
     ],
 )
 def test_pay_1_discount_returns(pets, expected):
-    """PAY-1.1 1 pet pays the list price; PAY-1.2 2 pets get 10 % off"""
+    """PAY-1: 2 cases of the plan, one pytest.param each."""
     assert discount(pets=pets) == expected
 
 
