@@ -128,6 +128,7 @@ def test_pay_1_invalid_pets_raises_valueerror(pets):
 '''
 
 
+@pytest.mark.verifies("SCAF-1.1")
 def test_scaffold_writes_complete_tests_from_structured_cases(tmp_path, cli):
     root = make(tmp_path / "p")
     result = cli("scaffold", "PAY-1", "-C", root)
@@ -138,6 +139,7 @@ def test_scaffold_writes_complete_tests_from_structured_cases(tmp_path, cli):
     assert summary(run).startswith("5 passed")
 
 
+@pytest.mark.verifies("SCAF-1.1")
 def test_scaffolded_tests_fail_on_an_off_by_one_threshold(tmp_path, cli):
     root = make(tmp_path / "p", CORRECT.replace("pets >= 2", "pets >= 3"))
     assert cli("scaffold", "PAY-1", "-C", root).code == 0
@@ -148,6 +150,7 @@ def test_scaffolded_tests_fail_on_an_off_by_one_threshold(tmp_path, cli):
     assert summary(run).startswith("1 failed, 4 passed")
 
 
+@pytest.mark.verifies("SCAF-1.2")
 def test_the_property_test_fails_on_an_implementation_that_accepts_a_value_below_min(tmp_path, cli):
     root = make(tmp_path / "p", CORRECT.replace("pets < 0 or ", ""), cases=CASES.replace("expect: {raises: ValueError, match: pet count}", "expect: not checked here"))
     assert cli("scaffold", "PAY-1", "-C", root).code == 0
@@ -157,6 +160,7 @@ def test_the_property_test_fails_on_an_implementation_that_accepts_a_value_below
     assert summary(run).startswith("1 failed, 3 passed, 1 skipped")
 
 
+@pytest.mark.verifies("SCAF-1")
 def test_prose_cases_become_skipped_tests_never_passing_ones(tmp_path, cli):
     root = make(tmp_path / "p", cases=CASES + PROSE)
     assert cli("scaffold", "PAY-1", "-C", root).code == 0
@@ -168,6 +172,7 @@ def test_prose_cases_become_skipped_tests_never_passing_ones(tmp_path, cli):
     assert "SKIPPED [1] tests/test_pay_1_plan.py:" in run.stdout and ": not written: still 10 % off, not more" in run.stdout
 
 
+@pytest.mark.verifies("SCAF-1.3")
 def test_scaffold_twice_is_byte_identical_and_only_appends_newly_approved_cases(tmp_path, cli):
     root = make(tmp_path / "p")
     cli("scaffold", "--all", "-C", root)
@@ -185,6 +190,7 @@ def test_scaffold_twice_is_byte_identical_and_only_appends_newly_approved_cases(
     assert text.startswith(GENERATED) and text[len(GENERATED):].startswith('\n\n@pytest.mark.verifies("PAY-1.4")\n')
 
 
+@pytest.mark.verifies("SCAF-1.3")
 def test_scaffold_never_changes_a_file_it_did_not_create(tmp_path, cli):
     root = make(tmp_path / "p")
     mine = root / "tests" / "test_pay_1_plan.py"
@@ -224,6 +230,7 @@ def test_audit_of_scaffolded_tests_scores_the_oracle_with_no_hand_written_test(t
     assert requirement.oracle_score is not None and requirement.oracle_score >= 0.5
 
 
+@pytest.mark.verifies("SCAF-1.2")
 def test_strategies_draw_inside_and_outside_the_declared_domain(tmp_path):
     from hypothesis import given, settings
 
