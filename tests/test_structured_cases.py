@@ -121,3 +121,17 @@ def test_prose_case_fingerprint_is_unchanged_by_the_new_fields():
                "cases": [{"id": "PAY-1.1", "kind": "nominal", "given": "two pets", "expect": "90", "priority": "medium"}]}
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert fingerprint(REQ, plan) == "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def test_the_readme_shows_what_lint_scaffold_and_approve_print():
+    from tp_helpers import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    corpus = REPO / "tests" / "lint_corpus" / "40-given-unknown-parameter" / "expect"
+    assert f"`{corpus.read_text().splitlines()[1]}`" in readme  # the line lint prints for an unknown parameter
+    assert "$ testplan scaffold PAY-1\ncreated tests/test_pay_1_plan.py: 3 case tests, 2 property tests\n" in readme
+    assert ("approve all shown with --all-proposed, or reject them") in readme
+    assert "created  .gitignore with .testplan/\n" in readme
+    example = (REPO / "examples" / "plan-first" / "README.md").read_text(encoding="utf-8")
+    assert "C 100 %, O 100 %, score 100" in readme and "C 70 %, O 44 %" in readme
+    assert "C 70 % (a skipped test covers no case), O 44 %" in example
