@@ -363,3 +363,24 @@ def test_diff_of_a_plan_never_reviewed(project, cli):
     result = cli("diff", "PAY-1", "-C", project)
     assert (result.code, result.err) == (2, "testplan: bad-input: diff: PAY-1 has never been reviewed, so there is nothing "
                                             "to compare; review it with 'testplan review PAY-1'\n")
+
+
+@pytest.mark.verifies("REV-1.2")
+def test_interactive_review_of_a_suspect_plan_shows_what_changed_first(project, cli):
+    assert cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project).code == 0
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "5 or more get 15 %.", "5 or more get 20 %."))
+    child = pexpect.spawn(sys.executable, ["-m", "testplan", "review", "PAY-1", "--by", "R", "-C", str(project)],
+                          encoding="utf-8", timeout=10, dimensions=(50, 200), env=PLAIN_TERMINAL)
+    child.expect_exact("this plan is SUSPECT")
+    child.expect_exact("what changed since the last review:")
+    child.expect_exact("-statement: 2 or more pets get 10 % off; 5 or more get 15 %.")
+    child.expect_exact("+statement: 2 or more pets get 10 % off; 5 or more get 20 %.")
+    child.expect(r"\[1/10\] PAY-1\.2")
+    child.sendline("q")
+    child.expect_exact("decisions: 0 approve, 0 reject, 10 left proposed")
+    child.expect_exact("[y/N]: ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
