@@ -242,4 +242,5 @@ def test_a_plan_in_another_indentation_style_keeps_it(project, cli):
     fourth = flush.index("- id: PAY-1.4\n")
     status_at = flush.index("  status: proposed\n", fourth)
     assert text[:review_at] == flush[:status_at] + "  status: approved\n" + flush[status_at + len("  status: proposed\n"):]
-    assert re.fullmatch(r"review:\n  by: Jessie Young\n  at: \S+\n  fingerprint: sha256:[0-9a-f]{64}\n", text[review_at:])
+    assert re.fullmatch(r"review:\n  by: Jessie Young\n  at: \S+\n  fingerprint: sha256:[0-9a-f]{64}\n"
+                        r"  vouched: \|\n    requirement: PAY-1\n(    .*\n)+", text[review_at:])
