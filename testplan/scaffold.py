@@ -285,6 +285,8 @@ def _imports(requirement: Requirement, groups: list[_Group], properties: bool) -
     extra = sorted(_BUILTIN_NAMES[n] for n in names if n in _BUILTIN_NAMES)
     if extra:
         lines = extra + [""] + lines
+    if modules and properties:
+        lines.append("")  # the project's own imports in a group of their own
     for module in sorted(modules):
         imported = sorted(modules[module])
         if imported:

@@ -644,3 +644,30 @@ def test_timeout_with_retries_says_how_often_it_tried(project: Path, server: Fak
     assert _stderr_line(capsys) == (f"testplan: provider: LLM request to {server.base_url} timed out after 0.2 s on each "
                                     f"of 2 attempts; raise --timeout or check the server")
     assert len(server.requests) == 2
+
+
+# --- structured cases (issue 12) ------------------------------------------------------------------
+
+@pytest.mark.verifies("ENUM-2")
+def test_structured_outcomes_become_structured_cases(project: Path, server: FakeOpenAI) -> None:
+    returns = case("two pets, list premium 100", "boundary", {"pets": "2", "list_premium": "Decimal('100.00')"},
+                   "2 pets, list premium 100.00", "each premium is 90.00",
+                   outcome={"kind": "returns", "value": "Decimal('90.00')", "exception": "", "match": ""})
+    raises = case("a negative count", "error", {"pets": "-3", "list_premium": "10"}, "pets = -3",
+                  "ValueError('pet count must be >= 0')",
+                  outcome={"kind": "raises", "value": "", "exception": "ValueError", "match": "pet count"})
+    not_code = case("a household of cats", "edge", {"household": "three cats"}, "a household of three cats",
+                    "the discount applies", outcome={"kind": "returns", "value": "the discounted price", "exception": "", "match": ""})
+    server.reply(ok({"cases": [returns, raises, not_code]}))
+    assert enumerate_llm(project, server.base_url) == 0
+    _, plan = load(project)
+    first, second, third = llm_cases(plan)
+    assert (first.given, first.expect.returns) == ({"pets": 2, "list_premium": {"py": "Decimal('100.00')"}},
+                                                   {"py": "Decimal('90.00')"})
+    assert (second.given, second.expect.raises, second.expect.match) == ({"pets": -3, "list_premium": 10}, "ValueError", "pet count")
+    # 'three cats' and 'the discounted price' are not Python expressions: the case stays prose
+    assert (third.given, third.expect) == ("a household of three cats", "the discount applies")
+    assert all(c.status.value == "proposed" for c in (first, second, third))
+    text = plan_file(project).read_text()
+    assert "    given: {pets: 2, list_premium: {py: Decimal('100.00')}}\n    expect: {returns: {py: Decimal('90.00')}}\n" in text
+    assert "outcome" in llm.SYSTEM_PROMPT and "kind: unstated" in llm.SYSTEM_PROMPT

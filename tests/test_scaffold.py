@@ -88,6 +88,7 @@ import pytest
 from hypothesis import given
 
 from testplan import strategies
+
 from shop.pricing import discount
 
 
@@ -251,3 +252,45 @@ def test_strategies_draw_inside_and_outside_the_declared_domain(tmp_path):
     with pytest.raises(InputError, match=r"^strategies: PAY-1 declares no input 'cats' \(inputs: pets\); declare it"):
         strategies.valid("PAY-1", "cats", root=root)
     del seen
+
+
+@pytest.mark.verifies("SCAF-1.1")
+def test_py_values_and_a_dotted_exception_are_imported_and_pass(tmp_path, cli):
+    root = make(tmp_path / "p", cases="""\
+  - id: PAY-1.1
+    title: 2 pets get 10 % off
+    kind: boundary
+    call: shop.pricing:premium_for
+    given: {list_premium: {py: "Decimal('100.00')"}, pets: 2}
+    expect: {returns: {py: "Decimal('90.00')"}}
+    status: approved
+  - id: PAY-1.2
+    title: a negative count is a price error
+    kind: error
+    call: shop.pricing:premium_for
+    given: {list_premium: {py: "Decimal('100.00')"}, pets: -1}
+    expect: {raises: shop.errors.PriceError, match: "pet count"}
+    status: approved
+""")
+    (root / "shop" / "errors.py").write_text("class PriceError(ValueError):\n    pass\n")
+    (root / "shop" / "pricing.py").write_text(CORRECT + '''
+from decimal import Decimal
+
+from shop.errors import PriceError
+
+
+def premium_for(list_premium, pets):
+    if pets < 0:
+        raise PriceError("pet count must be >= 0")
+    return (list_premium * (Decimal("0.9") if pets >= 2 else 1)).quantize(Decimal("0.01"))
+''')
+    assert cli("lint", "-C", root).out == "lint: no problems\n"
+    assert cli("scaffold", "PAY-1", "-C", root).code == 0
+    text = (root / "tests" / "test_pay_1_plan.py").read_text()
+    assert "from decimal import Decimal\n\nimport pytest\n" in text
+    assert "import shop.errors\nfrom shop.pricing import discount, premium_for\n" in text
+    assert "    list_premium = Decimal('100.00')\n    pets = 2\n    expected = Decimal('90.00')\n" in text
+    assert "    with pytest.raises(shop.errors.PriceError, match=match):\n        premium_for(list_premium=list_premium, pets=pets)\n" in text
+    run = pytest_run(root)
+    assert run.returncode == 0, run.stdout
+    assert summary(run).startswith("4 passed")

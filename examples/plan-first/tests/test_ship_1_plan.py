@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 
 from testplan import strategies
+
 from parcel.fees import shipping_fee
 
 
