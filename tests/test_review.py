@@ -384,3 +384,11 @@ def test_interactive_review_of_a_suspect_plan_shows_what_changed_first(project, 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_diff_of_a_review_from_before_snapshots_says_so(cli):
+    from tp_helpers import EXAMPLE
+
+    result = cli("diff", "CARD-2", "-C", EXAMPLE)
+    assert (result.code, result.out) == (0, "CARD-2: the review by Jessie Young kept no snapshot (it predates them), so "
+                                            "there is nothing to compare; 'testplan status' says whether the plan is SUSPECT\n")
