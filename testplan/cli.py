@@ -182,8 +182,11 @@ requirements = "requirements.yaml"
 plans = "plans"
 tests = ["tests"]
 min_score = 0
-fail_on = ["dangling", "failing"]
+fail_on = ["dangling", "failing", "suspect"]
 """
+
+SRC_LAYOUT_ARGS = 'pytest_args = ["-o", "pythonpath=src"]  # src/ layout: lets the tests import {packages}\n'
+
 
 
 def _config_document(text: str) -> dict:
@@ -234,17 +237,56 @@ def init(
         plans.mkdir(parents=True)
         print(f"created  {plans}/")
     pyproject = root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8") if pyproject.exists() else ""
+    document = _config_document(text)
+    unimportable = _unimportable_src_packages(root, document)
+    table = CONFIG_TABLE + (SRC_LAYOUT_ARGS.format(packages=", ".join(unimportable)) if unimportable else "")
     if not pyproject.exists():
-        atomic_write(pyproject, CONFIG_TABLE.lstrip())
+        atomic_write(pyproject, table.lstrip())
         print(f"created  {pyproject} with [tool.testplan]")
+    elif "testplan" in document.get("tool", {}):
+        print(f"kept     {pyproject} (has [tool.testplan])")
     else:
-        text = pyproject.read_text(encoding="utf-8")
-        if "testplan" in _config_document(text).get("tool", {}):
-            print(f"kept     {pyproject} (has [tool.testplan])")
-        else:
-            atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + CONFIG_TABLE)
-            print(f"appended [tool.testplan] to {pyproject}")
+        atomic_write(pyproject, text + ("" if text.endswith("\n") else "\n") + table)
+        print(f"appended [tool.testplan] to {pyproject}")
+    if unimportable:
+        configured = "testplan" not in document.get("tool", {})
+        print(f"note     src/ layout: the tests cannot import {', '.join(unimportable)} (not installed, and pytest has no "
+              f"pythonpath = [\"src\"]); " + ("testplan runs pytest with -o pythonpath=src (pytest_args); " if configured else
+              "add pytest_args = [\"-o\", \"pythonpath=src\"] to [tool.testplan]; ")
+              + "for plain pytest add pythonpath = [\"src\"] to [tool.pytest.ini_options] or pip install -e .")
+    _ignore_state_dir(root, atomic_write)
     print("next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'")
+
+
+def _ignore_state_dir(root: Path, atomic_write) -> None:
+    """Append ``.testplan/`` to the project's .gitignore unless a line ignores it already;
+    the other lines are kept byte for byte."""
+    gitignore = root / ".gitignore"
+    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if any(line.strip() in (".testplan", ".testplan/", "/.testplan", "/.testplan/") for line in text.splitlines()):
+        print(f"kept     {gitignore} (ignores .testplan/)")
+        return
+    atomic_write(gitignore, text + ("\n" if text and not text.endswith("\n") else "") + ".testplan/\n")
+    print(f"{'appended .testplan/ to' if text else 'created '} {gitignore}" + ("" if text else " with .testplan/"))
+
+
+def _unimportable_src_packages(root: Path, document: dict) -> list[str]:
+    """Packages under ``src/`` the tests cannot import: not installed in this interpreter and no
+    pytest ``pythonpath`` (or testplan ``pytest_args``) naming src."""
+    import importlib.util
+
+    src = root / "src"
+    if not src.is_dir():
+        return []
+    packages = sorted(p.name for p in src.iterdir() if (p / "__init__.py").is_file() and p.name.isidentifier())
+    pytest_options = document.get("tool", {}).get("pytest", {}).get("ini_options", {})
+    paths = pytest_options.get("pythonpath", [])
+    paths = [paths] if isinstance(paths, str) else paths
+    args = document.get("tool", {}).get("testplan", {}).get("pytest_args", [])
+    if any(str(p).strip("./") == "src" for p in paths) or any("pythonpath" in str(a) and "src" in str(a) for a in args):
+        return []
+    return [name for name in packages if importlib.util.find_spec(name) is None]
 
 
 # --- lint ---------------------------------------------------------------------------------------
@@ -343,11 +385,13 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
 @app.command()
 def approve(
     requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
-    case: Annotated[Optional[list[str]], typer.Option("--case", help="Approve only this case (repeatable).", show_default=False)] = None,
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Approve this case (repeatable).", show_default=False)] = None,
     by: Annotated[Optional[str], typer.Option("--by", help="The reviewer's name (recorded in the plan).", show_default=False)] = None,
+    all_proposed: Annotated[bool, typer.Option("--all-proposed", help="Approve every proposed case (after looking at them: 'testplan status', the plan file).")] = False,
     root: Root = Path("."),
 ) -> None:
-    """Approve cases (default: all proposed) and record the review with its fingerprint."""
+    """Approve the cases named with --case (or every proposed one with --all-proposed) and record the
+    review. With no proposed case left and no --case it re-signs the review, approving nothing new."""
     from .review import approve as do_approve, load_project
 
     if by is None:
@@ -357,7 +401,9 @@ def approve(
     project = load_project(_config(root))
     requirement = project.requirements.get(requirement_id)
     plan_file = project.plan_file(requirement_id)
-    changed = do_approve(plan_file, requirement, by, case or None)
+    if case and all_proposed:
+        raise InputError("approve: give --case IDs or --all-proposed, not both")
+    changed = do_approve(plan_file, requirement, by, case or None, all_proposed=all_proposed)
     plan_file.save()
     plan = plan_file.plan
     console().print(f"approved {len(changed)} case{'s' if len(changed) != 1 else ''} of {requirement_id} "
@@ -399,6 +445,56 @@ def review(
     requirement = project.requirements.get(requirement_id)
     plan_file = project.plan_file(requirement_id)
     interactive_review(plan_file, requirement, by, Console(highlight=False))  # markup on: user text is escaped there
+
+
+@app.command()
+def diff(
+    requirement_id: Annotated[str, typer.Argument(metavar="REQ")],
+    root: Root = Path("."),
+) -> None:
+    """Show what changed since the last review (requirement fields and approved cases) as a unified diff."""
+    from .review import changes_since_review, load_project
+
+    project = load_project(_config(root))
+    requirement = project.requirements.get(requirement_id)
+    plan = project.plan_file(requirement_id).plan
+    changes = changes_since_review(requirement, plan)
+    assert plan.review is not None
+    if changes is None:
+        print(visible(f"{requirement_id}: the review by {plan.review.by} kept no snapshot (it predates them), so there "
+                      f"is nothing to compare; 'testplan status' says whether the plan is SUSPECT"))
+    elif not changes:
+        print(visible(f"{requirement_id}: no change since the review by {plan.review.by}"))
+    else:
+        sys.stdout.write(visible(changes))
+
+
+# --- scaffold -----------------------------------------------------------------------------------
+
+@app.command()
+def scaffold(
+    requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="REQ...", help="Requirement IDs.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every requirement with a plan.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Directory for the test files (default: the first [tool.testplan] tests path).", show_default=False)] = None,
+    root: Root = Path("."),
+) -> None:
+    """Write pytest tests for the approved cases no test links to yet, into tests/test_<req>_plan.py."""
+    from .review import load_project
+    from .scaffold import scaffold as write_tests
+
+    if all_ == bool(requirement_ids):
+        raise InputError("scaffold: name requirement IDs or pass --all (not both)")
+    project = load_project(_config(root))
+    targets = [r.id for r in project.requirements if r.id in project.plans.files] if all_ else list(requirement_ids or [])
+    for result in write_tests(project, targets, out):
+        if not result.changed:
+            print(visible(f"unchanged {result.shown}: every approved case of {result.requirement} has a linked test"))
+            continue
+        verb = "created" if result.created else "appended to"
+        what = f"{len(result.written)} case test{'s' if len(result.written) != 1 else ''}"
+        if result.properties:
+            what += f", {result.properties} property test{'s' if result.properties != 1 else ''}"
+        print(visible(f"{verb} {result.shown}: {what}"))
 
 
 # --- status / schema ----------------------------------------------------------------------------

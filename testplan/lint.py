@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from .callables import check_case_calls
 from .config import Config
 from .errors import Finding
+from .model import CaseStatus
 from .review import load_project, suspect_findings
 from .scope import check_refs
+from .store import line_of
 
 
 def lint(config: Config) -> list[Finding]:
@@ -15,5 +18,15 @@ def lint(config: Config) -> list[Finding]:
     for requirement in project.requirements:
         source = project.requirements.sources[requirement.id]
         findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
+        plan_file = project.plans.files.get(requirement.id)
+        if plan_file is not None:
+            cases = []
+            for index, case in enumerate(plan_file.plan.cases):
+                if case.status is not CaseStatus.approved:
+                    continue  # a proposed case is checked once someone vouches for it
+                keys = case.given if isinstance(case.given, dict) else {}
+                key_lines = {k: line_of(plan_file.data, ["cases", index, "given", k]) for k in keys}
+                cases.append((case, line_of(plan_file.data, ["cases", index, "id"]), key_lines))
+            findings.extend(check_case_calls(requirement, cases, config.source_roots, plan_file.shown, config.root))
     findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

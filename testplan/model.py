@@ -6,6 +6,7 @@ Every file format testplan reads is one of these models (``extra="forbid"``), so
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -16,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
 REQ_ID_PATTERN = r"^[A-Z][A-Z0-9]*-[0-9]+$"
 CASE_ID_PATTERN = r"^[A-Z][A-Z0-9]*-[0-9]+\.[0-9]+$"
@@ -151,19 +152,162 @@ class RequirementSet(_Strict):
     requirements: list[Requirement] = Field(default_factory=list)
 
 
+# --- structured cases -------------------------------------------------------------------------
+
+PARAM_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EXCEPTION_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+
+def check_value(value: Any, where: str = "") -> Any:
+    """A case value is YAML data (numbers, text, true/false, null, lists, mappings), or
+    ``{py: "EXPRESSION"}`` for a value YAML cannot spell (``Decimal('90.00')``): the expression
+    is written into generated test code verbatim; testplan only parses it, never evaluates it."""
+    if isinstance(value, dict):
+        if "py" in value:
+            if set(value) != {"py"} or not isinstance(value["py"], str) or not value["py"].strip():
+                raise ValueError(f"{_at(where)}a {{py: ...}} value has exactly one key, py, whose value is a Python "
+                                 "expression in quotes, e.g. {py: \"Decimal('90.00')\"}")
+            try:
+                ast.parse(value["py"].strip(), mode="eval")
+            except SyntaxError as exc:
+                raise ValueError(f"{_at(where)}py: {value['py']!r} is not a Python expression ({exc.msg}); "
+                                 "write one such as \"Decimal('90.00')\"") from None
+            return value
+        for key, item in value.items():
+            check_value(item, f"{where}.{key}" if where else str(key))
+        return value
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check_value(item, f"{where}[{index}]")
+        return value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{_at(where)}{value} cannot be written as a literal; use {{py: \"float('{value}')\"}}")
+        return value
+    raise ValueError(f"{_at(where)}{value!r} is not a YAML value")
+
+
+def _at(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def is_py(value: Any) -> bool:
+    """Whether a case value is the ``{py: EXPRESSION}`` form."""
+    return isinstance(value, dict) and set(value) == {"py"}
+
+
+_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "A YAML value, or {py: EXPRESSION} for a value YAML cannot spell (written into test code "
+                   "verbatim, never evaluated by testplan).",
+    "anyOf": [
+        {"type": "object", "properties": {"py": {"type": "string", "minLength": 1}}, "required": ["py"],
+         "additionalProperties": False},
+        {"type": ["string", "number", "integer", "boolean", "null", "array", "object"]},
+    ],
+}
+
+CaseValue = Annotated[Any, Field(json_schema_extra=_VALUE_SCHEMA)]
+ParamName = Annotated[str, StringConstraints(pattern=PARAM_PATTERN)]
+
+
+class Returns(_Strict):
+    """``expect: {returns: VALUE}``: the callable returns VALUE (compared with ``==``)."""
+
+    returns: CaseValue
+
+    @field_validator("returns")
+    @classmethod
+    def _value(cls, value: Any) -> Any:
+        return check_value(value)
+
+
+class Raises(_Strict):
+    """``expect: {raises: ValueError, match: REGEX}``: the call raises that exception (a builtin
+    name, or dotted ``module.Name``); ``match`` is searched in its message (``pytest.raises``)."""
+
+    raises: Annotated[str, StringConstraints(pattern=EXCEPTION_PATTERN)]
+    match: str | None = None
+
+    @field_validator("match")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression ({exc}); escape special "
+                                 "characters such as ( with a backslash") from None
+        return value
+
+
+def _given_shape(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "mapping"
+    return None
+
+
+def _expect_shape(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (Returns, Raises)):
+        return "returns" if isinstance(value, Returns) else "raises"
+    if isinstance(value, dict):
+        if "returns" in value and "raises" not in value:
+            return "returns"
+        if "raises" in value and "returns" not in value:
+            return "raises"
+    return None
+
+
+Given = Annotated[
+    Annotated[str, Tag("text")] | Annotated[dict[ParamName, CaseValue], Tag("mapping")],
+    Discriminator(_given_shape, custom_error_type="given_shape",
+                  custom_error_message="given is text, or a mapping of parameter: value (e.g. {pets: 2})"),
+]
+Expect = Annotated[
+    Annotated[str, Tag("text")] | Annotated[Returns, Tag("returns")] | Annotated[Raises, Tag("raises")],
+    Discriminator(_expect_shape, custom_error_type="expect_shape",
+                  custom_error_message="expect is text, {returns: VALUE}, or {raises: ExceptionName, match: REGEX}"),
+]
+
+
 class Case(_Strict):
-    """One planned test case of a requirement."""
+    """One planned test case of a requirement.
+
+    ``given`` and ``expect`` are prose, or structured: ``given`` a mapping parameter -> value,
+    ``expect`` a :class:`Returns` or :class:`Raises`. A case structured in both is an oracle
+    ``testplan scaffold`` writes into a complete test; it calls ``call`` (``module:function``),
+    else the requirement's single ``module:function`` code ref.
+    """
 
     id: CaseId
     title: Text
     kind: CaseKind
-    given: str = ""
-    expect: str = ""
+    call: CodeRef | None = None
+    given: Given = ""
+    expect: Expect = ""
     priority: Priority = Priority.medium
     origin: Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN)] = "human"
     status: CaseStatus = CaseStatus.proposed
     reason: str | None = None  # why a reviewer rejected it
     provenance: dict[str, str] | None = None  # for llm cases: prompt version, cache key, model
+
+    @field_validator("given")
+    @classmethod
+    def _given_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                check_value(item, name)
+        return value
+
+    @field_validator("call")
+    @classmethod
+    def _call_names_a_function(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            raise ValueError(f"'{value}' names a module; name the function as module:function")
+        return value
 
     @model_validator(mode="after")
     def _rejection_has_reason(self) -> Case:
@@ -171,13 +315,34 @@ class Case(_Strict):
             raise ValueError("'reason' is only for rejected cases")
         return self
 
+    @property
+    def structured(self) -> bool:
+        """Given and expect are both machine-readable: scaffold can write the whole test."""
+        return isinstance(self.given, dict) and isinstance(self.expect, (Returns, Raises))
+
+    def expect_text(self) -> str:
+        """``expect`` as one line of text (prose as written, structured as its YAML flow form)."""
+        if isinstance(self.expect, str):
+            return _norm(self.expect)
+        return flow(self.expect.model_dump(exclude_none=True))
+
+    def given_text(self) -> str:
+        if isinstance(self.given, str):
+            return _norm(self.given)
+        return flow(self.given)
+
 
 class Review(_Strict):
-    """The record a human approval writes. Only ``testplan approve``/``review`` write it."""
+    """The record a human approval writes. Only ``testplan approve``/``review`` write it.
+
+    ``vouched`` is what the reviewer saw (:func:`vouched_text`: the requirement's fields and
+    the approved cases, as text), so ``testplan diff`` can show what changed since; reviews
+    written before it existed have none."""
 
     by: Text
     at: datetime
     fingerprint: Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+    vouched: str | None = None
 
 
 class Plan(_Strict):
@@ -233,11 +398,59 @@ def _canonical_value(value: Any) -> Any:
     return value
 
 
+def flow(value: Any) -> str:
+    """A case value in YAML flow style, one line: ``{pets: 2}``, ``{returns: {py: "Decimal('1')"}}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _case_field(value: Any) -> Any:
+    """A case's given/expect as fingerprinted: prose whitespace-folded, structures canonical."""
+    if isinstance(value, str):
+        return _norm(value)
+    if isinstance(value, BaseModel):
+        value = value.model_dump(exclude_none=True)
+    return {"structured": _canonical_tree(value)}
+
+
+def _canonical_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _canonical_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical_tree(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    return {"number": repr(value)}  # 1 and 1.0 are different oracles (1.0 == 1, but repr differs)
+
+
+def _case_content(c: Case) -> dict[str, Any]:
+    content = {
+        "id": c.id,
+        "kind": c.kind.value,
+        "given": _case_field(c.given),
+        "expect": _case_field(c.expect),
+        "priority": c.priority.value,
+    }
+    if c.call is not None:
+        content["call"] = c.call
+    return content
+
+
 def fingerprint(requirement: Requirement, plan: Plan) -> str:
     """sha256 over the content a review vouches for.
 
     Covered: the requirement's statement, acceptance lines, code refs and declared inputs,
-    and every approved case (ID, kind, given, expect, priority). Not covered: titles, risk,
+    and every approved case (ID, kind, call, given, expect, priority; structured values
+    exactly, prose whitespace-folded). Not covered: titles, risk,
     YAML formatting and comments, and cases that are proposed or rejected (they are not
     vouched for). Any covered change makes the plan SUSPECT until approved again.
     """
@@ -253,19 +466,33 @@ def fingerprint(requirement: Requirement, plan: Plan) -> str:
                 for name, spec in sorted(requirement.inputs.items())
             },
         },
-        "cases": [
-            {
-                "id": c.id,
-                "kind": c.kind.value,
-                "given": _norm(c.given),
-                "expect": _norm(c.expect),
-                "priority": c.priority.value,
-            }
-            for c in sorted(plan.approved(), key=lambda c: c.id)
-        ],
+        "cases": [_case_content(c) for c in sorted(plan.approved(), key=lambda c: c.id)],
     }
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def vouched_text(requirement: Requirement, plan: Plan) -> str:
+    """What a review vouches for, as text a person can read and diff: the fingerprinted
+    requirement fields and the approved cases (with their titles, for the reader)."""
+    lines = [f"requirement: {requirement.id}", f"statement: {_norm(requirement.statement)}"]
+    lines.append("acceptance:" if requirement.acceptance else "acceptance: []")
+    lines += [f"  - {_norm(a)}" for a in requirement.acceptance]
+    lines.append(f"code: [{', '.join(requirement.code)}]")
+    lines.append("inputs:" if requirement.inputs else "inputs: {}")
+    for name, spec in sorted(requirement.inputs.items()):
+        fields = {k: _norm(v) if k == "description" else _canonical_value(v)
+                  for k, v in spec.model_dump(exclude_none=True).items()}
+        lines.append(f"  {name}: {flow(fields)}")
+    cases = sorted(plan.approved(), key=lambda c: c.id)
+    lines.append("approved cases:" if cases else "approved cases: []")
+    for case in cases:
+        lines.append(f"  - {case.id} [{case.kind.value}, {case.priority.value}] {_norm(case.title)}")
+        if case.call is not None:
+            lines.append(f"    call: {case.call}")
+        lines.append(f"    given: {case.given_text()}")
+        lines.append(f"    expect: {case.expect_text()}")
+    return "\n".join(lines) + "\n"
 
 
 def plan_state(requirement: Requirement, plan: Plan | None) -> PlanState:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import Finding, InputError
-from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state
+from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state, vouched_text
 from .store import PlanFile, Plans, Requirements, load_plans, load_requirements
 
 
@@ -64,23 +64,38 @@ def now() -> datetime:
 
 
 def approve(plan_file: PlanFile, requirement: Requirement, by: str, case_ids: list[str] | None = None,
-            at: datetime | None = None) -> list[str]:
-    """Approve the named cases (default: every proposed case) and record the review.
+            at: datetime | None = None, all_proposed: bool = False) -> list[str]:
+    """Approve the named cases and record the review.
 
-    Returns the IDs whose status changed. The review record is rewritten even when no case
-    changed: re-approving an unchanged SUSPECT plan is how a reviewer vouches for it again.
+    Approval means someone looked: without ``case_ids`` nothing is approved unless
+    ``all_proposed`` says to approve every proposed case; with proposed cases present and
+    neither, it is refused (InputError, nothing changed) listing them. Without proposed cases
+    and without ``case_ids`` the review is signed again and nothing new approved: that is how
+    a reviewer vouches for a SUSPECT plan again.
+
+    Returns the IDs whose status changed.
     """
     if not by.strip():
         raise InputError("--by: the reviewer's name is empty; pass --by 'Your Name'")
     plan = plan_file.plan
+    proposed = [c for c in plan.cases if c.status is CaseStatus.proposed]
     if case_ids:
         for case_id in case_ids:
             if plan.case(case_id) is None:
                 known = ", ".join(c.id for c in plan.cases) or "none"
                 raise InputError(f"--case: {case_id} is not a case of {plan.requirement} (cases: {known}); check the ID")
         targets = [plan.case(c) for c in case_ids]
+    elif all_proposed:
+        targets = list(proposed)
+    elif proposed:
+        approved = plan.approved()
+        resign = (f"; to re-sign without approving them, name an approved case (--case {approved[0].id})"
+                  if approved else "")
+        raise InputError(f"approve: {plan.requirement} has {len(proposed)} proposed case{'s' if len(proposed) != 1 else ''} "
+                         f"({', '.join(c.id for c in proposed)}); name them with --case, approve all shown with "
+                         f"--all-proposed, or reject them{resign} (nothing was changed)")
     else:
-        targets = [c for c in plan.cases if c.status is CaseStatus.proposed]
+        targets = []
     if not targets and not plan.approved():
         raise InputError(f"approve: {plan.requirement} has no proposed or approved case, and a review must vouch for "
                          f"at least one; run 'testplan enumerate {plan.requirement}' or add a case to its plan")
@@ -104,7 +119,8 @@ def reject(plan_file: PlanFile, case_id: str, reason: str) -> None:
 
 
 def record_review(plan_file: PlanFile, requirement: Requirement, by: str, at: datetime | None = None) -> Review:
-    review = Review(by=by, at=at or now(), fingerprint=fingerprint(requirement, plan_file.plan))
+    plan = plan_file.plan
+    review = Review(by=by, at=at or now(), fingerprint=fingerprint(requirement, plan), vouched=vouched_text(requirement, plan))
     plan_file.set_review(review)
     return review
 
@@ -151,7 +167,31 @@ def suspect_findings(project: Project) -> list[Finding]:
         plan_file = project.plans.files.get(requirement.id)
         if plan_file is None:
             continue
-        if plan_state(requirement, plan_file.plan) is PlanState.SUSPECT:
+        plan = plan_file.plan
+        if plan_state(requirement, plan) is PlanState.SUSPECT:
             line = plan_file.data.lc.key("review")[0] + 1 if "review" in plan_file.data else 1
-            findings.append(Finding(plan_file.shown, line, f"plan of {requirement.id} is SUSPECT: the requirement or an approved case changed after review; review it again with 'testplan approve {requirement.id} --by NAME'", "warning"))
+            approved = plan.approved()
+            named = f" --case {approved[0].id}" if approved and any(c.status is CaseStatus.proposed for c in plan.cases) else ""
+            findings.append(Finding(plan_file.shown, line, f"plan of {requirement.id} is SUSPECT: the requirement or an "
+                                    f"approved case changed after review; see what changed with 'testplan diff "
+                                    f"{requirement.id}', then re-sign with 'testplan approve {requirement.id}{named} --by "
+                                    f"NAME' (it approves no proposed case)", "warning"))
     return findings
+
+
+def changes_since_review(requirement: Requirement, plan: Plan) -> str | None:
+    """What changed since the last review, as a unified diff of :func:`vouched_text` (the
+    reviewed snapshot against now); "" when nothing did. None when the review kept no
+    snapshot (written before reviews did); InputError when the plan was never reviewed."""
+    import difflib
+
+    review = plan.review
+    if review is None:
+        raise InputError(f"diff: {requirement.id} has never been reviewed, so there is nothing to compare; "
+                         f"review it with 'testplan review {requirement.id}'")
+    if review.vouched is None:
+        return None
+    stamp = review.at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    diff = difflib.unified_diff(review.vouched.splitlines(keepends=True), vouched_text(requirement, plan).splitlines(keepends=True),
+                                f"reviewed by {review.by} at {stamp}", "now")
+    return "".join(diff)

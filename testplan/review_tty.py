@@ -1,6 +1,7 @@
 """``testplan review REQ``: the interactive review, on a terminal.
 
-Shows the requirement, then each proposed case (with its origin, so a reviewer can tell
+Shows the requirement (for a SUSPECT plan, first what changed since the last review, as a
+unified diff), then each proposed case (with its origin, so a reviewer can tell
 rule-based, LLM and human cases apart) and asks: approve, reject with a reason, skip, quit.
 Nothing is written until the reviewer confirms at the end; then the decisions and the review
 record (who, when, fingerprint) are saved in one atomic write.
@@ -15,7 +16,7 @@ from rich.markup import escape
 
 from .errors import InputError
 from .model import CaseStatus, PlanState, Requirement, plan_state
-from .review import approve, record_review, reject
+from .review import approve, changes_since_review, record_review, reject
 from .store import PlanFile
 
 CHOICES = {"a": "approve", "r": "reject", "s": "skip", "q": "quit"}
@@ -59,15 +60,19 @@ def interactive_review(plan_file: PlanFile, requirement: Requirement, by: str | 
                   f"({approved_before} approved, {rejected_before} rejected already)")
     if state is PlanState.SUSPECT:
         console.print("[yellow]this plan is SUSPECT: the requirement or an approved case changed since the last review[/]")
+        changes = changes_since_review(requirement, plan)
+        if changes:
+            console.print("what changed since the last review:")
+            console.print(escape(changes.rstrip("\n")))
     to_approve: list[str] = []
     to_reject: list[tuple[str, str]] = []
     for index, case in enumerate(proposed, start=1):
         console.print(f"\n[{index}/{len(proposed)}] [bold]{case.id}[/]  {case.kind.value}  priority {case.priority.value}  origin [cyan]{escape(case.origin)}[/]")
         console.print(f"  {escape(case.title)}")
         if case.given:
-            console.print(f"  given:  {escape(case.given)}")
+            console.print(f"  given:  {escape(case.given_text())}")
         if case.expect:
-            console.print(f"  expect: {escape(case.expect)}")
+            console.print(f"  expect: {escape(case.expect_text())}")
         choice = ""
         while choice not in CHOICES:
             choice = _ask(console, "(a)pprove, (r)eject, (s)kip, (q)uit [s]: ", "s")[:1].lower()

@@ -26,7 +26,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.events import AliasEvent, NodeEvent
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.scalarfloat import ScalarFloat
+from ruamel.yaml.scalarint import ScalarInt
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Finding, InputError
@@ -34,7 +36,7 @@ from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_
 
 M = TypeVar("M", bound=BaseModel)
 
-CASE_KEY_ORDER = ("id", "title", "kind", "given", "expect", "priority", "origin", "status", "reason", "provenance")
+CASE_KEY_ORDER = ("id", "title", "kind", "call", "given", "expect", "priority", "origin", "status", "reason", "provenance")
 
 
 # characters YAML reads as line breaks (or cannot keep in plain style): such strings are written
@@ -42,14 +44,22 @@ CASE_KEY_ORDER = ("id", "title", "kind", "given", "expect", "priority", "origin"
 _NEEDS_QUOTES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def _scalar(value: Any) -> Any:
+def _scalar(value: Any, flow: bool = False) -> Any:
+    """A value as round-trip YAML; ``flow`` writes mappings and lists inline (``{pets: 2}``)."""
     if isinstance(value, str) and _NEEDS_QUOTES.search(value):
         return DoubleQuotedScalarString(value)
     if isinstance(value, dict):
         out = CommentedMap()
         for key, item in value.items():
-            out[key] = _scalar(item)
+            out[key] = _scalar(item, flow)
+        if flow:
+            out.fa.set_flow_style()
         return out
+    if isinstance(value, list):
+        seq = CommentedSeq(_scalar(item, flow) for item in value)
+        if flow:
+            seq.fa.set_flow_style()
+        return seq
     return value
 
 
@@ -252,12 +262,27 @@ def _shape(value: Any) -> str:
     return repr(str(value) if not isinstance(value, (int, float, bool)) else value)
 
 
+_UNION_TAGS = {"text", "mapping", "returns", "raises"}  # the tags of Case.given / Case.expect
+
+
+def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A location without the union tag pydantic puts after ``given``/``expect``."""
+    out: list[Any] = []
+    for index, part in enumerate(loc):
+        if index > 0 and loc[index - 1] in ("given", "expect") and part in _UNION_TAGS:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, ...]) -> str:
-    loc = tuple(error["loc"])
+    loc = _without_tags(tuple(error["loc"]))
     where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in prefix + loc).replace(".[", "[")
     kind = error["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc)
+        tags = tuple(error["loc"])
+        shape = next((t for i, t in enumerate(tags) if i and tags[i - 1] == "expect" and t in ("returns", "raises")), None)
+        allowed = {"returns": ["returns"], "raises": ["raises", "match"]}[shape] if shape else _allowed_keys(model, loc)
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return f"unknown key '{loc[-1]}'{hint}; remove or rename it"
     if kind == "missing":
@@ -273,8 +298,14 @@ def _describe(error: dict[str, Any], model: type[BaseModel], prefix: tuple[Any, 
             return f"{where}: '{value}' is not a code reference; use 'package.module' or 'package.module:Class.function'"
         if "origin" in where:
             return f"{where}: '{value}' is not an origin; use human, rules or llm:<model>"
+        if where.endswith("expect.raises"):
+            return f"{where}: '{value}' is not an exception name; write one such as ValueError or mypkg.errors.PriceError"
+        if where.endswith("[key]"):
+            return f"{where[:-5]}: '{value}' is not a parameter name; use the callable's parameter names"
         if "fingerprint" in where:
             return f"{where}: not a fingerprint; run 'testplan approve' instead of editing it"
+    if kind in ("given_shape", "expect_shape"):
+        return f"{where}: {error['msg']}"
     if kind in ("enum", "literal_error"):
         expected = error.get("ctx", {}).get("expected", "")
         return f"{where}: '{value}' is not allowed; use one of {expected}"
@@ -305,14 +336,14 @@ def validation_findings(model: type[BaseModel], data: Any, path: str, *, prefix:
         root = doc if doc is not None else data
         findings = []
         for error in exc.errors():
-            loc = prefix + tuple(error["loc"])
+            loc = prefix + _without_tags(tuple(error["loc"]))
             findings.append(Finding(path, _refine_line(root, loc, error), _describe(error, model, prefix)))
         return None, sorted(set(findings))
 
 
 def _first_error(exc: ValidationError, model: type[BaseModel], path: str, prefix: tuple[Any, ...], root: Any, data: Any) -> InputError:
     error = exc.errors()[0]
-    loc = prefix + tuple(error["loc"])
+    loc = prefix + _without_tags(tuple(error["loc"]))
     return InputError(_describe(error, model, prefix), path, _refine_line(root, loc, error))
 
 
@@ -340,6 +371,10 @@ def _plain(data: Any) -> Any:
         return [_plain(v) for v in data]
     if isinstance(data, str):
         return str(data)
+    if isinstance(data, ScalarFloat):
+        return float(data)
+    if isinstance(data, ScalarInt):
+        return int(data)
     return data
 
 
@@ -535,7 +570,7 @@ class PlanFile:
         dumped = case.model_dump(mode="json", exclude_none=True)
         for key in CASE_KEY_ORDER:
             if key in dumped:
-                item[key] = _scalar(dumped[key])
+                item[key] = _scalar(dumped[key], flow=key in ("given", "expect"))
         self.data["cases"].append(item)
 
     def set_case_status(self, case_id: str, status: str, reason: str | None = None) -> None:
@@ -553,6 +588,8 @@ class PlanFile:
         record["by"] = _scalar(review.by)
         record["at"] = review.at.strftime("%Y-%m-%dT%H:%M:%SZ")
         record["fingerprint"] = review.fingerprint
+        if review.vouched is not None:
+            record["vouched"] = LiteralScalarString(review.vouched)
         self.data["review"] = record
 
     def render(self) -> str:

@@ -27,22 +27,41 @@ def pets_requirement() -> Requirement:
 @pytest.mark.verifies("ENUM-1.1")
 def test_integer_boundaries_with_expected_accept_or_reject():
     boundary = [(p.given, p.kind.value, p.expect) for p in propose(pets_requirement()) if p.key.startswith("rules:boundary")]
+    decide = "; decide the result and write expect: {returns: VALUE}"
+    unnamed = "; no acceptance line names the error: write expect: {raises: ExceptionName}"
     assert boundary == [
-        ("pets = -1", "error", "rejected: pets = -1 is below the minimum 0"),
-        ("pets = 0", "boundary", "accepted: pets = 0 is within 0..50"),
-        ("pets = 1", "boundary", "accepted: pets = 1 is within 0..50"),
-        ("pets = 49", "boundary", "accepted: pets = 49 is within 0..50"),
-        ("pets = 50", "boundary", "accepted: pets = 50 is within 0..50"),
-        ("pets = 51", "error", "rejected: pets = 51 is above the maximum 50"),
+        ({"pets": -1}, "error", "rejected: pets = -1 is below the minimum 0" + unnamed),
+        ({"pets": 0}, "boundary", "accepted: pets = 0 is within 0..50" + decide),
+        ({"pets": 1}, "boundary", "accepted: pets = 1 is within 0..50" + decide),
+        ({"pets": 49}, "boundary", "accepted: pets = 49 is within 0..50" + decide),
+        ({"pets": 50}, "boundary", "accepted: pets = 50 is within 0..50" + decide),
+        ({"pets": 51}, "error", "rejected: pets = 51 is above the maximum 50" + unnamed),
     ]
+
+
+@pytest.mark.verifies("ENUM-1.1")
+def test_a_named_error_becomes_a_structured_expect_and_other_inputs_get_typical_values():
+    req = Requirement(id="PAY-1", title="t", statement="s",
+                      acceptance=['a negative pet count is rejected with ValueError("pet count must be >= 0")'],
+                      inputs={"pets": {"type": "int", "min": 0, "max": 50},
+                              "premium": {"type": "decimal", "min": 1, "max": 1000}})
+    by_key = {p.key: p for p in propose(req)}
+    below = by_key["rules:boundary:pets=-1"]
+    assert (below.given, below.expect) == ({"pets": -1, "premium": {"py": "Decimal('500.5')"}}, {"raises": "ValueError"})
+    above = by_key["rules:boundary:premium=1000.01"]
+    assert (above.given, above.expect) == ({"pets": 25, "premium": {"py": "Decimal('1000.01')"}}, {"raises": "ValueError"})
+    wrong_type = by_key["rules:type:pets=None"]
+    assert wrong_type.given == {"pets": None, "premium": {"py": "Decimal('500.5')"}}
+    assert wrong_type.expect == ("rejected: pets must be of type int, not None; decide which error it raises and "
+                                 "write expect: {raises: TypeError} (or the right one)")
 
 
 def test_equivalence_class_and_invalid_types():
     rest = [(p.key, p.given, p.kind.value) for p in propose(pets_requirement()) if not p.key.startswith("rules:boundary")]
     assert rest == [
-        ("rules:class:pets=valid", "pets = 25", "nominal"),
-        ("rules:type:pets=None", "pets = None", "error"),
-        ("rules:type:pets='abc'", "pets = 'abc'", "error"),
+        ("rules:class:pets=valid", {"pets": 25}, "nominal"),
+        ("rules:type:pets=None", {"pets": None}, "error"),
+        ("rules:type:pets='abc'", {"pets": "abc"}, "error"),
     ]
 
 
@@ -67,19 +86,19 @@ def test_string_lengths_enum_members_and_bools():
 def test_decimal_steps_are_cents():
     req = Requirement(id="PAY-2", title="t", statement="s", inputs={"amount": {"type": "decimal", "min": 0.5, "max": 100}})
     givens = [p.given for p in propose(req) if p.key.startswith("rules:boundary")]
-    assert givens == ["amount = 0.49", "amount = 0.5", "amount = 0.51", "amount = 99.99", "amount = 100", "amount = 100.01"]
+    assert givens == [{"amount": {"py": f"Decimal('{v}')"}} for v in ("0.49", "0.5", "0.51", "99.99", "100", "100.01")]
 
 
 @pytest.mark.verifies("ENUM-1.1")
 def test_fine_grained_bounds_step_by_their_own_precision():
     req = Requirement(id="PAY-2", title="t", statement="s", inputs={"rate": {"type": "float", "min": 0.001, "max": 0.002}})
-    got = [(p.given, p.expect) for p in propose(req) if p.key.startswith(("rules:boundary", "rules:class"))]
+    got = [(p.given, p.expect.split(";")[0]) for p in propose(req) if p.key.startswith(("rules:boundary", "rules:class"))]
     assert got == [
-        ("rate = 0", "rejected: rate = 0 is below the minimum 0.001"),
-        ("rate = 0.001", "accepted: rate = 0.001 is within 0.001..0.002"),
-        ("rate = 0.002", "accepted: rate = 0.002 is within 0.001..0.002"),
-        ("rate = 0.003", "rejected: rate = 0.003 is above the maximum 0.002"),
-        ("rate = 0.0015", "accepted: rate = 0.0015 is within 0.001..0.002"),
+        ({"rate": 0.0}, "rejected: rate = 0 is below the minimum 0.001"),
+        ({"rate": 0.001}, "accepted: rate = 0.001 is within 0.001..0.002"),
+        ({"rate": 0.002}, "accepted: rate = 0.002 is within 0.001..0.002"),
+        ({"rate": 0.003}, "rejected: rate = 0.003 is above the maximum 0.002"),
+        ({"rate": 0.0015}, "accepted: rate = 0.0015 is within 0.001..0.002"),
     ]
 
 
@@ -118,7 +137,7 @@ def test_enumerate_writes_a_proposed_plan(project, cli):
         "  - id: PAY-1.1\n"
         "    title: 1 pet pays the list premium\n"
         "    kind: nominal\n"
-        "    given: the situation of acceptance criterion 1\n"
+        "    given: 'the situation of acceptance criterion 1: write the inputs as given: {parameter: value}'\n"
         "    expect: 1 pet pays the list premium\n"
         "    priority: high\n"
         "    origin: rules\n"
@@ -150,7 +169,8 @@ def test_hand_edits_and_comments_survive_a_rerun(project, cli):
     text = plan.read_text()
     text = replaced(text, "requirement: PAY-1\n", "# reviewed in the pricing meeting\nrequirement: PAY-1\n")
     text = replaced(text, "    title: pets = 0 (min)\n", "    title: a household with no pets yet  # clarified\n")
-    text = replaced(text, "    expect: 'accepted: pets = 0 is within 0..50'\n", "    expect: \"premium 0.00 for an empty household\"\n")
+    text = replaced(text, "    expect: 'accepted: pets = 0 is within 0..50; decide the result and write expect: {returns: VALUE}'\n",
+                    "    expect: \"premium 0.00 for an empty household\"\n")
     plan.write_text(text)
     result = cli("enumerate", "PAY-1", "-C", project)
     assert result.out == "unchanged plans/PAY-1.yaml: 0 new cases proposed, 11 in plan\n"
@@ -222,4 +242,5 @@ def test_a_plan_in_another_indentation_style_keeps_it(project, cli):
     fourth = flush.index("- id: PAY-1.4\n")
     status_at = flush.index("  status: proposed\n", fourth)
     assert text[:review_at] == flush[:status_at] + "  status: approved\n" + flush[status_at + len("  status: proposed\n"):]
-    assert re.fullmatch(r"review:\n  by: Jessie Young\n  at: \S+\n  fingerprint: sha256:[0-9a-f]{64}\n", text[review_at:])
+    assert re.fullmatch(r"review:\n  by: Jessie Young\n  at: \S+\n  fingerprint: sha256:[0-9a-f]{64}\n"
+                        r"  vouched: \|\n    requirement: PAY-1\n(    .*\n)+", text[review_at:])

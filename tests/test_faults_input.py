@@ -319,10 +319,10 @@ def test_the_default_gate_fails_on_dangling_and_failing():
     assert DEFAULT_FAIL_ON == ("dangling", "failing")
 
 
-def test_init_writes_the_default_gate(tmp_path, cli):
+def test_init_writes_a_gate_that_also_fails_on_suspect(tmp_path, cli):
     assert cli("init", "-C", tmp_path).code == 0
-    assert 'fail_on = ["dangling", "failing"]\n' in (tmp_path / "pyproject.toml").read_text()
-    assert load_config(tmp_path).fail_on == list(DEFAULT_FAIL_ON)
+    assert 'fail_on = ["dangling", "failing", "suspect"]\n' in (tmp_path / "pyproject.toml").read_text()
+    assert load_config(tmp_path).fail_on == ["dangling", "failing", "suspect"]
     (tmp_path / "pyproject.toml").write_text("")
     assert load_config(tmp_path).fail_on == ["dangling", "failing"]
 

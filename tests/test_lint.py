@@ -99,7 +99,8 @@ def test_example_lints_clean_with_one_suspect_warning(cli):
     assert result.code == 0
     assert result.out == (
         "plans/CARD-2.yaml:43: warning: plan of CARD-2 is SUSPECT: the requirement or an approved case "
-        "changed after review; review it again with 'testplan approve CARD-2 --by NAME'\n"
+        "changed after review; see what changed with 'testplan diff CARD-2', then re-sign with "
+        "'testplan approve CARD-2 --by NAME' (it approves no proposed case)\n"
     )
     assert result.err == "lint: 0 errors, 1 warning\n"
 

@@ -54,7 +54,8 @@ plans = "plans"
 
 
 def case(title: str, kind: str = "edge", inputs: dict[str, str] | None = None, given: str = "", expect: str = "",
-         technique: str = "equivalence classes", assumptions: list[str] | None = None, priority: str = "medium") -> dict:
+         technique: str = "equivalence classes", assumptions: list[str] | None = None, priority: str = "medium",
+         outcome: dict | None = None) -> dict:
     return {
         "title": title,
         "kind": kind,
@@ -62,6 +63,7 @@ def case(title: str, kind: str = "edge", inputs: dict[str, str] | None = None, g
         "inputs": [{"name": n, "value": v} for n, v in (inputs or {}).items()],
         "given": given or title,
         "expect": expect or f"the outcome of {title}",
+        "outcome": outcome or {"kind": "unstated", "value": "", "exception": "", "match": ""},
         "assumptions": assumptions or [],
         "priority": priority,
     }
@@ -151,7 +153,7 @@ def test_request_body_is_structured_output_with_the_requirement(project: Path, s
     schema = body["response_format"]["json_schema"]["schema"]
     assert schema["required"] == ["cases"]
     item = schema["$defs"]["LLMCase"]
-    assert set(item["required"]) == {"title", "kind", "technique", "inputs", "given", "expect", "assumptions", "priority"}
+    assert set(item["required"]) == {"title", "kind", "technique", "inputs", "given", "expect", "outcome", "assumptions", "priority"}
     assert item["additionalProperties"] is False
     prompt = request.prompt
     assert "A household insuring 2 or more pets gets 10 % off each premium; 5 or more pets get 15 %." in prompt
@@ -162,7 +164,7 @@ def test_request_body_is_structured_output_with_the_requirement(project: Path, s
         assert technique in prompt
     assert "assumption" in prompt
     # the rule-based cases are listed, so the model adds rather than repeats
-    assert "- [error] given: pets = -1 | expect: rejected: pets = -1 is below the minimum 0" in prompt
+    assert '- [error] given: {pets: -1} | expect: {raises: "ValueError"}' in prompt
     assert request.headers["authorization"] == "Bearer unused"  # a loopback server needs no key
 
 
@@ -428,7 +430,7 @@ FAILURES = {
     "schema-violation": (
         [ok({"cases": [{**UNICODE, "kind": "cosmic"}]}), ok({"cases": [{"title": "only a title"}]})], 2, 4,
         "testplan: provider: the model gpt-test answered PAY-1 with JSON that does not match the case schema twice "
-        "(cases.0.kind: Field required and 6 more errors); rerun, or use a model or server with structured-output support"),
+        "(cases.0.kind: Field required and 7 more errors); rerun, or use a model or server with structured-output support"),
     "length": (
         [Reply(200, completion('{"cases": [', finish_reason="length"))], 1, 4,
         "testplan: provider: the model gpt-test's answer for PAY-1 was cut off at its length limit; use a model with "
@@ -642,3 +644,30 @@ def test_timeout_with_retries_says_how_often_it_tried(project: Path, server: Fak
     assert _stderr_line(capsys) == (f"testplan: provider: LLM request to {server.base_url} timed out after 0.2 s on each "
                                     f"of 2 attempts; raise --timeout or check the server")
     assert len(server.requests) == 2
+
+
+# --- structured cases (issue 12) ------------------------------------------------------------------
+
+@pytest.mark.verifies("ENUM-2")
+def test_structured_outcomes_become_structured_cases(project: Path, server: FakeOpenAI) -> None:
+    returns = case("two pets, list premium 100", "boundary", {"pets": "2", "list_premium": "Decimal('100.00')"},
+                   "2 pets, list premium 100.00", "each premium is 90.00",
+                   outcome={"kind": "returns", "value": "Decimal('90.00')", "exception": "", "match": ""})
+    raises = case("a negative count", "error", {"pets": "-3", "list_premium": "10"}, "pets = -3",
+                  "ValueError('pet count must be >= 0')",
+                  outcome={"kind": "raises", "value": "", "exception": "ValueError", "match": "pet count"})
+    not_code = case("a household of cats", "edge", {"household": "three cats"}, "a household of three cats",
+                    "the discount applies", outcome={"kind": "returns", "value": "the discounted price", "exception": "", "match": ""})
+    server.reply(ok({"cases": [returns, raises, not_code]}))
+    assert enumerate_llm(project, server.base_url) == 0
+    _, plan = load(project)
+    first, second, third = llm_cases(plan)
+    assert (first.given, first.expect.returns) == ({"pets": 2, "list_premium": {"py": "Decimal('100.00')"}},
+                                                   {"py": "Decimal('90.00')"})
+    assert (second.given, second.expect.raises, second.expect.match) == ({"pets": -3, "list_premium": 10}, "ValueError", "pet count")
+    # 'three cats' and 'the discounted price' are not Python expressions: the case stays prose
+    assert (third.given, third.expect) == ("a household of three cats", "the discount applies")
+    assert all(c.status.value == "proposed" for c in (first, second, third))
+    text = plan_file(project).read_text()
+    assert "    given: {pets: 2, list_premium: {py: Decimal('100.00')}}\n    expect: {returns: {py: Decimal('90.00')}}\n" in text
+    assert "outcome" in llm.SYSTEM_PROMPT and "kind: unstated" in llm.SYSTEM_PROMPT

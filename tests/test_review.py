@@ -40,18 +40,19 @@ def test_unapproved_plan_is_unreviewed_and_missing_plan_is_no_plan(project, cli)
 
 @pytest.mark.verifies("REV-1.1")
 def test_approve_records_who_when_and_fingerprint(project, cli):
-    result = cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    result = cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     assert result.code == 0
     assert result.out.startswith("approved 11 cases of PAY-1 (11 approved in plan); review recorded by Jessie Young: sha256:")
     text = (project / "plans" / "PAY-1.yaml").read_text()
     assert text.count("status: approved") == 11
-    assert re.search(r"\nreview:\n  by: Jessie Young\n  at: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'\n  fingerprint: sha256:[0-9a-f]{64}\n$", text)
+    assert re.search(r"\nreview:\n  by: Jessie Young\n  at: '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'\n  fingerprint: sha256:[0-9a-f]{64}\n"
+                     r"  vouched: \|\n    requirement: PAY-1\n    statement: 2 or more pets get 10 % off; 5 or more get 15 %.\n", text)
     assert states(cli, project)["PAY-1"] == "APPROVED"
 
 
 @pytest.mark.verifies("REV-1.2")
 def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(project, cli):
-    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     reqs = project / "requirements.yaml"
     reqs.write_text(reqs.read_text().replace("5 or more get 15 %.", "5 or more get 20 %."))
     assert states(cli, project)["PAY-1"] == "SUSPECT"
@@ -71,7 +72,7 @@ def test_editing_the_statement_makes_the_plan_suspect_until_approved_again(proje
     ("    risk: high\n", "    risk: critical\n"),
 ], ids=["folded-statement", "title", "comment", "block-mapping", "risk"])
 def test_formatting_comments_titles_and_risk_do_not_make_it_suspect(project, cli, edit):
-    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     reqs = project / "requirements.yaml"
     old, new = edit
     assert old in reqs.read_text()
@@ -84,7 +85,7 @@ def test_rewrapping_an_input_description_does_not_make_it_suspect(project, cli):
     reqs = project / "requirements.yaml"
     reqs.write_text(replaced(reqs.read_text(), "      pets: {type: int, min: 0, max: 50}\n",
                              "      pets: {type: int, min: 0, max: 50, description: pets in the household}\n"))
-    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     reqs.write_text(replaced(reqs.read_text(), "      pets: {type: int, min: 0, max: 50, description: pets in the household}\n",
                              "      pets:\n        type: int\n        min: 0\n        max: 50.0\n        description: >\n          pets in\n          the   household\n"))
     assert states(cli, project)["PAY-1"] == "APPROVED"
@@ -99,7 +100,7 @@ def test_rewrapping_an_input_description_does_not_make_it_suspect(project, cli):
     ("      pets: {type: int, min: 0, max: 50}\n", "      pets: {type: int, min: 0, max: 20}\n"),
 ])
 def test_content_edits_make_it_suspect(project, cli, edit):
-    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     reqs = project / "requirements.yaml"
     reqs.write_text(reqs.read_text().replace(*edit))
     assert states(cli, project)["PAY-1"] == "SUSPECT"
@@ -109,7 +110,7 @@ def test_content_edits_make_it_suspect(project, cli, edit):
 def test_editing_an_approved_case_makes_it_suspect_but_a_proposed_one_does_not(project, cli):
     cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
     plan = project / "plans" / "PAY-1.yaml"
-    plan.write_text(replaced(plan.read_text(), "expect: 'accepted: pets = 0 is within 0..50'", "expect: premium 0.00"))
+    plan.write_text(replaced(plan.read_text(), "expect: 'accepted: pets = 0 is within 0..50; decide the result and write expect: {returns: VALUE}'", "expect: premium 0.00"))
     assert states(cli, project)["PAY-1"] == "APPROVED"  # PAY-1.4 is still proposed
     plan.write_text(replaced(plan.read_text(), "expect: 1 pet pays the list premium", "expect: 1 pet pays 90 %"))
     assert states(cli, project)["PAY-1"] == "SUSPECT"  # PAY-1.1 is approved
@@ -175,7 +176,7 @@ def test_review_off_a_terminal_points_to_the_scriptable_commands(project, cli):
 
 
 def test_status_table(project, cli):
-    cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    cli("approve", "PAY-1", "--all-proposed", "--by", "Jessie Young", "-C", project)
     out = cli("status", "-C", project).out
     assert "PAY-1 Multi-pet discount" in out
     assert "APPROVED" in out and "NO PLAN" in out
@@ -301,3 +302,93 @@ def test_approve_needs_a_case_to_vouch_for(tmp_path, cli):
     assert (result.code, result.err) == (2, "testplan: bad-input: approve: CARD-1 has no proposed or approved case, and a "
                                             "review must vouch for at least one; run 'testplan enumerate CARD-1' or add a case to its plan\n")
     assert (tmp_path / "plans" / "CARD-1.yaml").read_text() == "requirement: CARD-1\ncases: []\n"
+
+
+# --- approval means someone looked (issue 12) ---------------------------------------------------
+
+@pytest.mark.verifies("REV-1.1")
+def test_approve_without_case_with_proposed_cases_present_refuses_and_changes_nothing(project, cli):
+    from tp_helpers import tree_digest
+
+    before = tree_digest(project)
+    result = cli("approve", "PAY-1", "--by", "X", "-C", project)
+    assert result.code == 2
+    assert result.err == ("testplan: bad-input: approve: PAY-1 has 11 proposed cases (PAY-1.1, PAY-1.2, PAY-1.3, PAY-1.4, "
+                          "PAY-1.5, PAY-1.6, PAY-1.7, PAY-1.8, PAY-1.9, PAY-1.10, PAY-1.11); name them with --case, approve "
+                          "all shown with --all-proposed, or reject them (nothing was changed)\n")
+    assert tree_digest(project) == before
+    assert cli("approve", "PAY-1", "--case", "PAY-1.1", "--all-proposed", "--by", "X", "-C", project).err == (
+        "testplan: bad-input: approve: give --case IDs or --all-proposed, not both\n")
+    assert tree_digest(project) == before
+
+
+@pytest.mark.verifies("REV-1.2")
+def test_re_signing_a_suspect_plan_approves_nothing_new(project, cli):
+    assert cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project).code == 0
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "5 or more get 15 %.", "5 or more get 20 %."))
+    lines = lint_lines(cli, project)
+    assert lines[0].endswith("plan of PAY-1 is SUSPECT: the requirement or an approved case changed after review; see what "
+                             "changed with 'testplan diff PAY-1', then re-sign with 'testplan approve PAY-1 --case PAY-1.1 "
+                             "--by NAME' (it approves no proposed case)")
+    refused = cli("approve", "PAY-1", "--by", "Jessie Young", "-C", project)
+    assert refused.code == 2 and "; to re-sign without approving them, name an approved case (--case PAY-1.1) (nothing was changed)" in refused.err
+    result = cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project)
+    assert result.out.startswith("approved 0 cases of PAY-1 (1 approved in plan); review recorded by Jessie Young")
+    assert states(cli, project)["PAY-1"] == "APPROVED"
+    assert (project / "plans" / "PAY-1.yaml").read_text().count("status: approved") == 1
+
+
+@pytest.mark.verifies("REV-1.2")
+def test_diff_shows_what_changed_since_the_review(project, cli):
+    assert cli("approve", "PAY-1", "--case", "PAY-1.1", "--case", "PAY-1.3", "--by", "Jessie Young", "-C", project).code == 0
+    assert cli("diff", "PAY-1", "-C", project).out == "PAY-1: no change since the review by Jessie Young\n"
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "5 or more get 15 %.", "5 or more get 20 %."))
+    plan = project / "plans" / "PAY-1.yaml"
+    text = plan.read_text()
+    assert text.index("  - id: PAY-1.3\n") < text.index("    given: {pets: -1}\n") < text.index("review:")
+    plan.write_text(text.replace("    given: {pets: -1}\n", "    given: {pets: -2}\n", 1))  # the case, not the snapshot
+    result = cli("diff", "PAY-1", "-C", project)
+    assert result.code == 0
+    out = result.out.splitlines()
+    assert out[0].startswith("--- reviewed by Jessie Young at ") and out[1] == "+++ now"
+    assert "-statement: 2 or more pets get 10 % off; 5 or more get 15 %." in out
+    assert "+statement: 2 or more pets get 10 % off; 5 or more get 20 %." in out
+    assert "-    given: {pets: -1}" in out and "+    given: {pets: -2}" in out
+    assert "   - PAY-1.3 [error, high] pets = -1 (min - 1)" in out  # context line
+
+
+def test_diff_of_a_plan_never_reviewed(project, cli):
+    result = cli("diff", "PAY-1", "-C", project)
+    assert (result.code, result.err) == (2, "testplan: bad-input: diff: PAY-1 has never been reviewed, so there is nothing "
+                                            "to compare; review it with 'testplan review PAY-1'\n")
+
+
+@pytest.mark.verifies("REV-1.2")
+def test_interactive_review_of_a_suspect_plan_shows_what_changed_first(project, cli):
+    assert cli("approve", "PAY-1", "--case", "PAY-1.1", "--by", "Jessie Young", "-C", project).code == 0
+    reqs = project / "requirements.yaml"
+    reqs.write_text(replaced(reqs.read_text(), "5 or more get 15 %.", "5 or more get 20 %."))
+    child = pexpect.spawn(sys.executable, ["-m", "testplan", "review", "PAY-1", "--by", "R", "-C", str(project)],
+                          encoding="utf-8", timeout=10, dimensions=(50, 200), env=PLAIN_TERMINAL)
+    child.expect_exact("this plan is SUSPECT")
+    child.expect_exact("what changed since the last review:")
+    child.expect_exact("-statement: 2 or more pets get 10 % off; 5 or more get 15 %.")
+    child.expect_exact("+statement: 2 or more pets get 10 % off; 5 or more get 20 %.")
+    child.expect(r"\[1/10\] PAY-1\.2")
+    child.sendline("q")
+    child.expect_exact("decisions: 0 approve, 0 reject, 10 left proposed")
+    child.expect_exact("[y/N]: ")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_diff_of_a_review_from_before_snapshots_says_so(cli):
+    from tp_helpers import EXAMPLE
+
+    result = cli("diff", "CARD-2", "-C", EXAMPLE)
+    assert (result.code, result.out) == (0, "CARD-2: the review by Jessie Young kept no snapshot (it predates them), so "
+                                            "there is nothing to compare; 'testplan status' says whether the plan is SUSPECT\n")

@@ -60,7 +60,7 @@ def test_only_the_named_plan_file_is_written(project, cli):
     after = tree_digest(project)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed == {"plans/PAY-1.yaml"}
-    cli("approve", "CARD-1", "--by", "R", "-C", project)
+    cli("approve", "CARD-1", "--all-proposed", "--by", "R", "-C", project)
     final = tree_digest(project)
     assert {k for k in final if final[k] != after.get(k)} == {"plans/CARD-1.yaml"}
 
@@ -108,6 +108,7 @@ def test_init_scaffolds_and_never_overwrites(tmp_path, cli):
         f"created  {tmp_path / 'requirements.yaml'}",
         f"created  {tmp_path / 'plans'}/",
         f"created  {tmp_path / 'pyproject.toml'} with [tool.testplan]",
+        f"created  {tmp_path / '.gitignore'} with .testplan/",
         "next: add requirements, then 'testplan enumerate --all' and 'testplan review ID'",
     ]
     assert cli("lint", "-C", tmp_path).out == "lint: no problems\n"

@@ -11,6 +11,7 @@ proposed cases' wording, and a rejected case is never proposed again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..model import Case, CaseKind, CaseStatus, Priority
 from ..store import PlanFile
@@ -23,8 +24,8 @@ class Proposal:
     key: str  # stable identity of what is proposed, e.g. "rules:boundary:pets=-1"
     title: str
     kind: CaseKind
-    given: str
-    expect: str
+    given: Any  # prose, or a mapping parameter -> value
+    expect: Any  # prose, or {returns: VALUE} / {raises: Name}
     origin: str  # rules | llm:<model>
     priority: Priority = Priority.medium
     provenance: dict[str, str] = field(default_factory=dict)

@@ -44,11 +44,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..config import Config, env
 from ..errors import InputError, ProviderError
-from ..model import Case, CaseKind, CaseStatus, InputSpec, Plan, Priority, Requirement
+from ..model import (EXCEPTION_PATTERN, PARAM_PATTERN, Case, CaseKind, CaseStatus, InputSpec, Plan, Priority,
+                     Requirement, flow)
 from . import Proposal
 from . import rules
 
-PROMPT_VERSION = "testplan-llm-1"
+PROMPT_VERSION = "testplan-llm-2"
 CACHE_FORMAT = 1
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 MAX_CASES = 15
@@ -68,6 +69,15 @@ class InputValue(_Out):
     value: str
 
 
+class LLMOutcome(_Out):
+    """The checkable outcome: what the call returns, or what it raises."""
+
+    kind: Literal["returns", "raises", "unstated"]
+    value: str  # returns: the value as a Python expression; else ""
+    exception: str  # raises: the exception class name; else ""
+    match: str  # raises: a regular expression its message matches; else ""
+
+
 class LLMCase(_Out):
     title: str
     kind: Literal["nominal", "boundary", "edge", "error", "security"]
@@ -77,6 +87,7 @@ class LLMCase(_Out):
     inputs: list[InputValue]
     given: str
     expect: str
+    outcome: LLMOutcome
     assumptions: list[str]
     priority: Literal["low", "medium", "high"]
 
@@ -184,6 +195,11 @@ situation and outcome, even in other words), and never propose a case a reviewer
 - Every case is concrete: `inputs` lists the exact input values (use the requirement's input \
 names where they apply), `given` is the exact situation, `expect` is the exact, checkable \
 outcome (a value, an error type and message, or a state). No placeholders.
+- Make cases structured where you can: each `inputs` value is a Python literal or expression \
+(`2`, `'visa'`, `None`, `Decimal('90.00')`) named after the callable's parameter, and `outcome` \
+says what the call returns (`kind: returns`, `value` a Python expression) or raises (`kind: \
+raises`, `exception` the class name, `match` a regular expression of its message, or ""); use \
+`kind: unstated` with empty strings when the requirement does not decide the outcome.
 - When the requirement does not settle something a case depends on, state the assumption in \
 `assumptions`; otherwise leave `assumptions` empty.
 - `kind` is nominal, boundary, edge, error or security; `technique` names the technique that \
@@ -204,8 +220,17 @@ def _spec_text(spec: InputSpec) -> str:
     return ", ".join(parts)
 
 
-def _case_line(kind: str, given: str, expect: str) -> str:
-    return f"- [{kind}] given: {_fold(given) or '-'} | expect: {_fold(expect) or '-'}"
+def as_text(value: Any) -> str:
+    """A case's given/expect as one line: prose as written, structured values in YAML flow style."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(exclude_none=True)
+    return flow(value)
+
+
+def _case_line(kind: str, given: Any, expect: Any) -> str:
+    return f"- [{kind}] given: {_fold(as_text(given)) or '-'} | expect: {_fold(as_text(expect)) or '-'}"
 
 
 def prompt_cases(requirement: Requirement, plan: Plan) -> tuple[list[str], list[str]]:
@@ -619,7 +644,8 @@ def llm_key(kind: CaseKind, given: str, expect: str) -> str:
 
 def _case_signatures(case: Case) -> list[Signature]:
     found = []
-    by_given = given_signature(case.given)
+    by_given = given_signature(case.given) if isinstance(case.given, str) else signature(
+        [(name, as_text(value)) for name, value in case.given.items()])
     if by_given:
         found.append(by_given)
     if case.provenance and "inputs" in case.provenance:
@@ -637,6 +663,53 @@ def origin_of(model: str) -> str:
     return "llm:" + (re.sub(r"\s+", "-", model.strip()) or "unknown")
 
 
+def _case_value(expression: str) -> Any:
+    """An LLM's value as a case value: a plain literal as itself, anything else as ``{py: ...}``
+    (parsed, never evaluated); None when it is not a Python expression."""
+    import ast
+
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    try:
+        value = ast.literal_eval(tree)
+    except ValueError:
+        return {"py": expression.strip()}
+    if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and value == value
+                                                               and value not in (float("inf"), float("-inf"))):
+        return {"value": value}  # boxed so that None is told apart from "not an expression"
+    return {"py": expression.strip()}
+
+
+def _structured_given(inputs: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
+    given: dict[str, Any] = {}
+    for name, expression in inputs:
+        value = _case_value(expression)
+        if value is None or not re.match(PARAM_PATTERN, name) or name in given:
+            return None
+        given[name] = value.get("value") if "value" in value else value
+    return given or None
+
+
+def _structured_expect(outcome: LLMOutcome) -> dict[str, Any] | None:
+    if outcome.kind == "returns":
+        value = _case_value(outcome.value) if outcome.value.strip() else None
+        if value is None:
+            return None
+        return {"returns": value.get("value") if "value" in value else value}
+    if outcome.kind == "raises" and re.match(EXCEPTION_PATTERN, outcome.exception.strip()):
+        expect: dict[str, Any] = {"raises": outcome.exception.strip()}
+        if outcome.match.strip():
+            try:
+                re.compile(outcome.match)
+            except re.error:
+                return expect
+            expect["match"] = outcome.match
+        return expect
+    return None
+
+
 def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str) -> list[Proposal]:
     """The answer's cases as proposals, minus near-duplicates of what the plan (or the rules) has.
 
@@ -646,11 +719,11 @@ def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str)
     """
     taken: set[tuple[str, Any]] = set()
     for case in plan.cases:
-        taken.add((case.kind.value, norm_text(case.given)))
+        taken.add((case.kind.value, norm_text(as_text(case.given))))
         for sig in _case_signatures(case):
             taken.add((case.kind.value, sig))
     for proposal in rules.propose(requirement):
-        taken.add((proposal.kind.value, norm_text(proposal.given)))
+        taken.add((proposal.kind.value, norm_text(as_text(proposal.given))))
         sig = signature(proposal.inputs)
         if sig:
             taken.add((proposal.kind.value, sig))
@@ -681,12 +754,14 @@ def to_proposals(answer: Answer, requirement: Requirement, plan: Plan, key: str)
                       "technique": item.technique}
         if inputs:
             provenance["inputs"] = json.dumps([list(p) for p in inputs], ensure_ascii=False)
+        structured_given = None if assumptions else _structured_given(inputs)
+        structured_expect = _structured_expect(item.outcome)
         out.append(Proposal(
             key=llm_key(kind, given, expect),
             title=_fold(item.title) or f"{kind.value} case: {given}"[:80],
             kind=kind,
-            given=given,
-            expect=expect,
+            given=structured_given if structured_given is not None else given,
+            expect=structured_expect if structured_expect is not None else expect,
             origin=origin,
             priority=Priority(item.priority),
             provenance=provenance,

@@ -6,6 +6,12 @@
 - per string input: empty, min length, max length, max length + 1, and invalid types;
 - per bool input: both values and None; per enum input: every member and one non-member.
 
+Input cases are structured: ``given`` maps the input to its value (the other declared inputs get
+a typical valid value), and a value outside the domain expects ``{raises: ValueError}`` when
+an acceptance line names the error ("rejected with ValueError"; a wrong type expects
+``TypeError`` only when that is named). Where the rules cannot know the outcome (the result of
+a valid value, an error nobody named) ``expect`` is prose telling the reviewer what to decide.
+
 The output depends on nothing but the requirement, so re-running is byte-identical.
 """
 
@@ -14,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import re
 from decimal import Decimal
+
+from typing import Any
 
 from ..model import CaseKind, InputSpec, Priority, Requirement
 from . import Proposal
@@ -45,6 +53,66 @@ def names_error(line: str) -> bool:
     return ERROR_WORDS.search(line) is not None
 
 
+EXCEPTION_NAME = re.compile(r"\b([A-Z][A-Za-z0-9]*(?:Error|Exception))\b")
+
+
+def named_errors(req: Requirement) -> list[str]:
+    """Exception names the acceptance lines that name an error mention, in order, each once."""
+    found: list[str] = []
+    for line in req.acceptance:
+        if names_error(line):
+            for name in EXCEPTION_NAME.findall(line):
+                if name not in found:
+                    found.append(name)
+    return found
+
+
+def value_of(spec: InputSpec, value: Decimal | int | float | str | bool | None) -> Any:
+    """A case value for ``given``: decimals as ``{py: "Decimal('1.5')"}``, numbers as numbers."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    number = Decimal(str(value))
+    if spec.type == "int":
+        return int(number)
+    if spec.type == "decimal":
+        return {"py": f"Decimal('{_fmt(number)}')"}
+    return float(number)
+
+
+def typical(spec: InputSpec) -> Any:
+    """A valid value of an input (the middle of its range, its shortest length, its first member)."""
+    if spec.type in STEP:
+        return value_of(spec, _representative(spec))
+    if spec.type == "str":
+        lo = spec.min_length or 0
+        return "a" * max(lo, min(1, spec.max_length if spec.max_length is not None else 1))
+    if spec.type == "bool":
+        return True
+    return (spec.values or [None])[0]
+
+
+def _given(req: Requirement, name: str, value: Any) -> dict[str, Any]:
+    """``given`` for a case about one input: it gets ``value``, every other input a typical value."""
+    return {other: (value if other == name else typical(spec)) for other, spec in req.inputs.items()}
+
+
+def _rejected(req: Requirement, text: str, wrong_type: bool = False) -> Any:
+    """``expect`` for a value outside the domain: the named error, else what to decide."""
+    named = named_errors(req)
+    if wrong_type:
+        if "TypeError" in named:
+            return {"raises": "TypeError"}
+        return f"{text}; decide which error it raises and write expect: {{raises: TypeError}} (or the right one)"
+    chosen = next((n for n in named if n != "TypeError"), None)
+    if chosen is not None:
+        return {"raises": chosen}
+    return f"{text}; no acceptance line names the error: write expect: {{raises: ExceptionName}}"
+
+
+def _accepted(text: str) -> str:
+    return f"{text}; decide the result and write expect: {{returns: VALUE}}"
+
+
 def _fmt(value: Decimal | int | float | str | bool | None) -> str:
     if value is None:
         return "None"
@@ -58,7 +126,7 @@ def _fmt(value: Decimal | int | float | str | bool | None) -> str:
     return format(number.normalize(), "f")
 
 
-def _proposal(req: Requirement, key: str, title: str, kind: CaseKind, given: str, expect: str,
+def _proposal(req: Requirement, key: str, title: str, kind: CaseKind, given: Any, expect: Any,
               priority: Priority = Priority.medium, inputs: tuple[tuple[str, str], ...] = ()) -> Proposal:
     return Proposal(key=f"rules:{key}", title=title, kind=kind, given=given, expect=expect,
                     origin=ORIGIN, priority=priority, inputs=inputs)
@@ -76,7 +144,7 @@ def acceptance_cases(req: Requirement) -> list[Proposal]:
         kind = CaseKind.error if names_error(line) else CaseKind.nominal
         out.append(_proposal(
             req, acceptance_key(line), line.strip(), kind,
-            given=f"the situation of acceptance criterion {index}",
+            given=f"the situation of acceptance criterion {index}: write the inputs as given: {{parameter: value}}",
             expect=line.strip(),
             priority=Priority.high,
         ))
@@ -91,6 +159,20 @@ def _bounds_text(spec: InputSpec) -> str:
     if spec.max is not None:
         return f"at most {_fmt(spec.max)}"
     return "valid"
+
+
+def _representative(spec: InputSpec) -> Decimal:
+    step = step_of(spec)
+    lo = Decimal(str(spec.min)) if spec.min is not None else None
+    hi = Decimal(str(spec.max)) if spec.max is not None else None
+    if lo is not None and hi is not None:
+        mid = (lo + hi) / 2  # exact: the middle of 0.001..0.002 is 0.0015, not a rounded bound
+        return mid.to_integral_value() if spec.type == "int" else mid
+    if lo is not None:
+        return lo + 10 * step
+    if hi is not None:
+        return hi - 10 * step
+    return Decimal(1)
 
 
 def numeric_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
@@ -111,49 +193,47 @@ def numeric_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal
         seen.add(value)
         valid = (lo is None or value >= lo) and (hi is None or value <= hi)
         text = _fmt(value if spec.type != "int" else int(value))
+        expect: Any
         if valid:
-            expect = f"accepted: {name} = {text} is {rng}"
+            expect = _accepted(f"accepted: {name} = {text} is {rng}")
         elif lo is not None and value < lo:
-            expect = f"rejected: {name} = {text} is below the minimum {_fmt(spec.min)}"
+            expect = _rejected(req, f"rejected: {name} = {text} is below the minimum {_fmt(spec.min)}")
         else:
-            expect = f"rejected: {name} = {text} is above the maximum {_fmt(spec.max)}"
+            expect = _rejected(req, f"rejected: {name} = {text} is above the maximum {_fmt(spec.max)}")
         out.append(_proposal(
             req, f"boundary:{name}={text}", f"{name} = {text} ({label})",
             CaseKind.boundary if valid else CaseKind.error,
-            given=f"{name} = {text}", expect=expect, priority=Priority.high,
+            given=_given(req, name, value_of(spec, value)), expect=expect, priority=Priority.high,
             inputs=((name, text),),
         ))
     # one representative of the valid equivalence class
-    if lo is not None and hi is not None:
-        mid = (lo + hi) / 2  # exact: the middle of 0.001..0.002 is 0.0015, not a rounded bound
-        mid = mid.to_integral_value() if spec.type == "int" else mid
-    elif lo is not None:
-        mid = lo + 10 * step
-    elif hi is not None:
-        mid = hi - 10 * step
-    else:
-        mid = Decimal(1)
+    mid = _representative(spec)
     if mid not in seen:
         text = _fmt(int(mid) if spec.type == "int" else mid)
         out.append(_proposal(
             req, f"class:{name}=valid", f"{name} = {text} (a typical valid value)", CaseKind.nominal,
-            given=f"{name} = {text}", expect=f"accepted: {name} = {text} is {rng}",
+            given=_given(req, name, value_of(spec, mid)), expect=_accepted(f"accepted: {name} = {text} is {rng}"),
             inputs=((name, text),),
         ))
     out += _invalid_type_cases(req, name, spec, wrong="'abc'")
     return out
 
 
+_WRONG = {"'abc'": "abc", "123": 123, "'yes'": "yes"}
+
+
 def _invalid_type_cases(req: Requirement, name: str, spec: InputSpec, wrong: str) -> list[Proposal]:
     out = [_proposal(
         req, f"type:{name}=None", f"{name} is None", CaseKind.error,
-        given=f"{name} = None", expect=f"rejected: {name} must be of type {spec.type}, not None",
+        given=_given(req, name, None),
+        expect=_rejected(req, f"rejected: {name} must be of type {spec.type}, not None", wrong_type=True),
         inputs=((name, "None"),),
     )]
     if spec.type != "enum":
         out.append(_proposal(
             req, f"type:{name}={wrong}", f"{name} of the wrong type", CaseKind.error,
-            given=f"{name} = {wrong}", expect=f"rejected: {name} must be of type {spec.type}, not {wrong}",
+            given=_given(req, name, _WRONG[wrong]),
+            expect=_rejected(req, f"rejected: {name} must be of type {spec.type}, not {wrong}", wrong_type=True),
             inputs=((name, wrong),),
         ))
     return out
@@ -175,12 +255,12 @@ def string_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]
         seen.add(length)
         valid = length >= lo and (hi is None or length <= hi)
         limits = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        expect = (f"accepted: a {length}-character {name} is within {limits} characters" if valid
-                  else f"rejected: a {length}-character {name} is outside {limits} characters")
+        expect = (_accepted(f"accepted: a {length}-character {name} is within {limits} characters") if valid
+                  else _rejected(req, f"rejected: a {length}-character {name} is outside {limits} characters"))
         out.append(_proposal(
             req, f"length:{name}={length}", f"{name} {label} ({length} character{'' if length == 1 else 's'})",
             CaseKind.boundary if valid else CaseKind.error,
-            given=f"{name} = a string of {length} characters", expect=expect,
+            given=_given(req, name, "a" * length), expect=expect,
             priority=Priority.high, inputs=((name, f"len={length}"),),
         ))
     out += _invalid_type_cases(req, name, spec, wrong="123")
@@ -190,7 +270,7 @@ def string_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]
 def bool_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
     out = [
         _proposal(req, f"class:{name}={v}", f"{name} = {v}", CaseKind.nominal,
-                  given=f"{name} = {v}", expect=f"accepted: {name} = {v}", inputs=((name, v),))
+                  given=_given(req, name, v == "True"), expect=_accepted(f"accepted: {name} = {v}"), inputs=((name, v),))
         for v in ("True", "False")
     ]
     return out + _invalid_type_cases(req, name, spec, wrong="'yes'")
@@ -201,14 +281,14 @@ def enum_cases(req: Requirement, name: str, spec: InputSpec) -> list[Proposal]:
     members = ", ".join(_fmt(v) for v in values)
     out = [
         _proposal(req, f"member:{name}={_fmt(v)}", f"{name} = {_fmt(v)}", CaseKind.nominal,
-                  given=f"{name} = {_fmt(v)}", expect=f"accepted: {_fmt(v)} is one of {members}",
+                  given=_given(req, name, v), expect=_accepted(f"accepted: {_fmt(v)} is one of {members}"),
                   inputs=((name, _fmt(v)),))
         for v in values
     ]
     outsider = "'__other__'"
     out.append(_proposal(
         req, f"member:{name}=non-member", f"{name} not one of the allowed values", CaseKind.error,
-        given=f"{name} = {outsider}", expect=f"rejected: {name} must be one of {members}",
+        given=_given(req, name, "__other__"), expect=_rejected(req, f"rejected: {name} must be one of {members}"),
         priority=Priority.high, inputs=((name, outsider),),
     ))
     return out + _invalid_type_cases(req, name, spec, wrong="")

@@ -1,0 +1,1 @@
+"""A parcel service's shipping fees: the plan-first example of testplan."""
