@@ -35,7 +35,8 @@ def test_every_module_of_testplan_is_in_some_requirements_code(project):
 def test_every_plan_of_testplan_is_approved(project):
     states = {r.id: plan_state(r, project.plans.get(r.id)) for r in project.requirements}
     assert {k: v for k, v in states.items() if v is not PlanState.APPROVED} == {}
-    assert len(states) == 11
+    plan_files = {p.stem for p in (REPO / "plans").glob("*.yaml") if p.name != "requirements.yaml"}
+    assert set(states) == plan_files and len(states) >= 11  # every requirement has its plan file
 
 
 def test_ci_judges_at_least_ten_mutants_of_testplan_on_every_commit():
