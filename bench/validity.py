@@ -24,8 +24,9 @@ issue 10:
 * the stripped project score is at most 15 % of the original's;
 * every requirement's L is within 1 point of the original's (the stripped suite runs the same code).
 
-What the transform removes (it never touches the package under test, only test files and
-``conftest.py`` files under the test selection and at the root):
+What the transform removes (it never touches the package under test, only test files,
+``conftest.py`` files, the project's other Python files outside the package — helpers such as
+python-slugify's ``tools/check_algorithms.py`` — and the ``python`` blocks of its Markdown documents):
 
 * ``assert test, msg`` becomes the expression statement ``test``: its operands and the comparison
   are still evaluated (a comparison can raise; that is the code under test crashing, and stays);
@@ -35,6 +36,10 @@ What the transform removes (it never touches the package under test, only test f
   the call form ``pytest.raises(E, f, *args)`` calls ``f(*args)`` and swallows;
 * ``self.assert*(...)``, ``self.fail(...)``, ``pytest.fail(...)``, mock's ``.assert_called*(...)`` and
   friends, ``raise AssertionError(...)``: no-ops that still evaluate their arguments;
+* ``AssertionError(...)`` built anywhere else (a mock's ``side_effect``: the test's own oracle) becomes
+  ``RuntimeError(...)``: still raised, now a crash;
+* ``python`` blocks of the project's top-level ``*.md`` documents (a suite may execute its README):
+  ``assert`` becomes its expression;
 * doctests: the root ``conftest.py`` makes ``doctest.OutputChecker.check_output`` accept any output.
 
 ``pytest.approx`` and similar stay (harmless: they only matter inside a check). The stripped suite must
@@ -249,6 +254,9 @@ class StripChecks(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         kind = self._kind(node)
         node = self.generic_visit(node)
+        if _name(node.func) == "AssertionError":  # e.g. a mock's side_effect: the test's own oracle
+            self.changed += 1
+            return ast.copy_location(ast.Call(ast.Name("RuntimeError", ast.Load()), node.args, node.keywords), node)
         if kind == "noop":
             self.changed += 1
             return ast.copy_location(ast.Call(ast.Name("_tp_noop", ast.Load()), node.args, node.keywords), node)
@@ -308,10 +316,59 @@ def pytest_collection_modifyitems(config, items):
 '''
 
 
+_NOT_TEST_CODE = {"setup.py", "noxfile.py", "fabfile.py", "tasks.py"}
+
+
+def helper_files(root: Path) -> list[Path]:
+    """Every other Python file of the project outside its package, dot-dirs, build output and the
+    venv: the helpers a suite imports (python-slugify's ``tools/check_algorithms.py`` holds its
+    golden checks). The caller leaves out the package itself."""
+    skip = ("venv", "build", "dist", "site-packages", "__pycache__")
+    return sorted(p for p in root.rglob("*.py")
+                  if p.name not in _NOT_TEST_CODE
+                  and not any(part.startswith(".") or part in skip or part.endswith(".egg-info")
+                              for part in p.relative_to(root).parts[:-1]))
+
+
+class _AssertsOnly(ast.NodeTransformer):
+    """For code blocks of documents a suite executes: ``assert`` becomes its expression, nothing else
+    changes (no helpers can be assumed in that namespace)."""
+
+    def __init__(self) -> None:
+        self.changed = 0
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        self.changed += 1
+        return ast.copy_location(ast.Expr(self.visit(node.test)), node)
+
+
+def strip_document(text: str) -> tuple[str, int]:
+    """A Markdown document whose ```python blocks have their ``assert`` statements turned into
+    expressions (python-slugify's suite executes its README's examples, which assert); a block
+    that does not parse is left as it is."""
+    changed = 0
+
+    def block(match: re.Match) -> str:
+        nonlocal changed
+        try:
+            tree = ast.parse(match.group(2))
+        except SyntaxError:
+            return match.group(0)
+        stripper = _AssertsOnly()
+        tree = stripper.visit(tree)
+        if not stripper.changed:
+            return match.group(0)
+        changed += stripper.changed
+        return match.group(1) + ast.unparse(ast.fix_missing_locations(tree)) + "\n" + match.group(3)
+
+    return re.sub(r"(```python\n)(.*?)(```)", block, text, flags=re.DOTALL), changed
+
+
 def test_files(root: Path, selection: list[str]) -> list[Path]:
-    """The Python files of the test selection (every .py under a directory, a file as given) and the
-    ``conftest.py`` files at the root; never a file of the package."""
-    found: set[Path] = set()
+    """The Python files of the test selection (every .py under a directory, a file as given), the
+    ``conftest.py`` files at the root and the project's other helper modules (:func:`helper_files`);
+    the caller leaves out the package's own files."""
+    found: set[Path] = set(helper_files(root))
     for entry in selection:
         path = root / entry.split("::")[0]
         if path.is_file() and path.suffix == ".py":
@@ -333,6 +390,11 @@ def strip_tree(root: Path, selection: list[str], package_dir: Path) -> dict:
         stripped, count = strip_counted(text)
         path.write_text(stripped, encoding="utf-8")
         changed[path.relative_to(root).as_posix()] = count
+    for document in sorted(root.glob("*.md")):
+        text, count = strip_document(document.read_text(encoding="utf-8"))
+        if count:
+            document.write_text(text, encoding="utf-8")
+            changed[document.name] = count
     conftest = root / "conftest.py"
     conftest.write_text((conftest.read_text(encoding="utf-8") if conftest.exists() else "") + DOCTEST_HOOK, encoding="utf-8")
     return changed

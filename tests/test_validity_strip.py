@@ -131,3 +131,21 @@ def test_a_crash_of_the_code_under_test_still_fails_the_stripped_suite(validity,
     code, summary = _run(validity.strip_source(SAMPLE), tmp_path, "raise RuntimeError('crash')")
     # the pytest.raises blocks swallow it, the first bare call does not: both tests crash there
     assert (code, summary.split(" in ")[0]) == (1, "2 failed")
+
+
+def test_a_mocks_assertion_error_and_a_readmes_asserts_are_stripped_too(validity):
+    stripped, removed = validity.strip_counted(
+        "from unittest import mock\n\ndef test_m():\n    with mock.patch('os.getcwd', side_effect=AssertionError('no')):\n        pass\n")
+    assert stripped.endswith("def test_m():\n    with mock.patch('os.getcwd', side_effect=RuntimeError('no')):\n        pass\n")
+    assert removed == 1
+    readme = "# x\n\n```python\nfrom calc import div\nassert div(4, 2) == 2\n```\n\n```python\nnot python (\n```\n"
+    assert validity.strip_document(readme) == (
+        "# x\n\n```python\nfrom calc import div\ndiv(4, 2) == 2\n```\n\n```python\nnot python (\n```\n", 1)
+
+
+def test_helper_modules_outside_the_package_are_test_code(validity, tmp_path):
+    for name in ("pkg/__init__.py", "tools/check.py", "tests/test_a.py", "setup.py", ".venv/x.py", "a.egg-info/b.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in validity.helper_files(tmp_path)] == [
+        "pkg/__init__.py", "tests/test_a.py", "tools/check.py"]
