@@ -354,6 +354,8 @@ def test_proposal_keys_are_stable_and_normalized() -> None:
     b = llm.llm_key(CaseKind.edge, "a household of 2 pets", "premium 90.00")
     assert a == b and re.fullmatch(r"llm:[0-9a-f]{16}", a)
     assert llm.llm_key(CaseKind.error, "a household of 2 pets", "premium 90.00") != a
+    # the key is written into plans (a rejected case is known by it): pinned, non-ASCII text included
+    assert llm.llm_key(CaseKind.edge, "name = 'Zoë Ørsted'", "accepted as written: Zoë Ørsted") == "llm:b66efc4117bca72a"
     assert llm.norm_value("'abc'") == llm.norm_value("abc")
     assert llm.norm_value("100.00") == llm.norm_value("100") == "100"
     assert llm.norm_value("True") == "true" and llm.norm_value("null") == "none"

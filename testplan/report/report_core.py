@@ -197,16 +197,12 @@ def status_in(result: AuditResult, mutant: MutantResult, requirement_id: str) ->
     return status_for(mutant, requirement.tests) if requirement is not None else mutant.status
 
 
-def survivors(result: AuditResult, requirement_id: str | None = None) -> list[MutantResult]:
-    """Surviving mutants (of one requirement: as its tests see them), riskiest requirement first,
-    then by file and line."""
+def survivors(result: AuditResult) -> list[MutantResult]:
+    """Surviving mutants, riskiest requirement first, then by file and line (per requirement, as
+    its own tests see a mutant, use :func:`status_in`)."""
     weight = {r.id: RISK_WEIGHT.get(r.risk, 1) for r in result.requirements}
     order = {r.id: index for index, r in enumerate(result.requirements)}
-    found = [
-        m for m in result.mutants
-        if (m.status == "survived" if requirement_id is None
-            else requirement_id in m.requirements and status_in(result, m, requirement_id) == "survived")
-    ]
+    found = [m for m in result.mutants if m.status == "survived"]
 
     def key(m: MutantResult):
         top = max((weight.get(r, 1) for r in m.requirements), default=1)
