@@ -23,7 +23,7 @@ def test_init_appends_testplan_to_gitignore_and_keeps_every_other_line(tmp_path,
 
 def test_git_add_all_after_an_audit_commits_no_state(tmp_path, cli):
     assert cli("init", "-C", tmp_path).code == 0
-    (tmp_path / ".testplan").mkdir()
+    (tmp_path / ".testplan").mkdir(exist_ok=True)  # init wrote .testplan/schemas/ (the editor's JSON Schemas)
     (tmp_path / ".testplan" / "audit.json").write_text("{}")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
