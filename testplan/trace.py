@@ -209,11 +209,13 @@ def coverage_rc(config: Config, data_file: Path, packages: Sequence[str]) -> str
     return "\n".join(lines)
 
 
-def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False) -> list[str]:
-    """The command :func:`run_trace` runs (cwd: the project root)."""
+def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False,
+                  workers: int = 0) -> list[str]:
+    """The command :func:`run_trace` runs (cwd: the project root). With ``workers`` (≥ 2) pytest
+    itself is not under coverage: each pytest-xdist worker starts its own (``--testplan-coverage-rc``)."""
+    measured = [] if workers else [sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}"]
     command = [
-        sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}",
-        "-m", "pytest", *config.tests,
+        *(measured or [sys.executable]), "-m", "pytest", *config.tests,
         f"--rootdir={config.root.resolve()}",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
@@ -225,10 +227,35 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         # a project's addopts often say --cov=...; pytest-cov would start a Coverage of its own
         # over ours and the per-test contexts would be lost. --no-cov keeps its options valid.
         command += ["--no-cov"]
-    command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
-    if _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
+    command += [f"--testplan-record={paths.records}", "--testplan-contexts"]
+    if workers:
+        command += [f"--testplan-coverage-rc={paths.rcfile}"]
+    command += [*config.pytest_args, *extra_args]
+    if workers:  # last, over the project's own -n/--dist: see run_trace for why loadfile
+        command += ["-n", str(workers), "--dist", "loadfile"]
+    elif _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
         command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
     return command
+
+
+def trace_workers(jobs: int | None, env: Mapping[str, str]) -> int:
+    """How many pytest-xdist workers a trace with ``jobs`` uses: 0 (serial) without ``jobs``, with
+    1, when pytest-xdist is not installed, or with plugin autoload off (xdist would not load)."""
+    if not jobs or jobs < 2 or not _installed("xdist") or env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return 0
+    return jobs
+
+
+def worker_path(path: Path, worker: str) -> Path:
+    """Where worker ``worker`` (pytest-xdist's ``gw0``...) of a parallel trace writes what the
+    serial trace writes to ``path``: ``records.json`` -> ``records.gw0.json``."""
+    return path.with_name(f"{path.stem}.{worker}{path.suffix}")
+
+
+def _worker_files(path: Path) -> list[Path]:
+    """The per-worker files of ``path`` (any worker ID), in worker order (gw0, gw1, ..., gw10)."""
+    found = path.parent.glob(f"{path.stem}.gw*{path.suffix}")
+    return sorted(found, key=lambda p: int(re.sub(r"\D", "", p.name[len(path.stem) + 3:]) or 0))
 
 
 def _installed(module: str) -> bool:
@@ -262,6 +289,7 @@ def run_trace(
     env: Mapping[str, str] | None = None,
     packages: Sequence[str] | None = None,
     timeout: float | None = None,
+    jobs: int | None = None,
 ) -> TraceData:
     """Run the project's tests once under coverage with a context per test; return TraceData.
 
@@ -271,11 +299,20 @@ def run_trace(
     suite is broken, IncompleteError naming the test that was running when ``timeout`` seconds
     (default ``[tool.testplan] trace_timeout_seconds``) expire. ``complete`` is
     False when some collected test has no outcome (``-x``, ``--maxfail``).
+
+    With ``jobs`` ≥ 2 (and pytest-xdist installed, :func:`trace_workers`) the tests run on
+    ``jobs`` pytest-xdist workers, ``--dist loadfile``: each worker measures its own tests with
+    the same per-test contexts and writes its own records and coverage data
+    (:func:`worker_path`), combined here into the serial trace's data (:func:`combine_records`).
+    ``loadfile`` sends a test file's tests to one worker, in the file's order: a module-scoped
+    fixture is set up once, as serially, and a module whose tests depend on each other's order
+    runs as it does serially. (Session fixtures are set up once per worker.)
     """
     root = config.root.resolve()
     paths = trace_paths(config)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr):
+    for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr,
+                  *_worker_files(paths.records), *_worker_files(paths.coverage)):
         stale.unlink(missing_ok=True)
     if packages is None:
         packages = code_packages(config)
@@ -283,7 +320,9 @@ def run_trace(
         timeout = config.trace_timeout_seconds
     paths.rcfile.write_text(coverage_rc(config, paths.coverage, packages), encoding="utf-8")
     run_env = trace_env(paths, env)
-    command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")))
+    workers = trace_workers(jobs, run_env)
+    command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
+                            workers=workers)
     # output goes to files, and the wait is for pytest itself: a process a test started (and
     # that inherited pytest's stdout) can neither hang the trace nor outlive it
     with open(paths.stdout, "wb") as stdout, open(paths.stderr, "wb") as stderr:
@@ -294,7 +333,14 @@ def run_trace(
         raise IncompleteError(f"the test run did not finish within {timeout:g} s ([tool.testplan] trace_timeout_seconds); "
                               f"{_running_test(paths.progress)}; see {paths.log}")
     proc = subprocess.CompletedProcess(command, code, out_text, err_text)
-    records = _read_records(paths.records)
+    if workers:
+        crashed = _crashed_worker(out_text)
+        if crashed:
+            raise BaselineError(f"a pytest-xdist worker crashed while running {crashed} (a test ended its process: "
+                                f"os._exit, a signal); fix the test, or trace without --jobs; see {paths.log}")
+        records = combine_records([r for r in map(_read_records, _worker_files(paths.records)) if r is not None])
+    else:
+        records = _read_records(paths.records)
     problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config, extra_args)
     if problem:
         raise BaselineError(problem)
@@ -555,8 +601,40 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     return _one_line(f"pytest exited with code {exit_code}: {_last_line(output)}")
 
 
+_WORKER_CRASH = re.compile(r"worker '(gw\d+)' crashed while running '([^']*)'")
+
+
+def _crashed_worker(output: str) -> str | None:
+    match = _WORKER_CRASH.search(output)
+    return match.group(2) if match else None
+
+
+def combine_records(parts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The records of a parallel trace's workers (in worker order) as one document, as the serial
+    trace would have written it: every worker collects the whole suite (pytest-xdist checks they
+    agree), so the tests come in the first worker's collection order, each with the record of the
+    worker that ran it (``worker``: whose coverage data holds its lines); the collection errors
+    are the first worker's that has any. None when no worker wrote records."""
+    if not parts:
+        return None
+    ran: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for record in part.get("tests", []):
+            if record.get("outcome") is not None and record["nodeid"] not in ran:
+                ran[record["nodeid"]] = {**record, "worker": part.get("worker")}
+    first = parts[0]
+    return {
+        **first,
+        "exitstatus": max(int(part.get("exitstatus") or 0) for part in parts),
+        "tests": [ran.get(record["nodeid"], record) for record in first.get("tests", [])],
+        "collection_errors": next((p["collection_errors"] for p in parts if p.get("collection_errors")), []),
+    }
+
+
 def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *, exit_code: int = 0) -> TraceData:
-    """TraceData from the recorder's JSON and the coverage data of the same run."""
+    """TraceData from the recorder's JSON and the coverage data of the same run. A test record
+    with a ``worker`` (a parallel trace, :func:`combine_records`) has its lines in that worker's
+    coverage data (``worker_path(coverage_file, worker)``)."""
     root = config.root.resolve()
     trace = TraceData(root=root)
     complete = exit_code in (0, 1)
@@ -579,7 +657,15 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
             marker_links=list(record.get("links", [])),
         ))
     shared = {r["nodeid"]: r.get("fixture_contexts", []) for r in records.get("tests", [])}
-    trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests], shared)
+    nodeids = [t.nodeid for t in trace.tests]
+    workers = {r["nodeid"]: r.get("worker") for r in records.get("tests", [])}
+    if not any(workers.values()):
+        trace.lines = read_lines(coverage_file, nodeids, shared)
+    else:  # fixture contexts are numbered per process: each worker's data is read on its own
+        trace.lines = {nodeid: {} for nodeid in nodeids}
+        for worker in dedupe(workers[n] for n in nodeids):
+            ran = [n for n in nodeids if workers[n] == worker]
+            trace.lines.update(read_lines(worker_path(coverage_file, worker), ran, shared))
     trace.complete = complete
     return trace
 
@@ -739,6 +825,17 @@ def describe_collection_error(node: pytest.Collector, exc: BaseException, rootpa
     }
 
 
+def start_worker_coverage(rcfile: Path, worker: str) -> Any:
+    """A started Coverage configured by a trace's ``rcfile``, writing to the worker's own data file."""
+    import coverage
+
+    cov = coverage.Coverage(config_file=str(rcfile))
+    data_file = Path(cov.config.data_file)
+    cov = coverage.Coverage(config_file=str(rcfile), data_file=str(worker_path(data_file, worker)))
+    cov.start()
+    return cov
+
+
 class Recorder:
     """Registered by the plugin only with ``--testplan-record``: records every test of the
     session and writes them as JSON at session end. With ``contexts``, switches coverage.py's
@@ -751,9 +848,21 @@ class Recorder:
     mutant in that code changes what all of them see. Each such setup gets its own context
     (``testplan-fixture:<n>:<name>``) and each test records, as ``fixture_contexts``, the ones
     it used, so :func:`read_lines` credits those lines to every one of them rather than to the
-    first. (Finalizers still run in the context of the test whose teardown triggers them.)"""
+    first. Its teardown (finalizers) runs in that context too, not in the context of whichever test
+    happened to be last to use it (so the data does not depend on how a parallel trace split the
+    suite: there, a session fixture is set up and torn down once per worker).
 
-    def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None):
+    In a pytest-xdist worker of a parallel trace (``worker``: ``gw0``...), ``coverage_rc`` is the
+    trace's coverage configuration: the recorder starts a Coverage of its own with it (the worker
+    process is not under ``coverage run``), writes its data to ``worker_path(<data_file>, worker)``
+    and its records to ``worker_path(path, worker)``."""
+
+    def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None,
+                 coverage_rc: Path | None = None, worker: str | None = None):
+        self.worker = worker
+        self._own_coverage: Any = None
+        if worker is not None:
+            path = worker_path(Path(path), worker)
         self.path = Path(path)
         self.rootpath = (rootpath or Path.cwd()).resolve()
         self.tests: dict[str, dict[str, Any]] = {}
@@ -763,9 +872,13 @@ class Recorder:
         self._context = ""
         self._fixture_contexts: dict[int, str] = {}  # id(FixtureDef) -> context of its live setup
         self._fixture_setups = 0
+        self._teardowns: dict[int, str] = {}  # id(FixtureDef) -> the context its teardown interrupted
         progress = os.environ.get(PROGRESS_ENV)  # set by run_trace: which test runs now (for its timeout)
         self._progress = open(progress, "a", encoding="utf-8", buffering=1) if progress else None
-        if contexts:
+        if contexts and coverage_rc is not None and worker is not None:
+            self._own_coverage = start_worker_coverage(Path(coverage_rc), worker)
+            self._coverage = self._own_coverage
+        elif contexts:
             import coverage
 
             self._coverage = coverage.Coverage.current()
@@ -787,6 +900,17 @@ class Recorder:
         try:
             return (yield)
         finally:
+            self._switch(previous)
+            # registered last, so run first when the fixture is torn down; post_finalizer switches back
+            fixturedef.addfinalizer(lambda: self._enter_teardown(fixturedef, context))
+
+    def _enter_teardown(self, fixturedef: pytest.FixtureDef[Any], context: str) -> None:
+        self._teardowns[id(fixturedef)] = self._context
+        self._switch(context)
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+        previous = self._teardowns.pop(id(fixturedef), None)
+        if previous is not None:
             self._switch(previous)
 
     @pytest.hookimpl(tryfirst=True)
@@ -863,6 +987,9 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._own_coverage is not None:
+            self._own_coverage.stop()
+            self._own_coverage.save()
         self.write(int(exitstatus))
         if self._progress is not None:
             self._progress.close()
@@ -873,6 +1000,7 @@ class Recorder:
             "version": RECORDS_VERSION,
             "rootdir": str(self.rootpath),
             "exitstatus": exitstatus,
+            "worker": self.worker,
             "coverage_contexts": self._coverage is not None,
             "tests": list(self.tests.values()),
             "collection_errors": self.collection_errors,
