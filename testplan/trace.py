@@ -232,18 +232,30 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         command += [f"--testplan-coverage-rc={paths.rcfile}"]
     command += [*config.pytest_args, *extra_args]
     if workers:  # last, over the project's own -n/--dist: see run_trace for why loadfile
-        command += ["-n", str(workers), "--dist", "loadfile"]
+        command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
     elif _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
         command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
     return command
 
 
+XDIST_MINIMUM = (3, 6)  # --no-loadscope-reorder
+
+
 def trace_workers(jobs: int | None, env: Mapping[str, str]) -> int:
     """How many pytest-xdist workers a trace with ``jobs`` uses: 0 (serial) without ``jobs``, with
-    1, when pytest-xdist is not installed, or with plugin autoload off (xdist would not load)."""
+    1, when pytest-xdist (≥ 3.6) is not installed, or with plugin autoload off (xdist would not load)."""
     if not jobs or jobs < 2 or not _installed("xdist") or env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         return 0
-    return jobs
+    return jobs if _xdist_version() >= XDIST_MINIMUM else 0
+
+
+def _xdist_version() -> tuple[int, ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(part) for part in re.findall(r"\d+", version("pytest-xdist"))[:2])
+    except PackageNotFoundError:
+        return (0,)
 
 
 def worker_path(path: Path, worker: str) -> Path:
@@ -306,7 +318,10 @@ def run_trace(
     (:func:`worker_path`), combined here into the serial trace's data (:func:`combine_records`).
     ``loadfile`` sends a test file's tests to one worker, in the file's order: a module-scoped
     fixture is set up once, as serially, and a module whose tests depend on each other's order
-    runs as it does serially. (Session fixtures are set up once per worker.)
+    runs as it does serially. (Session fixtures are set up once per worker.) With
+    ``--no-loadscope-reorder`` the files are handed out in collection order, so each worker runs
+    its tests in the suite's order: the first test of the suite to import a module (and run its
+    module-level lines) is the first to do so in its worker (:func:`once_per_suite`).
     """
     root = config.root.resolve()
     paths = trace_paths(config)
@@ -663,9 +678,18 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
         trace.lines = read_lines(coverage_file, nodeids, shared)
     else:  # fixture contexts are numbered per process: each worker's data is read on its own
         trace.lines = {nodeid: {} for nodeid in nodeids}
+        order = {nodeid: index for index, nodeid in enumerate(nodeids)}
+        parts = []
         for worker in dedupe(workers[n] for n in nodeids):
             ran = [n for n in nodeids if workers[n] == worker]
-            trace.lines.update(read_lines(worker_path(coverage_file, worker), ran, shared))
+            first = {n: order[n] for n in ran}
+            for nodeid in ran:
+                for context in shared.get(nodeid, []):
+                    first.setdefault(context, order[nodeid])
+            parts.append((ran, read_contexts(worker_path(coverage_file, worker)), first))
+        once_per_suite([(contexts, first) for _, contexts, first in parts])
+        for ran, contexts, _ in parts:
+            trace.lines.update(credit(contexts, ran, shared))
     trace.complete = complete
     return trace
 
@@ -676,29 +700,90 @@ def read_lines(coverage_file: Path, nodeids: Sequence[str],
     Every nodeid gets an entry (empty when the test executed no measured line). ``shared`` maps a
     nodeid to the contexts of the module/session fixtures it used (see :class:`Recorder`); their
     lines count for every test that used them."""
-    lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
-    shared = {n: c for n, c in (shared or {}).items() if n in lines and c}
-    fixtures: dict[str, dict[str, set[int]]] = {c: {} for contexts in shared.values() for c in contexts}
+    return credit(read_contexts(coverage_file), nodeids, shared)
+
+
+def read_contexts(coverage_file: Path) -> dict[str, dict[str, set[int]]]:
+    """``{context: {absolute file: lines}}`` of a coverage data file (``{}`` when there is none)."""
+    contexts: dict[str, dict[str, set[int]]] = {}
     if not coverage_file.is_file():
-        return lines
+        return contexts
     from coverage import CoverageData
 
     data = CoverageData(basename=str(coverage_file))
     data.read()
     for measured in data.measured_files():
         key = str(Path(measured).resolve())
-        for lineno, contexts in data.contexts_by_lineno(measured).items():
-            for context in contexts:
-                per_test = lines.get(context)
-                if per_test is None:
-                    per_test = fixtures.get(context)
-                if per_test is not None:
-                    per_test.setdefault(key, set()).add(lineno)
-    for nodeid, contexts in shared.items():
-        for context in contexts:
-            for key, numbers in fixtures[context].items():
+        for lineno, names in data.contexts_by_lineno(measured).items():
+            for context in names:
+                contexts.setdefault(context, {}).setdefault(key, set()).add(lineno)
+    return contexts
+
+
+def credit(contexts: Mapping[str, dict[str, set[int]]], nodeids: Sequence[str],
+           shared: dict[str, list[str]] | None = None) -> dict[str, dict[str, set[int]]]:
+    """Each nodeid's lines: its own context's, plus those of the shared fixture contexts it used."""
+    lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
+    for nodeid in nodeids:
+        for context in [nodeid, *(shared or {}).get(nodeid, [])]:
+            for key, numbers in contexts.get(context, {}).items():
                 lines[nodeid].setdefault(key, set()).update(numbers)
     return lines
+
+
+def import_time_lines(file: str) -> set[int]:
+    """The lines of a Python file that run when it is imported (module and class bodies, ``def``
+    and decorator lines), not those inside a function or lambda; empty when it cannot be parsed."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(file).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            inside.update(range(node.body[0].lineno, (node.end_lineno or node.body[-1].lineno) + 1))
+        elif isinstance(node, ast.Lambda):
+            inside.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    last = max((getattr(n, "end_lineno", 0) or 0 for n in ast.walk(tree)), default=0)
+    return set(range(1, last + 1)) - inside
+
+
+def once_per_suite(workers: Sequence[tuple[dict[str, dict[str, set[int]]], dict[str, int]]]) -> None:
+    """Make the import-time lines of the workers' contexts what one process would have recorded.
+
+    A module first imported during a test runs its module-level code once per process: serially
+    in the first test (suite order) that imports it; in a parallel trace in the first test of
+    *each* worker that does. ``workers`` holds each worker's ``{context: {file: lines}}`` and
+    ``{context: suite index of the first test that ran or used it}``; for every import-time line
+    (:func:`import_time_lines`) only the earliest context keeps it (and, when that context is a
+    shared fixture's, every worker's setup of the fixture of that name, which serially serves
+    all their tests). Changes the dicts in place."""
+    owners: dict[tuple[str, int], tuple[int, str]] = {}  # (file, line) -> (first index, context name)
+    module_lines: dict[str, set[int]] = {}
+    for contexts, first in workers:
+        for context, files in contexts.items():
+            if context not in first:
+                continue  # "" (collection) and contexts of no recorded test: never credited
+            for file, numbers in files.items():
+                if file not in module_lines:
+                    module_lines[file] = import_time_lines(file)
+                for line in numbers & module_lines[file]:
+                    owner = owners.get((file, line))
+                    if owner is None or first[context] < owner[0]:
+                        owners[(file, line)] = (first[context], context)
+
+    def kind(context: str) -> str:  # a fixture's setups share its name across workers
+        return context.split(":", 2)[2] if context.startswith(FIXTURE_CONTEXT) else context
+
+    for contexts, first in workers:
+        for context, files in contexts.items():
+            for file, numbers in files.items():
+                for line in numbers & module_lines.get(file, set()):
+                    owner = owners.get((file, line))
+                    if owner is not None and kind(owner[1]) != kind(context):
+                        numbers.discard(line)
 
 
 # --- the recorder (runs inside the project's pytest session) ------------------------------------
@@ -922,7 +1007,10 @@ class Recorder:
         info = getattr(item, "_fixtureinfo", None)
         definitions = getattr(info, "name2fixturedefs", {}) or {}
         used: list[str] = []
+        setup = getattr(item, "funcargs", {}) or {}  # the fixtures its setup obtained (none when skipped there)
         for name in getattr(item, "fixturenames", ()):
+            if name not in setup:
+                continue
             for fixturedef in definitions.get(name, ()):
                 context = self._fixture_contexts.get(id(fixturedef))
                 if context and fixturedef.cached_result is not None and context not in used:
