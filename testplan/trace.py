@@ -35,7 +35,13 @@ How a trace runs (:func:`run_trace`)::
   an example database;
 - ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
   turned off (``-n 0`` after the project's options, so an ``addopts = "-n auto"`` keeps working):
-  the contexts live in one process.
+  the contexts live in one process;
+- except in the parallel trace (``run_trace(jobs=N)``, ``audit --jobs N``): pytest runs without
+  ``coverage run`` and with ``-n N --dist loadfile --no-loadscope-reorder``, each xdist worker's
+  recorder starts a Coverage of its own (``--testplan-coverage-rc``) and writes its own records
+  and data file (:func:`worker_path`), and :func:`combine_records` / :func:`build_trace` make of
+  them the serial trace's data (:func:`once_per_suite` for the module-level lines a module runs
+  once per process).
 
 A broken suite (collection errors, usage errors, no tests, internal errors, interruption)
 raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are data.
