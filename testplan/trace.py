@@ -738,8 +738,10 @@ def credit(contexts: Mapping[str, dict[str, set[int]]], nodeids: Sequence[str],
 
 
 def import_time_lines(file: str) -> set[int]:
-    """The lines of a Python file that run when it is imported (module and class bodies, ``def``
-    and decorator lines), not those inside a function or lambda; empty when it cannot be parsed."""
+    """The lines of a Python file that run only when it is imported (module and class bodies, a
+    plain function's ``def`` line), not those inside a function or lambda, nor a decorated
+    function's decorator and ``def`` lines (coverage records a decorated function's first line
+    each time it is called); empty when it cannot be parsed."""
     import ast
 
     try:
@@ -748,8 +750,9 @@ def import_time_lines(file: str) -> set[int]:
         return set()
     inside: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            inside.update(range(node.body[0].lineno, (node.end_lineno or node.body[-1].lineno) + 1))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min(d.lineno for d in node.decorator_list) if node.decorator_list else node.lineno + 1
+            inside.update(range(first, (node.end_lineno or node.lineno) + 1))
         elif isinstance(node, ast.Lambda):
             inside.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     last = max((getattr(n, "end_lineno", 0) or 0 for n in ast.walk(tree)), default=0)
