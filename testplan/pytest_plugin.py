@@ -10,7 +10,9 @@ and parametrized cases (``pytest.param(..., marks=pytest.mark.verifies(...))``).
 
 This module stays thin. It registers the marker (so ``--strict-markers`` accepts it) and the
 options; only with ``--testplan-record=PATH`` does it register the recorder
-(:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end.
+(:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end (under
+pytest-xdist: in the controller, unless ``--testplan-coverage-rc`` asks for the parallel trace,
+where each worker records and measures its own tests instead).
 ``testplan audit`` passes that option itself; run it by hand to see what testplan sees::
 
     pytest --testplan-record=records.json
