@@ -122,7 +122,9 @@ def run_audit(
 
     Mutation runs when ``mutate`` is given, or with ``mutation=True`` (the default engine,
     :func:`testplan.mutate.audit_hook`). The gate is applied with ``min_score``/``min_requirement_score``/``fail_on``
-    overriding the config. Raises InputError on bad requirements/plans/flags, whatever
+    overriding the config. ``mutation_options["jobs"]`` (≥ 2) also runs the trace on that many
+    pytest-xdist workers (when installed; :func:`testplan.trace.run_trace`), with or without
+    mutation; without it the trace is serial. Raises InputError on bad requirements/plans/flags, whatever
     ``trace.run_trace`` raises (BaselineError, ...), and IncompleteError on Ctrl-C.
     """
     options = dict(mutation_options or {})
@@ -143,11 +145,12 @@ def run_audit(
             result.shard = f"{k}/{n}"
         _save(result, out)
         with SigtermAsInterrupt():
-            return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env)
+            return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env,
+                        options.get("jobs"))
 
 
 def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | None, min_score, min_requirement_score,
-         fail_on, extra_args: Sequence[str], env: dict[str, str] | None) -> AuditResult:
+         fail_on, extra_args: Sequence[str], env: dict[str, str] | None, jobs: int | None = None) -> AuditResult:
     try:
         project = load_project(config)
         result.project = project.requirements.project
@@ -156,7 +159,7 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
 
         from .trace import run_trace  # lazily: the engine is the slow part
 
-        trace = run_trace(config, extra_args=tuple(extra_args), env=env)
+        trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs)  # jobs: pytest-xdist workers
         result.hash_seed = trace.hash_seed
         _carry(result, build_result(project, trace, None))
         if mutate is not None:  # not the --no-mutation "cases only" basis: mutants are on their way

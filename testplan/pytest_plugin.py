@@ -10,7 +10,9 @@ and parametrized cases (``pytest.param(..., marks=pytest.mark.verifies(...))``).
 
 This module stays thin. It registers the marker (so ``--strict-markers`` accepts it) and the
 options; only with ``--testplan-record=PATH`` does it register the recorder
-(:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end.
+(:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end (under
+pytest-xdist: in the controller, unless ``--testplan-coverage-rc`` asks for the parallel trace,
+where each worker records and measures its own tests instead).
 ``testplan audit`` passes that option itself; run it by hand to see what testplan sees::
 
     pytest --testplan-record=records.json
@@ -48,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="with --testplan-record under 'coverage run': switch coverage.py's dynamic context to each test's nodeid",
     )
+    group.addoption(
+        "--testplan-coverage-rc",
+        metavar="RCFILE",
+        type=_record_path,
+        default=None,
+        help="with --testplan-record, --testplan-contexts and pytest-xdist: each worker measures its own tests "
+             "with coverage.py configured by RCFILE and writes its own records and data (the parallel trace)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,9 +66,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "verifies(*ids): the plan cases (PAY-1.3) or requirements (PAY-1) this test verifies (testplan)",
     )
     path = config.getoption("testplan_record", None)
-    if path is None or hasattr(config, "workerinput"):  # pytest-xdist workers do not record
+    if path is None:
+        return
+    coverage_rc = config.getoption("testplan_coverage_rc", None)
+    workerinput = getattr(config, "workerinput", None)
+    # without --testplan-coverage-rc, pytest-xdist workers do not record; with it, only they do
+    if (workerinput is None) != (coverage_rc is None):
         return
     from .trace import Recorder  # only when enabled: plain pytest runs never import the tracer
 
-    recorder = Recorder(path, contexts=bool(config.getoption("testplan_contexts", False)), rootpath=config.rootpath)
+    recorder = Recorder(path, contexts=bool(config.getoption("testplan_contexts", False)), rootpath=config.rootpath,
+                        coverage_rc=coverage_rc, worker=workerinput["workerid"] if workerinput else None)
     config.pluginmanager.register(recorder, RECORDER_NAME)

@@ -35,7 +35,13 @@ How a trace runs (:func:`run_trace`)::
   an example database;
 - ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
   turned off (``-n 0`` after the project's options, so an ``addopts = "-n auto"`` keeps working):
-  the contexts live in one process.
+  the contexts live in one process;
+- except in the parallel trace (``run_trace(jobs=N)``, ``audit --jobs N``): pytest runs without
+  ``coverage run`` and with ``-n N --dist loadfile --no-loadscope-reorder``, each xdist worker's
+  recorder starts a Coverage of its own (``--testplan-coverage-rc``) and writes its own records
+  and data file (:func:`worker_path`), and :func:`combine_records` / :func:`build_trace` make of
+  them the serial trace's data (:func:`once_per_suite` for the module-level lines a module runs
+  once per process).
 
 A broken suite (collection errors, usage errors, no tests, internal errors, interruption)
 raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are data.
@@ -209,11 +215,13 @@ def coverage_rc(config: Config, data_file: Path, packages: Sequence[str]) -> str
     return "\n".join(lines)
 
 
-def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False) -> list[str]:
-    """The command :func:`run_trace` runs (cwd: the project root)."""
+def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False,
+                  workers: int = 0) -> list[str]:
+    """The command :func:`run_trace` runs (cwd: the project root). With ``workers`` (≥ 2) pytest
+    itself is not under coverage: each pytest-xdist worker starts its own (``--testplan-coverage-rc``)."""
+    measured = [] if workers else [sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}"]
     command = [
-        sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}",
-        "-m", "pytest", *config.tests,
+        *(measured or [sys.executable]), "-m", "pytest", *config.tests,
         f"--rootdir={config.root.resolve()}",
         "-p", "no:cacheprovider",
         "-p", "no:randomly",
@@ -225,10 +233,47 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         # a project's addopts often say --cov=...; pytest-cov would start a Coverage of its own
         # over ours and the per-test contexts would be lost. --no-cov keeps its options valid.
         command += ["--no-cov"]
-    command += [f"--testplan-record={paths.records}", "--testplan-contexts", *config.pytest_args, *extra_args]
-    if _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
+    command += [f"--testplan-record={paths.records}", "--testplan-contexts"]
+    if workers:
+        command += [f"--testplan-coverage-rc={paths.rcfile}"]
+    command += [*config.pytest_args, *extra_args]
+    if workers:  # last, over the project's own -n/--dist: see run_trace for why loadfile
+        command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
+    elif _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
         command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
     return command
+
+
+XDIST_MINIMUM = (3, 6)  # --no-loadscope-reorder
+
+
+def trace_workers(jobs: int | None, env: Mapping[str, str]) -> int:
+    """How many pytest-xdist workers a trace with ``jobs`` uses: 0 (serial) without ``jobs``, with
+    1, when pytest-xdist (≥ 3.6) is not installed, or with plugin autoload off (xdist would not load)."""
+    if not jobs or jobs < 2 or not _installed("xdist") or env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return 0
+    return jobs if _xdist_version() >= XDIST_MINIMUM else 0
+
+
+def _xdist_version() -> tuple[int, ...]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(part) for part in re.findall(r"\d+", version("pytest-xdist"))[:2])
+    except PackageNotFoundError:
+        return (0,)
+
+
+def worker_path(path: Path, worker: str) -> Path:
+    """Where worker ``worker`` (pytest-xdist's ``gw0``...) of a parallel trace writes what the
+    serial trace writes to ``path``: ``records.json`` -> ``records.gw0.json``."""
+    return path.with_name(f"{path.stem}.{worker}{path.suffix}")
+
+
+def _worker_files(path: Path) -> list[Path]:
+    """The per-worker files of ``path`` (any worker ID), in worker order (gw0, gw1, ..., gw10)."""
+    found = path.parent.glob(f"{path.stem}.gw*{path.suffix}")
+    return sorted(found, key=lambda p: int(re.sub(r"\D", "", p.name[len(path.stem) + 3:]) or 0))
 
 
 def _installed(module: str) -> bool:
@@ -262,6 +307,7 @@ def run_trace(
     env: Mapping[str, str] | None = None,
     packages: Sequence[str] | None = None,
     timeout: float | None = None,
+    jobs: int | None = None,
 ) -> TraceData:
     """Run the project's tests once under coverage with a context per test; return TraceData.
 
@@ -271,11 +317,23 @@ def run_trace(
     suite is broken, IncompleteError naming the test that was running when ``timeout`` seconds
     (default ``[tool.testplan] trace_timeout_seconds``) expire. ``complete`` is
     False when some collected test has no outcome (``-x``, ``--maxfail``).
+
+    With ``jobs`` ≥ 2 (and pytest-xdist installed, :func:`trace_workers`) the tests run on
+    ``jobs`` pytest-xdist workers, ``--dist loadfile``: each worker measures its own tests with
+    the same per-test contexts and writes its own records and coverage data
+    (:func:`worker_path`), combined here into the serial trace's data (:func:`combine_records`).
+    ``loadfile`` sends a test file's tests to one worker, in the file's order: a module-scoped
+    fixture is set up once, as serially, and a module whose tests depend on each other's order
+    runs as it does serially. (Session fixtures are set up once per worker.) With
+    ``--no-loadscope-reorder`` the files are handed out in collection order, so each worker runs
+    its tests in the suite's order: the first test of the suite to import a module (and run its
+    module-level lines) is the first to do so in its worker (:func:`once_per_suite`).
     """
     root = config.root.resolve()
     paths = trace_paths(config)
     paths.dir.mkdir(parents=True, exist_ok=True)
-    for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr):
+    for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr,
+                  *_worker_files(paths.records), *_worker_files(paths.coverage)):
         stale.unlink(missing_ok=True)
     if packages is None:
         packages = code_packages(config)
@@ -283,7 +341,9 @@ def run_trace(
         timeout = config.trace_timeout_seconds
     paths.rcfile.write_text(coverage_rc(config, paths.coverage, packages), encoding="utf-8")
     run_env = trace_env(paths, env)
-    command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")))
+    workers = trace_workers(jobs, run_env)
+    command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
+                            workers=workers)
     # output goes to files, and the wait is for pytest itself: a process a test started (and
     # that inherited pytest's stdout) can neither hang the trace nor outlive it
     with open(paths.stdout, "wb") as stdout, open(paths.stderr, "wb") as stderr:
@@ -294,7 +354,14 @@ def run_trace(
         raise IncompleteError(f"the test run did not finish within {timeout:g} s ([tool.testplan] trace_timeout_seconds); "
                               f"{_running_test(paths.progress)}; see {paths.log}")
     proc = subprocess.CompletedProcess(command, code, out_text, err_text)
-    records = _read_records(paths.records)
+    if workers:
+        crashed = _crashed_worker(out_text)
+        if crashed:
+            raise BaselineError(f"a pytest-xdist worker crashed while running {crashed} (a test ended its process: "
+                                f"os._exit, a signal); fix the test, or trace without --jobs; see {paths.log}")
+        records = combine_records([r for r in map(_read_records, _worker_files(paths.records)) if r is not None])
+    else:
+        records = _read_records(paths.records)
     problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config, extra_args)
     if problem:
         raise BaselineError(problem)
@@ -555,8 +622,40 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     return _one_line(f"pytest exited with code {exit_code}: {_last_line(output)}")
 
 
+_WORKER_CRASH = re.compile(r"worker '(gw\d+)' crashed while running '([^']*)'")
+
+
+def _crashed_worker(output: str) -> str | None:
+    match = _WORKER_CRASH.search(output)
+    return match.group(2) if match else None
+
+
+def combine_records(parts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The records of a parallel trace's workers (in worker order) as one document, as the serial
+    trace would have written it: every worker collects the whole suite (pytest-xdist checks they
+    agree), so the tests come in the first worker's collection order, each with the record of the
+    worker that ran it (``worker``: whose coverage data holds its lines); the collection errors
+    are the first worker's that has any. None when no worker wrote records."""
+    if not parts:
+        return None
+    ran: dict[str, dict[str, Any]] = {}
+    for part in parts:
+        for record in part.get("tests", []):
+            if record.get("outcome") is not None and record["nodeid"] not in ran:
+                ran[record["nodeid"]] = {**record, "worker": part.get("worker")}
+    first = parts[0]
+    return {
+        **first,
+        "exitstatus": max(int(part.get("exitstatus") or 0) for part in parts),
+        "tests": [ran.get(record["nodeid"], record) for record in first.get("tests", [])],
+        "collection_errors": next((p["collection_errors"] for p in parts if p.get("collection_errors")), []),
+    }
+
+
 def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *, exit_code: int = 0) -> TraceData:
-    """TraceData from the recorder's JSON and the coverage data of the same run."""
+    """TraceData from the recorder's JSON and the coverage data of the same run. A test record
+    with a ``worker`` (a parallel trace, :func:`combine_records`) has its lines in that worker's
+    coverage data (``worker_path(coverage_file, worker)``)."""
     root = config.root.resolve()
     trace = TraceData(root=root)
     complete = exit_code in (0, 1)
@@ -579,7 +678,24 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
             marker_links=list(record.get("links", [])),
         ))
     shared = {r["nodeid"]: r.get("fixture_contexts", []) for r in records.get("tests", [])}
-    trace.lines = read_lines(coverage_file, [t.nodeid for t in trace.tests], shared)
+    nodeids = [t.nodeid for t in trace.tests]
+    workers = {r["nodeid"]: r.get("worker") for r in records.get("tests", [])}
+    if not any(workers.values()):
+        trace.lines = read_lines(coverage_file, nodeids, shared)
+    else:  # fixture contexts are numbered per process: each worker's data is read on its own
+        trace.lines = {nodeid: {} for nodeid in nodeids}
+        order = {nodeid: index for index, nodeid in enumerate(nodeids)}
+        parts = []
+        for worker in dedupe(workers[n] for n in nodeids):
+            ran = [n for n in nodeids if workers[n] == worker]
+            first = {n: order[n] for n in ran}
+            for nodeid in ran:
+                for context in shared.get(nodeid, []):
+                    first.setdefault(context, order[nodeid])
+            parts.append((ran, read_contexts(worker_path(coverage_file, worker)), first))
+        once_per_suite([(contexts, first) for _, contexts, first in parts])
+        for ran, contexts, _ in parts:
+            trace.lines.update(credit(contexts, ran, shared))
     trace.complete = complete
     return trace
 
@@ -590,29 +706,93 @@ def read_lines(coverage_file: Path, nodeids: Sequence[str],
     Every nodeid gets an entry (empty when the test executed no measured line). ``shared`` maps a
     nodeid to the contexts of the module/session fixtures it used (see :class:`Recorder`); their
     lines count for every test that used them."""
-    lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
-    shared = {n: c for n, c in (shared or {}).items() if n in lines and c}
-    fixtures: dict[str, dict[str, set[int]]] = {c: {} for contexts in shared.values() for c in contexts}
+    return credit(read_contexts(coverage_file), nodeids, shared)
+
+
+def read_contexts(coverage_file: Path) -> dict[str, dict[str, set[int]]]:
+    """``{context: {absolute file: lines}}`` of a coverage data file (``{}`` when there is none)."""
+    contexts: dict[str, dict[str, set[int]]] = {}
     if not coverage_file.is_file():
-        return lines
+        return contexts
     from coverage import CoverageData
 
     data = CoverageData(basename=str(coverage_file))
     data.read()
     for measured in data.measured_files():
         key = str(Path(measured).resolve())
-        for lineno, contexts in data.contexts_by_lineno(measured).items():
-            for context in contexts:
-                per_test = lines.get(context)
-                if per_test is None:
-                    per_test = fixtures.get(context)
-                if per_test is not None:
-                    per_test.setdefault(key, set()).add(lineno)
-    for nodeid, contexts in shared.items():
-        for context in contexts:
-            for key, numbers in fixtures[context].items():
+        for lineno, names in data.contexts_by_lineno(measured).items():
+            for context in names:
+                contexts.setdefault(context, {}).setdefault(key, set()).add(lineno)
+    return contexts
+
+
+def credit(contexts: Mapping[str, dict[str, set[int]]], nodeids: Sequence[str],
+           shared: dict[str, list[str]] | None = None) -> dict[str, dict[str, set[int]]]:
+    """Each nodeid's lines: its own context's, plus those of the shared fixture contexts it used."""
+    lines: dict[str, dict[str, set[int]]] = {nodeid: {} for nodeid in nodeids}
+    for nodeid in nodeids:
+        for context in [nodeid, *(shared or {}).get(nodeid, [])]:
+            for key, numbers in contexts.get(context, {}).items():
                 lines[nodeid].setdefault(key, set()).update(numbers)
     return lines
+
+
+def import_time_lines(file: str) -> set[int]:
+    """The lines of a Python file that run only when it is imported (module and class bodies, a
+    plain function's ``def`` line), not those inside a function or lambda, nor a decorated
+    function's decorator and ``def`` lines (coverage records a decorated function's first line
+    each time it is called); empty when it cannot be parsed."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(file).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min(d.lineno for d in node.decorator_list) if node.decorator_list else node.lineno + 1
+            inside.update(range(first, (node.end_lineno or node.lineno) + 1))
+        elif isinstance(node, ast.Lambda):
+            inside.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    last = max((getattr(n, "end_lineno", 0) or 0 for n in ast.walk(tree)), default=0)
+    return set(range(1, last + 1)) - inside
+
+
+def once_per_suite(workers: Sequence[tuple[dict[str, dict[str, set[int]]], dict[str, int]]]) -> None:
+    """Make the import-time lines of the workers' contexts what one process would have recorded.
+
+    A module first imported during a test runs its module-level code once per process: serially
+    in the first test (suite order) that imports it; in a parallel trace in the first test of
+    *each* worker that does. ``workers`` holds each worker's ``{context: {file: lines}}`` and
+    ``{context: suite index of the first test that ran or used it}``; for every import-time line
+    (:func:`import_time_lines`) only the earliest context keeps it (and, when that context is a
+    shared fixture's, every worker's setup of the fixture of that name, which serially serves
+    all their tests). Changes the dicts in place."""
+    owners: dict[tuple[str, int], tuple[int, str]] = {}  # (file, line) -> (first index, context name)
+    module_lines: dict[str, set[int]] = {}
+    for contexts, first in workers:
+        for context, files in contexts.items():
+            if context not in first:
+                continue  # "" (collection) and contexts of no recorded test: never credited
+            for file, numbers in files.items():
+                if file not in module_lines:
+                    module_lines[file] = import_time_lines(file)
+                for line in numbers & module_lines[file]:
+                    owner = owners.get((file, line))
+                    if owner is None or first[context] < owner[0]:
+                        owners[(file, line)] = (first[context], context)
+
+    def kind(context: str) -> str:  # a fixture's setups share its name across workers
+        return context.split(":", 2)[2] if context.startswith(FIXTURE_CONTEXT) else context
+
+    for contexts, first in workers:
+        for context, files in contexts.items():
+            for file, numbers in files.items():
+                for line in numbers & module_lines.get(file, set()):
+                    owner = owners.get((file, line))
+                    if owner is not None and kind(owner[1]) != kind(context):
+                        numbers.discard(line)
 
 
 # --- the recorder (runs inside the project's pytest session) ------------------------------------
@@ -739,6 +919,17 @@ def describe_collection_error(node: pytest.Collector, exc: BaseException, rootpa
     }
 
 
+def start_worker_coverage(rcfile: Path, worker: str) -> Any:
+    """A started Coverage configured by a trace's ``rcfile``, writing to the worker's own data file."""
+    import coverage
+
+    cov = coverage.Coverage(config_file=str(rcfile))
+    data_file = Path(cov.config.data_file)
+    cov = coverage.Coverage(config_file=str(rcfile), data_file=str(worker_path(data_file, worker)))
+    cov.start()
+    return cov
+
+
 class Recorder:
     """Registered by the plugin only with ``--testplan-record``: records every test of the
     session and writes them as JSON at session end. With ``contexts``, switches coverage.py's
@@ -751,9 +942,21 @@ class Recorder:
     mutant in that code changes what all of them see. Each such setup gets its own context
     (``testplan-fixture:<n>:<name>``) and each test records, as ``fixture_contexts``, the ones
     it used, so :func:`read_lines` credits those lines to every one of them rather than to the
-    first. (Finalizers still run in the context of the test whose teardown triggers them.)"""
+    first. Its teardown (finalizers) runs in that context too, not in the context of whichever test
+    happened to be last to use it (so the data does not depend on how a parallel trace split the
+    suite: there, a session fixture is set up and torn down once per worker).
 
-    def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None):
+    In a pytest-xdist worker of a parallel trace (``worker``: ``gw0``...), ``coverage_rc`` is the
+    trace's coverage configuration: the recorder starts a Coverage of its own with it (the worker
+    process is not under ``coverage run``), writes its data to ``worker_path(<data_file>, worker)``
+    and its records to ``worker_path(path, worker)``."""
+
+    def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None,
+                 coverage_rc: Path | None = None, worker: str | None = None):
+        self.worker = worker
+        self._own_coverage: Any = None
+        if worker is not None:
+            path = worker_path(Path(path), worker)
         self.path = Path(path)
         self.rootpath = (rootpath or Path.cwd()).resolve()
         self.tests: dict[str, dict[str, Any]] = {}
@@ -763,9 +966,13 @@ class Recorder:
         self._context = ""
         self._fixture_contexts: dict[int, str] = {}  # id(FixtureDef) -> context of its live setup
         self._fixture_setups = 0
+        self._teardowns: dict[int, str] = {}  # id(FixtureDef) -> the context its teardown interrupted
         progress = os.environ.get(PROGRESS_ENV)  # set by run_trace: which test runs now (for its timeout)
         self._progress = open(progress, "a", encoding="utf-8", buffering=1) if progress else None
-        if contexts:
+        if contexts and coverage_rc is not None and worker is not None:
+            self._own_coverage = start_worker_coverage(Path(coverage_rc), worker)
+            self._coverage = self._own_coverage
+        elif contexts:
             import coverage
 
             self._coverage = coverage.Coverage.current()
@@ -788,6 +995,17 @@ class Recorder:
             return (yield)
         finally:
             self._switch(previous)
+            # registered last, so run first when the fixture is torn down; post_finalizer switches back
+            fixturedef.addfinalizer(lambda: self._enter_teardown(fixturedef, context))
+
+    def _enter_teardown(self, fixturedef: pytest.FixtureDef[Any], context: str) -> None:
+        self._teardowns[id(fixturedef)] = self._context
+        self._switch(context)
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+        previous = self._teardowns.pop(id(fixturedef), None)
+        if previous is not None:
+            self._switch(previous)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
@@ -798,7 +1016,10 @@ class Recorder:
         info = getattr(item, "_fixtureinfo", None)
         definitions = getattr(info, "name2fixturedefs", {}) or {}
         used: list[str] = []
+        setup = getattr(item, "funcargs", {}) or {}  # the fixtures its setup obtained (none when skipped there)
         for name in getattr(item, "fixturenames", ()):
+            if name not in setup:
+                continue
             for fixturedef in definitions.get(name, ()):
                 context = self._fixture_contexts.get(id(fixturedef))
                 if context and fixturedef.cached_result is not None and context not in used:
@@ -863,6 +1084,9 @@ class Recorder:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self._own_coverage is not None:
+            self._own_coverage.stop()
+            self._own_coverage.save()
         self.write(int(exitstatus))
         if self._progress is not None:
             self._progress.close()
@@ -873,6 +1097,7 @@ class Recorder:
             "version": RECORDS_VERSION,
             "rootdir": str(self.rootpath),
             "exitstatus": exitstatus,
+            "worker": self.worker,
             "coverage_contexts": self._coverage is not None,
             "tests": list(self.tests.values()),
             "collection_errors": self.collection_errors,

@@ -112,7 +112,7 @@ def test_progress_is_plain_lines_off_a_terminal(full, cli):
 def test_mutation_flags_conflict_with_no_mutation(full, cli):
     root, _ = full
     result = cli("audit", "--no-mutation", "--fast", "-C", root)
-    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --jobs, --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
+    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -177,7 +177,7 @@ def test_min_mutants_judges_a_sample_when_the_diff_selects_nothing(full, cli, tm
 @pytest.mark.parametrize("args, message", [
     (["--min-mutants", "3"], "--min-mutants tops up a --diff selection (without --diff every mutant runs); "
                              "add --diff BASE or drop --min-mutants"),
-    (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --jobs, --fast, --all-tests, --diff, --shard, --max-mutants "
+    (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --fast, --all-tests, --diff, --shard, --max-mutants "
                                               "and --min-mutants are mutation options; drop them or drop --no-mutation"),
 ])
 def test_bad_min_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
