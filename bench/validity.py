@@ -424,7 +424,7 @@ def approve_one_case_each(root: Path, venv: Path, ids: list[str]) -> None:
         (plans / f"{req}.yaml").write_text(
             f"requirement: {req}\ncases:\n  - id: {req}.1\n    title: the suite exercises the code of {req}\n"
             f"    kind: nominal\n    status: proposed\n", encoding="utf-8")
-        cm.run([str(venv / "bin" / "testplan"), "approve", req, "--by", "testplan validity benchmark", "-C", str(root)],
+        cm.run([str(venv / "bin" / "testplan"), "approve", req, "--case", f"{req}.1", "--by", "testplan validity benchmark", "-C", str(root)],
                env=cm.venv_env(venv))
     pyproject = root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
