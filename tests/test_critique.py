@@ -55,6 +55,7 @@ def labels(findings) -> dict[tuple[str, str], str]:
     return {(f.case, f.test.split("::")[1]): f.label for f in findings}
 
 
+@pytest.mark.verifies("CRIT-1.1")
 def test_structured_cases_pay3_ai_tests_do_not_check_the_outcome_pay1_reviewed_ones_do(example, cli):
     structure(example, cli)
     assert cli("audit", "--no-mutation", "-C", example, "-q").code == 0
@@ -105,6 +106,7 @@ def test_structured_cases_pay3_ai_tests_do_not_check_the_outcome_pay1_reviewed_o
             'the test has pytest.raises(Exception)</li>') in html
 
 
+@pytest.mark.verifies("CRIT-1.2")
 def test_prose_cases_without_llm_get_only_the_certain_finding(example, cli):
     assert cli("audit", "--no-mutation", "-C", example, "-q").code == 0
     run = cli("critique", "PAY-3", "--json", "-C", example)
@@ -114,6 +116,7 @@ def test_prose_cases_without_llm_get_only_the_certain_finding(example, cli):
                                     "reason": "the test has no assertion", "by": "static"}]
 
 
+@pytest.mark.verifies("CRIT-1")
 def test_critique_needs_an_audit(example, cli):
     run = cli("critique", "-C", example)
     assert run.code == 2
@@ -135,6 +138,7 @@ def label_reply(label: str, reason: str) -> Reply:
     return Reply(200, completion(json.dumps({"label": label, "reason": reason}), model="judge-1"))
 
 
+@pytest.mark.verifies("CRIT-1.3")
 def test_prose_cases_with_llm_are_labelled_by_the_model_cached_and_offline(example, cli, server):
     """Prose PAY-3: the model labels each (case, test) pair; the certain no-assertion finding is
     not asked; a second run is answered from the cache; --offline reads only the cache."""
@@ -168,6 +172,7 @@ def test_prose_cases_with_llm_are_labelled_by_the_model_cached_and_offline(examp
     assert len(load_result(example / ".testplan" / "audit.json").critique) == 8
 
 
+@pytest.mark.verifies("CRIT-1.3")
 def test_llm_answer_that_is_not_json_twice_is_a_provider_error(example, cli, server):
     assert cli("audit", "--no-mutation", "-C", example, "-q").code == 0
     server.default = Reply(200, completion("checks-other, I think"))
@@ -179,6 +184,7 @@ def test_llm_answer_that_is_not_json_twice_is_a_provider_error(example, cli, ser
     assert load_result(example / ".testplan" / "audit.json").critique == []  # nothing written
 
 
+@pytest.mark.verifies("CRIT-1.4")
 def test_a_result_written_before_critique_loads(example_audit, tmp_path):
     root, _ = example_audit
     data = json.loads((root / ".testplan" / "audit.json").read_text(encoding="utf-8"))
@@ -186,3 +192,10 @@ def test_a_result_written_before_critique_loads(example_audit, tmp_path):
     path = tmp_path / "audit.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert load_result(path).critique == []
+
+
+@pytest.mark.verifies("CRIT-1")
+def test_the_readme_shows_the_example_figures():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Critique: does each test check its case?", 1)[1].split("\n## ", 1)[0]
+    assert "$ testplan critique PAY-1 PAY-3\n...\n9 checks-expected, 10 checks-other, 1 checks-nothing\n" in section
