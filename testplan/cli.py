@@ -432,6 +432,61 @@ def critique(
     out.print(", ".join(f"{n} {label}" for label, n in counts.items()))
 
 
+# --- propose-tests ------------------------------------------------------------------------------
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+@app.command("propose-tests")
+def propose_tests_cmd(
+    requirement_ids: Annotated[list[str], typer.Argument(metavar="REQ...", help="Requirements whose surviving mutants to target.", show_default=False)],
+    max_: Annotated[int, typer.Option("--max", help="At most this many surviving mutants per run (one request each).")] = 10,
+    into: Annotated[Optional[Path], typer.Option("--into", help="Write the accepted tests as new files into this directory of the suite (else .testplan/proposals/<REQ>/).", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses.")] = False,
+    root: Root = Path("."),
+) -> None:
+    """Ask an LLM for a test per surviving mutant; keep only tests that pass 3 times and assert-kill their mutant."""
+    from .audit import AUDIT_FILE
+    from .enumerate.llm import settings_from
+    from .propose import propose_tests
+    from .result import load_result
+    from .review import load_project
+    from .statedir import state_lock
+
+    config = _config(root)
+    settings = settings_from(config, model=model, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                             seed=seed, use_cache=not no_cache, offline=offline)
+    target = None
+    if into is not None:
+        target = into if into.is_absolute() else (config.root / into)
+        if not target.is_dir():
+            raise InputError(f"--into: {into} is not a directory of the project; pass the suite's directory, e.g. --into tests")
+    info = info_console()
+    with state_lock(config.state_dir, config.root):
+        result = load_result(config.state_dir / AUDIT_FILE)
+        project = load_project(config)
+        ids = [project.requirements.get(r).id for r in requirement_ids]
+        outcome = propose_tests(config, project, result, ids, settings, max_, target,
+                                progress=lambda text: info.print(text))
+    out = console()
+    for path in outcome.written:
+        info.print(f"wrote {visible(str(path))}")
+    table = Table(title="propose-tests")
+    for column in ("survivors targeted", "candidates", "(a) shape", "(b) passes x3", "(c) assert-kills", "(d) not duplicate", "mutants killed", "O before → if accepted"):
+        table.add_column(column)
+    oracle = ", ".join(f"{r} {_pct(outcome.oracle_before[r])} → {_pct(outcome.oracle_after[r])}" for r in ids)
+    table.add_row(str(outcome.targeted), str(len(outcome.candidates)), *(str(outcome.passed(f)) for f in "abcd"),
+                  str(len(outcome.killed)), oracle)
+    out.print(table)
+
+
 # --- review / approve / reject --------------------------------------------------------------------
 
 @app.command()

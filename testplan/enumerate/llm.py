@@ -350,6 +350,11 @@ def write_cache(settings: LLMSettings, key: str, answer: Answer) -> None:
 
 # --- asking -------------------------------------------------------------------------------------
 
+class InvalidAnswer(ProviderError):
+    """The model answered with invalid JSON, or JSON not of the schema, twice (exit 4 for
+    ``enumerate``; ``propose-tests`` records it as a rejected candidate instead)."""
+
+
 class _Retryable(Exception):
     """The answer was not valid JSON of the schema: worth one corrective retry."""
 
@@ -404,7 +409,7 @@ def _ask_with_retry(client: Any, settings: LLMSettings, messages: list[dict[str,
         except _Retryable as second:
             what = "invalid JSON" if second.kind == "json" else (
                 "JSON that does not match the case schema" if response is LLMCases else "JSON that does not match the response schema")
-            raise ProviderError(
+            raise InvalidAnswer(
                 f"the model {settings.model} answered {requirement.id} with {what} twice ({second.detail}); "
                 f"rerun, or use a model or server with structured-output support") from None
 
