@@ -485,6 +485,9 @@ def propose_tests_cmd(
     table.add_row(str(outcome.targeted), str(len(outcome.candidates)), *(str(outcome.passed(f)) for f in "abcd"),
                   str(len(outcome.killed)), oracle)
     out.print(table)
+    out.print(f"survivors targeted {outcome.targeted} · candidates {len(outcome.candidates)} · "
+              + " · ".join(f"({f}) {outcome.passed(f)}" for f in "abcd")
+              + f" · mutants killed {len(outcome.killed)} · O {oracle}")
 
 
 # --- review / approve / reject --------------------------------------------------------------------

@@ -67,7 +67,8 @@ def test_good_answers_for_pay3_are_accepted_and_raise_its_oracle_score_once_copi
     assert run.code == 0, run.err
     # 15 survivors, one request each; the line-34/36/45 mutants get the same test: duplicates (d)
     assert table_row(run.out) == ["15", "15", "15", "15", "15", "7", "15", "PAY-3 0.23 →"]
-    assert "│ 0.92 " in run.out  # the O if accepted, on the wrapped line of the cell
+    assert run.out.splitlines()[-1] == ("survivors targeted 15 · candidates 15 · (a) 15 · (b) 15 · (c) 15 · (d) 7 · "
+                                        "mutants killed 15 · O PAY-3 0.23 → 0.92")
     assert len(server.requests) == 15
     assert tree_digest(example / "tests") == tests_before  # nothing under tests/ changes
     proposal = example / ".testplan" / "proposals" / "PAY-3" / "test_pay_3_proposed.py"
