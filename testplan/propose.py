@@ -150,9 +150,14 @@ def function_of(root: Path, mutant: MutantResult) -> tuple[str, int, str]:
 
 
 def fixtures(config: Config) -> list[str]:
-    """The names of the fixtures the project's conftest.py files define."""
+    """The names of the fixtures the project's conftest.py files define (the root's, and those
+    under the configured test directories)."""
     names: list[str] = []
-    for conftest in sorted(config.root.rglob("conftest.py")):
+    found = {config.root / "conftest.py"}
+    for tests in config.tests:
+        if (config.root / tests).is_dir():
+            found |= set((config.root / tests).rglob("conftest.py"))
+    for conftest in sorted(p for p in found if p.is_file()):
         if any(part in IGNORED for part in conftest.relative_to(config.root).parts):
             continue
         try:

@@ -94,6 +94,15 @@ def test_nonsense_answers_accept_nothing_and_every_candidate_says_why(example, c
     assert run.code == 0, run.err
     assert table_row(run.out)[:7] == ["3", "3", "0", "0", "0", "0", "0"]
     assert len(server.requests) == 6  # each answer once more after the correction
+    prompt = server.requests[0].prompt  # what the model is told about the first survivor
+    assert "Requirement PAY-3: Full and partial refunds never exceed what was captured" in prompt
+    assert ("- PAY-3.1: a full refund closes the payment | given: a captured payment of 120.00 | expect: refund 120.00 "
+            "returns amount 120.00, remaining 0.00; payment status refunded") in prompt
+    assert "The function (src/petinsure/refunds.py, refund):\ndef refund(payment: Payment, amount: Decimal) -> Refund:" in prompt
+    assert "The surviving mutant ae44e462b0b6 (" in prompt and "\n- if amount <= 0:\n+ if amount <= 1:\n" in prompt
+    assert "from petinsure.refunds import Refund, refund, refundable" in prompt
+    assert '@pytest.mark.verifies("PAY-3.1")\ndef test_full_refund(captured_payment: Payment) -> None:' in prompt
+    assert "Fixtures of the project's conftest.py: payment, captured_payment" in prompt
     found = candidates(example)
     assert [(c["failed"], c["accepted"]) for c in found] == [("a", False)] * 3
     assert found[0]["filters"]["a"] == ("the model m answered PAY-3 with invalid JSON twice (not valid JSON: expected "
