@@ -109,6 +109,12 @@ def test_nonsense_answers_accept_nothing_and_every_candidate_says_why(example, c
                                         "value at line 1 column 1); rerun, or use a model or server with "
                                         "structured-output support")
     assert not (example / ".testplan" / "proposals" / "PAY-3").exists()
+    # an answer that is not JSON of the schema is not cached: offline, there is nothing to use
+    offline = propose(cli, example, server, "--max", "3", "--offline")
+    assert offline.code == 0
+    assert len(server.requests) == 6
+    assert offline.err.count("testplan: warning: no cached LLM answer for mutant ") == 3
+    assert table_row(offline.out)[:2] == ["3", "0"]
 
 
 @pytest.mark.verifies("PROP-1.3")
