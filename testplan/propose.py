@@ -14,8 +14,9 @@ Each candidate goes through these filters, in order, each recorded:
 
 - ``a``: it parses, defines exactly one test, carries ``@pytest.mark.verifies`` naming an approved
   case of the requirement, and asserts something (:mod:`testplan.assertions`);
-- ``b``: it passes on the unmutated code three times, each in a fresh pytest process, in a scratch
-  copy of the project (a temporary directory; the user's tree is never touched) with the project's
+- ``b``: it passes on the unmutated code three times, each in a fresh pytest process (a candidate
+  whose module is an earlier passing one's, the test's name aside, shares that one's runs and
+  verdicts instead of running again), in a scratch copy of the project (a temporary directory; the user's tree is never touched) with the project's
   own configuration;
 - ``c``: it fails on its target mutant with an ``assert`` verdict (not a crash, not a timeout):
   the candidates that passed ``b`` are audited in the scratch copy (its own tests left out) by
@@ -473,13 +474,22 @@ def propose_tests(config: Config, project: Any, result: AuditResult, requirement
     after: dict[str, float | None] = {}
     shaped = [c for c in candidates if c.filters.get("a") == "passed"]
     scratch_result: AuditResult | None = None
-    files: dict[int, str] = {}
+    nodeids: dict[int, str] = {}  # candidate -> the nodeid its verdicts are read under in the scratch copy
     if shaped:
         with tempfile.TemporaryDirectory(prefix="testplan-propose-") as tmp:
             scratch = scratch_copy(config, Path(tmp))
             scratch_config = load_config(scratch)
             where = _candidate_dir(scratch_config, scratch)
+            twins: dict[str, Candidate] = {}  # the module, test name aside -> the first candidate with it
             for n, candidate in enumerate(shaped, 1):
+                same = re.sub(rf"\bdef {re.escape(candidate.name or '')}\(", "def test(", candidate.code).strip()
+                twin = twins.get(same)
+                if twin is not None:
+                    # the same module, the test's name aside: it behaves as its twin, whose three
+                    # runs on the original passed; its verdicts are read under the twin's nodeid
+                    candidate.filters["b"] = "passed"
+                    nodeids[id(candidate)] = nodeids[id(twin)]
+                    continue
                 path = where / f"test_tp_candidate_{n}.py"
                 path.write_text(candidate.code if candidate.code.endswith("\n") else candidate.code + "\n", encoding="utf-8")
                 rel = path.relative_to(scratch).as_posix()
@@ -488,7 +498,8 @@ def propose_tests(config: Config, project: Any, result: AuditResult, requirement
                     progress(f"ran candidate {n} of {len(shaped)} on the original code")
                 if verdict == "passed":
                     candidate.filters["b"] = "passed"
-                    files[id(candidate)] = rel
+                    nodeids[id(candidate)] = f"{rel}::{candidate.name}"
+                    twins[same] = candidate
                 else:
                     candidate.fail("b", verdict)
                     path.unlink()
@@ -510,7 +521,7 @@ def propose_tests(config: Config, project: Any, result: AuditResult, requirement
     for candidate in candidates:
         if candidate.filters.get("b") != "passed" or candidate.failed:
             continue
-        nodeid = f"{files[id(candidate)]}::{candidate.name}"
+        nodeid = nodeids[id(candidate)]
         candidate.kills = sorted(m for m in surviving if by_id.get(m) and by_id[m].verdicts.get(nodeid) == "assert")
         verdict = by_id[candidate.mutant].verdicts.get(nodeid) if candidate.mutant in by_id else None
         if verdict != "assert":
@@ -540,7 +551,7 @@ def propose_tests(config: Config, project: Any, result: AuditResult, requirement
             verdicts = dict(m.verdicts)
             for candidate in accepted:
                 if candidate.requirement == rid:
-                    nodeid = f"{files[id(candidate)]}::{candidate.name}"
+                    nodeid = nodeids[id(candidate)]
                     extra.append(nodeid)
                     seen_verdict = by_id[m.id].verdicts.get(nodeid) if m.id in by_id else None
                     if seen_verdict is not None:
