@@ -380,6 +380,116 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
         out.print(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
 
 
+# --- critique -----------------------------------------------------------------------------------
+
+@app.command()
+def critique(
+    requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="[REQ...]", help="Requirement IDs (default: every one in the audit).", show_default=False)] = None,
+    llm: Annotated[bool, typer.Option("--llm", help="Ask an OpenAI-compatible server to label the prose cases' tests.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses.")] = False,
+    json_: JsonFlag = False,
+    root: Root = Path("."),
+) -> None:
+    """Does each linked test check its case's expected outcome? Advisory findings into audit.json's critique[]."""
+    from .audit import AUDIT_FILE
+    from .critique import critique as do_critique, merge_findings
+    from .result import load_result, save_result
+    from .review import load_project
+    from .statedir import state_lock
+
+    config = _config(root)
+    settings = None
+    if llm or offline:
+        from .enumerate.llm import settings_from
+
+        settings = settings_from(config, model=model, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                 seed=seed, use_cache=not no_cache, offline=offline)
+    with state_lock(config.state_dir, config.root):  # one writer of audit.json and the LLM cache
+        path = config.state_dir / AUDIT_FILE
+        result = load_result(path)
+        project = load_project(config)
+        ids = [project.requirements.get(r).id for r in requirement_ids or []]
+        findings = do_critique(config, project, result, ids, settings)
+        merge_findings(result, findings, ids)
+        save_result(result, path)
+    if json_:
+        print(json.dumps([f.model_dump() for f in findings], indent=2))
+        return
+    table = Table(title="critique (advisory; scores unchanged)")
+    for column in ("Case", "Test", "Label", "Reason", "By"):
+        table.add_column(column)
+    for f in findings:
+        table.add_row(visible(f.case), visible(f.test), f.label, visible(f.reason), visible(f.by))
+    out = console()
+    out.print(table)
+    counts = {label: sum(1 for f in findings if f.label == label) for label in ("checks-expected", "checks-other", "checks-nothing")}
+    out.print(", ".join(f"{n} {label}" for label, n in counts.items()))
+
+
+# --- propose-tests ------------------------------------------------------------------------------
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+@app.command("propose-tests")
+def propose_tests_cmd(
+    requirement_ids: Annotated[list[str], typer.Argument(metavar="REQ...", help="Requirements whose surviving mutants to target.", show_default=False)],
+    max_: Annotated[int, typer.Option("--max", help="At most this many surviving mutants per run (one request each).")] = 10,
+    into: Annotated[Optional[Path], typer.Option("--into", help="Write the accepted tests as new files into this directory of the suite (else .testplan/proposals/<REQ>/).", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
+    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses.")] = False,
+    root: Root = Path("."),
+) -> None:
+    """Ask an LLM for a test per surviving mutant; keep only tests that pass 3 times and assert-kill their mutant."""
+    from .audit import AUDIT_FILE
+    from .enumerate.llm import settings_from
+    from .propose import propose_tests
+    from .result import load_result
+    from .review import load_project
+    from .statedir import state_lock
+
+    config = _config(root)
+    settings = settings_from(config, model=model, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                             seed=seed, use_cache=not no_cache, offline=offline)
+    target = None
+    if into is not None:
+        target = into if into.is_absolute() else (config.root / into)
+        if not target.is_dir():
+            raise InputError(f"--into: {into} is not a directory of the project; pass the suite's directory, e.g. --into tests")
+    info = info_console()
+    with state_lock(config.state_dir, config.root):
+        result = load_result(config.state_dir / AUDIT_FILE)
+        project = load_project(config)
+        ids = [project.requirements.get(r).id for r in requirement_ids]
+        outcome = propose_tests(config, project, result, ids, settings, max_, target,
+                                progress=lambda text: info.print(text))
+    out = console()
+    for path in outcome.written:
+        info.print(f"wrote {visible(str(path))}")
+    table = Table(title="propose-tests")
+    for column in ("survivors targeted", "candidates", "(a) shape", "(b) passes x3", "(c) assert-kills", "(d) not duplicate", "mutants killed", "O before → if accepted"):
+        table.add_column(column)
+    oracle = ", ".join(f"{r} {_pct(outcome.oracle_before[r])} → {_pct(outcome.oracle_after[r])}" for r in ids)
+    table.add_row(str(outcome.targeted), str(len(outcome.candidates)), *(str(outcome.passed(f)) for f in "abcd"),
+                  str(len(outcome.killed)), oracle)
+    out.print(table)
+    out.print(f"survivors targeted {outcome.targeted} · candidates {len(outcome.candidates)} · "
+              + " · ".join(f"({f}) {outcome.passed(f)}" for f in "abcd")
+              + f" · mutants killed {len(outcome.killed)} · O {oracle}")
+
+
 # --- review / approve / reject --------------------------------------------------------------------
 
 @app.command()

@@ -15,6 +15,11 @@ FORMAT_VERSION history:
     requirement's code, its run-time statement lines (the denominator of L_R) and those its linked
     tests executed, as line ranges ("3-7,9"); the HTML report's source view reads them. Absent in a
     result written before (read as {}).
+    (2026-12-02, additive) critique: advisory findings of ``testplan critique``, one per (case,
+    linked test): does the test check the case's expected outcome (checks-expected /
+    checks-other / checks-nothing), why, and who said so (static or llm:<model>). They never
+    change a score. Absent in a result written before, and empty after each audit until
+    ``testplan critique`` runs again (read as []).
 
 The models are the documented contract (``testplan schema audit`` prints the JSON Schema).
 A result with ``complete: false`` never passes a gate and carries no score (null).
@@ -171,6 +176,20 @@ class MutantResult(_Model):
     verdicts: dict[str, Verdict] = Field(default_factory=dict)  # nodeid -> verdict
 
 
+CritiqueLabel = Literal["checks-expected", "checks-other", "checks-nothing"]
+
+
+class CritiqueFinding(_Model):
+    """One advisory finding of ``testplan critique``: does ``test`` check ``case``'s expected outcome?"""
+
+    requirement: str
+    case: str  # case ID
+    test: str  # nodeid
+    label: CritiqueLabel
+    reason: str  # one line
+    by: str  # "static" (the test's AST against a structured case) or "llm:<model the server reported>"
+
+
 class GateResult(_Model):
     passed: bool
     min_score: float = 0.0
@@ -199,7 +218,7 @@ class Inputs(_Model):
 
 
 class AuditResult(_Model):
-    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"inputs", "hash_seed"})
+    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"inputs", "hash_seed", "critique"})
 
     schema_version: int = FORMAT_VERSION
     tool: str = f"testplan {__version__}"
@@ -220,6 +239,7 @@ class AuditResult(_Model):
     problems: list[Problem] = Field(default_factory=list)  # dangling links, links to rejected cases, ...
     inputs: Inputs | None = None  # the files this result is about (None: written by an older testplan)
     hash_seed: int | None = None  # PYTHONHASHSEED of the traced pytest and the mutation worker
+    critique: list[CritiqueFinding] = Field(default_factory=list)  # advisory, never scored (testplan critique)
 
     def withhold_scores(self) -> AuditResult:
         """No score on an incomplete result: while ``complete`` is false, the project's and every

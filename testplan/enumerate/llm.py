@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -98,8 +98,11 @@ class LLMCases(_Out):
     cases: list[LLMCase]
 
 
-def response_schema() -> dict[str, Any]:
-    return LLMCases.model_json_schema()
+R = TypeVar("R", bound=BaseModel)
+
+
+def response_schema(response: type[BaseModel] = LLMCases) -> dict[str, Any]:
+    return response.model_json_schema()
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -299,12 +302,15 @@ def cache_key(model: str, messages: list[dict[str, str]], *, seed: int, schema: 
 # --- the cache ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Answer:
+class Answer(Generic[R]):
+    """A validated answer: the model the server reported, and the structured output (an
+    :class:`LLMCases` for ``enumerate``; other commands ask with their own response model)."""
+
     model: str  # as reported by the server
-    cases: LLMCases
+    cases: R
 
 
-class CacheRecord(BaseModel):
+class CacheRecord(BaseModel, Generic[R]):
     """One cached answer, ``.testplan/cache/llm/<key>.json`` (as :func:`write_cache` writes it)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -314,15 +320,15 @@ class CacheRecord(BaseModel):
     model_requested: str
     seed: int
     model: str
-    response: LLMCases
+    response: R
 
 
-def read_cache(settings: LLMSettings, key: str) -> Answer | None:
+def read_cache(settings: LLMSettings, key: str, response: type[BaseModel] = LLMCases) -> Answer | None:
     """The cached answer for ``key``; None when there is none, it is of another format, or it is
     unusable (one warning line): then the server is asked again and the record rewritten."""
     from ..store import read_state
 
-    record = read_state(settings.llm_cache_dir / f"{key}.json", CacheRecord, "LLM answer cache")
+    record = read_state(settings.llm_cache_dir / f"{key}.json", CacheRecord[response], "LLM answer cache")
     if record is None or record.format != CACHE_FORMAT or record.prompt_version != PROMPT_VERSION:
         return None
     return Answer(record.model, record.response)
@@ -344,6 +350,11 @@ def write_cache(settings: LLMSettings, key: str, answer: Answer) -> None:
 
 # --- asking -------------------------------------------------------------------------------------
 
+class InvalidAnswer(ProviderError):
+    """The model answered with invalid JSON, or JSON not of the schema, twice (exit 4 for
+    ``enumerate``; ``propose-tests`` records it as a rejected candidate instead)."""
+
+
 class _Retryable(Exception):
     """The answer was not valid JSON of the schema: worth one corrective retry."""
 
@@ -358,8 +369,10 @@ class _Retryable(Exception):
 _JSON_OBJECT_ONLY: set[tuple[str, str]] = set()
 
 
-def ask(settings: LLMSettings, messages: list[dict[str, str]], requirement: Requirement) -> Answer:
-    """One structured-output request (plus the corrective retry / json_object fallback)."""
+def ask(settings: LLMSettings, messages: list[dict[str, str]], requirement: Requirement,
+        response: type[BaseModel] = LLMCases) -> Answer:
+    """One structured-output request (plus the corrective retry / json_object fallback), answered
+    with ``response`` (a pydantic model; ``LLMCases`` for ``enumerate``)."""
     import openai
 
     client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key or LOCAL_KEY,
@@ -368,12 +381,12 @@ def ask(settings: LLMSettings, messages: list[dict[str, str]], requirement: Requ
         "json_object" if (settings.base_url, settings.model) in _JSON_OBJECT_ONLY else "json_schema")
     try:
         try:
-            return _ask_with_retry(client, settings, messages, requirement, mode)
+            return _ask_with_retry(client, settings, messages, requirement, mode, response)
         except openai.BadRequestError as exc:
             if mode == "json_object" or not _rejects_json_schema(exc):
                 raise
             _JSON_OBJECT_ONLY.add((settings.base_url, settings.model))
-            return _ask_with_retry(client, settings, messages, requirement, "json_object")
+            return _ask_with_retry(client, settings, messages, requirement, "json_object", response)
     except (openai.OpenAIError, json.JSONDecodeError) as exc:
         raise _provider_error(exc, settings, requirement) from None
     finally:
@@ -381,10 +394,10 @@ def ask(settings: LLMSettings, messages: list[dict[str, str]], requirement: Requ
 
 
 def _ask_with_retry(client: Any, settings: LLMSettings, messages: list[dict[str, str]], requirement: Requirement,
-                    mode: Literal["json_schema", "json_object"]) -> Answer:
-    attempt_messages = _with_schema(messages) if mode == "json_object" else list(messages)
+                    mode: Literal["json_schema", "json_object"], response: type[BaseModel] = LLMCases) -> Answer:
+    attempt_messages = _with_schema(messages, response) if mode == "json_object" else list(messages)
     try:
-        return _attempt(client, settings, attempt_messages, requirement, mode)
+        return _attempt(client, settings, attempt_messages, requirement, mode, response)
     except _Retryable as first:
         correction = {
             "role": "user",
@@ -392,36 +405,37 @@ def _ask_with_retry(client: Any, settings: LLMSettings, messages: list[dict[str,
                        f"object that matches the response schema exactly.",
         }
         try:
-            return _attempt(client, settings, attempt_messages + [correction], requirement, mode)
+            return _attempt(client, settings, attempt_messages + [correction], requirement, mode, response)
         except _Retryable as second:
-            what = "invalid JSON" if second.kind == "json" else "JSON that does not match the case schema"
-            raise ProviderError(
+            what = "invalid JSON" if second.kind == "json" else (
+                "JSON that does not match the case schema" if response is LLMCases else "JSON that does not match the response schema")
+            raise InvalidAnswer(
                 f"the model {settings.model} answered {requirement.id} with {what} twice ({second.detail}); "
                 f"rerun, or use a model or server with structured-output support") from None
 
 
-def _with_schema(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+def _with_schema(messages: list[dict[str, str]], response: type[BaseModel] = LLMCases) -> list[dict[str, str]]:
     """json_object mode: the server does not see the schema, so the prompt carries it."""
-    schema = json.dumps(response_schema(), separators=(",", ":"))
+    schema = json.dumps(response_schema(response), separators=(",", ":"))
     system = dict(messages[0])
     system["content"] = f"{system['content']}\nThe response schema (JSON Schema) is:\n{schema}"
     return [system, *messages[1:]]
 
 
 def _attempt(client: Any, settings: LLMSettings, messages: list[dict[str, str]], requirement: Requirement,
-             mode: Literal["json_schema", "json_object"]) -> Answer:
+             mode: Literal["json_schema", "json_object"], response: type[BaseModel] = LLMCases) -> Answer:
     import openai
 
     if mode == "json_schema":
         # the raw response keeps the body when the SDK's own parse fails (a fenced answer), so
         # the model the server reported is still known
         raw = client.chat.completions.with_raw_response.parse(
-            model=settings.model, messages=messages, response_format=LLMCases,
+            model=settings.model, messages=messages, response_format=response,
             temperature=0, seed=settings.seed)
         try:
             completion = raw.parse()
         except ValidationError as exc:
-            salvaged = _salvage(exc)
+            salvaged = _salvage(exc, response)
             if salvaged is None:
                 raise _retryable(exc) from None
             return Answer(_raw_model(raw) or settings.model, salvaged)
@@ -447,9 +461,9 @@ def _attempt(client: Any, settings: LLMSettings, messages: list[dict[str, str]],
         raise _filtered(settings, requirement)
     reported = _given(completion.model) or settings.model
     parsed = getattr(message, "parsed", None)
-    if isinstance(parsed, LLMCases):
+    if isinstance(parsed, response):
         return Answer(reported, parsed)
-    return Answer(reported, _validate_text(message.content or ""))
+    return Answer(reported, _validate_text(message.content or "", response))
 
 
 def _raw_model(raw: Any) -> str | None:
@@ -465,19 +479,19 @@ def _raw_model(raw: Any) -> str | None:
 _FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
-def _validate_text(content: str) -> LLMCases:
+def _validate_text(content: str, response: type[BaseModel] = LLMCases) -> Any:
     """Validate an answer's text; tolerate a Markdown code fence around the JSON."""
     if not content.strip():
         raise _Retryable("json", "the answer was empty")
     match = _FENCE.match(content)
     text = match.group(1) if match else content
     try:
-        return LLMCases.model_validate_json(text)
+        return response.model_validate_json(text)
     except ValidationError as exc:
         raise _retryable(exc) from None
 
 
-def _salvage(exc: ValidationError) -> LLMCases | None:
+def _salvage(exc: ValidationError, response: type[BaseModel] = LLMCases) -> Any:
     """The SDK's parse failed on JSON inside a code fence: unwrap it and validate again."""
     errors = exc.errors()
     if not errors or errors[0]["type"] != "json_invalid" or not isinstance(errors[0].get("input"), str):
@@ -487,7 +501,7 @@ def _salvage(exc: ValidationError) -> LLMCases | None:
     if not match:
         return None
     try:
-        return LLMCases.model_validate_json(match.group(1))
+        return response.model_validate_json(match.group(1))
     except ValidationError:
         return None
 

@@ -192,6 +192,10 @@ def _requirement_view(result: AuditResult, r: RequirementResult, tests: dict[str
         }
 
     in_cases = {n for c in r.cases for n in c.tests}
+    critique: dict[str, list[dict[str, str]]] = {}
+    for f in result.critique:
+        if f.requirement == r.id:
+            critique.setdefault(f.case, []).append({"test": f.test, "label": f.label, "reason": f.reason, "by": f.by})
     cases = [
         {
             "id": c.id,
@@ -200,6 +204,7 @@ def _requirement_view(result: AuditResult, r: RequirementResult, tests: dict[str
             "status": c.status,
             "state": c.state,
             "tests": [test_view(n) for n in c.tests],
+            "critique": critique.get(c.id, []),
         }
         for c in r.cases
     ]

@@ -86,6 +86,7 @@ def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES, impact=None
     found = survivors(result)
     blocks = [_survivor(result, m) for m in found[:TOP_SURVIVORS]]
     footer = _footer(result)
+    critique = _critique(result)
 
     # always: headline, gate, table head, notes; then the top survivors; then rows, worst first
     budget = max_bytes - _size([head, legend, table_head, footer]) - 800  # room for the notes
@@ -104,6 +105,8 @@ def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES, impact=None
         budget -= cost
         chosen.add(requirement.id)
     shown_rows = [row for rid, row in rows.items() if rid in chosen]
+    if len(critique.encode("utf-8")) > budget:
+        critique = ""
 
     out = [head, table_head, *shown_rows]
     left_out = len(rows) - len(shown_rows)
@@ -121,6 +124,7 @@ def render_markdown(result: AuditResult, max_bytes: int = MAX_BYTES, impact=None
                       "the HTML and SARIF reports list every one.\n\n")
         out.append(title)
         out.extend(shown_blocks)
+    out.append(critique)
     out.append(footer)
     return "".join(out)
 
@@ -229,6 +233,20 @@ def _survivor(result: AuditResult, mutant: MutantResult) -> str:
         f"- **{_cell(reqs, 80)}** {_code(f'{mutant.file}:{mutant.line}')} ({_cell(mutant.operator, 40)}): {tests}\n\n"
         f"  {fence}diff\n" + "\n".join(f"  {line}" for line in diff.splitlines()) + f"\n  {fence}\n\n"
     )
+
+
+def _critique(result: AuditResult) -> str:
+    """``testplan critique``'s findings that are not checks-expected, beside their case (advisory)."""
+    if not result.critique:
+        return ""
+    titles = {c.id: c.title for r in result.requirements for c in r.cases}
+    lines = [f"- **{_cell(f.case, 40)}** {_cell(titles.get(f.case, ''), 80)} · {_code(f.test)}: "
+             f"{f.label}, {_cell(f.reason, 200)} ({_cell(f.by, 60)})\n"
+             for f in result.critique if f.label != "checks-expected"]
+    good = sum(1 for f in result.critique if f.label == "checks-expected")
+    head = (f"\n### Critique (advisory, scores unchanged)\n\n{good} of {len(result.critique)} linked tests "
+            f"check their case's expected outcome.\n\n")
+    return head + "".join(lines)
 
 
 def _footer(result: AuditResult) -> str:
