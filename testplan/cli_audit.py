@@ -72,7 +72,7 @@ def print_result(result: AuditResult) -> None:
     out.print(f"project score {score}{mutation}")
     stats = result.mutation_stats or {}
     if result.mutation and stats:
-        sample = (f" (--max-mutants: a sample of {int(stats['sampled.ran'])} of the {int(stats['sampled.of'])} with tests)"
+        sample = (f" (--max-mutants: a sample of {int(stats['sampled.ran'])} of {int(stats['sampled.of'])})"
                   if "sampled.ran" in stats else "")
         if "topped_up.added" in stats:
             sample += (f" (--min-mutants: the diff selected {int(stats['topped_up.diff'])} with tests, topped up with "
@@ -88,7 +88,10 @@ def print_result(result: AuditResult) -> None:
         told = {"diff_base": f"--diff {scope.get('diff_base')}", "min_mutants": f"--min-mutants {scope.get('min_mutants')}",
                 "max_mutants": f"--max-mutants {scope.get('max_mutants')}",
                 "shard": f"--shard {scope.get('shard')}"}
-        out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged; "
+        what = (f" (a sample of {int(stats['sampled.ran'])} of the {int(stats['sampled.of'])} selected, in proportion "
+                "to each requirement's covered and uncovered mutants, the lowest mutant IDs within each)"
+                if "sampled.ran" in stats else "")
+        out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged{what}; "
                   "a requirement with none of them is UNJUDGED (no score)")
     print_survivors(result)
     for req in result.requirements:
@@ -155,7 +158,7 @@ def audit(
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
-    max_mutants: Annotated[Optional[int], typer.Option("--max-mutants", metavar="N", help="Run at most N mutants (a deterministic sample by mutant ID), e.g. to bound a CI job.", show_default=False)] = None,
+    max_mutants: Annotated[Optional[int], typer.Option("--max-mutants", metavar="N", help="Judge exactly N mutants (all if fewer): a deterministic sample stratified by requirement and covered/uncovered, e.g. to bound a CI job.", show_default=False)] = None,
     min_mutants: Annotated[Optional[int], typer.Option("--min-mutants", metavar="N", help="With --diff: when fewer than N mutants are selected, top up with the lowest mutant IDs of the rest of the scope.", show_default=False)] = None,
     formats: Formats = None,
     as_json: JsonFlag = False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -127,27 +128,66 @@ def test_bad_max_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, ar
     assert not (root / ".testplan").exists()
 
 
+def _strata(audit: dict) -> dict[str, list[str]]:
+    """Stratum (requirements/covered|uncovered) -> mutant IDs, from a full audit."""
+    out: dict[str, list[str]] = {}
+    for m in audit["mutants"]:
+        key = f"{'+'.join(sorted(m['requirements']))}/{'covered' if m['status'] != 'no-coverage' else 'uncovered'}"
+        out.setdefault(key, []).append(m["id"])
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
 @pytest.mark.verifies("MUT-1.4")
-def test_max_mutants_runs_a_deterministic_sample_and_says_so(full, cli, tmp_path):
+def test_max_mutants_judges_exactly_n_stratified_by_requirement_and_coverage_and_says_so(full, cli, tmp_path):
     root, unsharded = full
     result = cli("audit", "-C", root, "--max-mutants", "5", "--out", tmp_path / "sample")
     sample = load(tmp_path / "sample" / "audit.json")
-    with_tests = sorted(m["id"] for m in unsharded["mutants"] if m["verdicts"])
-    assert len(with_tests) == 33
-    assert sorted(m["id"] for m in sample["mutants"] if m["verdicts"]) == with_tests[:5]
+    strata = _strata(unsharded)
+    assert {k: len(v) for k, v in strata.items()} == {
+        "CART-1/covered": 6, "LBL-1/covered": 8, "SHIP-1/covered": 5, "SHIP-1/uncovered": 1, "TAX-1/covered": 4,
+        "WAIT-1/covered": 10}
+    # 5 of 34: floor(5 * size / 34) = 1 for WAIT-1 (50/34), 1 for LBL-1 (40/34), 0 for the rest; the 3 left over go
+    # to the largest remainders: CART-1 (30/34), SHIP-1/covered (25/34), then TAX-1 (20/34); none to the uncovered (5/34)
+    quota = {"WAIT-1/covered": 1, "LBL-1/covered": 1, "CART-1/covered": 1, "SHIP-1/covered": 1, "TAX-1/covered": 1}
+    expected = {i for k, q in quota.items() for i in strata[k][:q]}
+    assert {m["id"] for m in sample["mutants"]} == expected and len(sample["mutants"]) == 5
     full_verdicts = verdicts(unsharded)
-    assert {i: v for i, v in verdicts(sample).items()} == {i: full_verdicts[i] for i in verdicts(sample)}
-    assert [m["status"] for m in sample["mutants"] if not m["verdicts"]] == ["no-coverage"]
-    assert (sample["mutation_stats"]["sampled.ran"], sample["mutation_stats"]["sampled.of"]) == (5, 33)
+    assert verdicts(sample) == {i: full_verdicts[i] for i in expected}
+    stats = sample["mutation_stats"]
+    assert (stats["sampled.ran"], stats["sampled.of"]) == (5, 34)
+    assert {k: (stats[f"sampled.strata.{k}.ran"], stats[f"sampled.strata.{k}.of"]) for k in strata} == {
+        k: (quota.get(k, 0), len(v)) for k, v in strata.items()}
     assert sample["complete"] is True
-    assert "mutation: 6 mutants (--max-mutants: a sample of 5 of the 33 with tests), 0 run, 5 from cache, " in result.out
-    assert ("note: --max-mutants 5: O and M count only the mutants this run judged; a requirement with none of them "
-            "is UNJUDGED (no score)") in result.out
+    assert "mutation: 5 mutants (--max-mutants: a sample of 5 of 34), 0 run, 5 from cache, " in result.out
+    assert ("note: --max-mutants 5: O and M count only the mutants this run judged (a sample of 5 of the 34 selected, "
+            "in proportion to each requirement's covered and uncovered mutants, the lowest mutant IDs within each); "
+            "a requirement with none of them is UNJUDGED (no score)") in result.out
     assert sample["mutation_options"]["max_mutants"] == 5
-    # TAX-1's 4 mutants are all outside the sample: not run (its plan is unreviewed, so it still scores 0)
     assert [(r["id"], r["evidence"], r["mutants"]["total"], r["mutants"]["generated"]) for r in sample["requirements"]] == [
-        ("TAX-1", "not-run", 0, 4), ("SHIP-1", "mutants", 2, 6), ("LBL-1", "mutants", 1, 8), ("WAIT-1", "mutants", 1, 10),
-        ("CART-1", "mutants", 2, 6)]
+        ("TAX-1", "mutants", 1, 4), ("SHIP-1", "mutants", 1, 6), ("LBL-1", "mutants", 1, 8), ("WAIT-1", "mutants", 1, 10),
+        ("CART-1", "mutants", 1, 6)]
+    # asking for as many as there are judges them all, and says so in the same terms
+    result = cli("audit", "-C", root, "--max-mutants", "34", "--out", tmp_path / "all")
+    everything = load(tmp_path / "all" / "audit.json")
+    assert len(everything["mutants"]) == 34 and "sampled.ran" not in everything["mutation_stats"]
+
+
+@pytest.mark.slow
+@pytest.mark.verifies("MUT-1.4")
+def test_max_mutants_50_on_the_example_judges_exactly_50(example, cli, tmp_path):
+    result = cli("audit", "-C", example, "--max-mutants", "50", "--jobs", "2", "--out", tmp_path / "out")
+    assert result.code in (0, 1), result.err
+    audit = load(tmp_path / "out" / "audit.json")
+    stats = audit["mutation_stats"]
+    assert len(audit["mutants"]) == 50 and stats["sampled.ran"] == 50 and stats["sampled.of"] > 50
+    ran = {k[len("sampled.strata."):-len(".ran")]: v for k, v in stats.items()
+           if k.startswith("sampled.strata.") and k.endswith(".ran")}
+    assert sum(ran.values()) == 50
+    judged = Counter(f"{'+'.join(sorted(m['requirements']))}/{'covered' if m['status'] != 'no-coverage' else 'uncovered'}"
+                     for m in audit["mutants"])
+    assert {k: v for k, v in ran.items() if v} == dict(judged)
+    for k, n in ran.items():  # proportional: within one of size * 50 / population
+        assert abs(n - stats[f"sampled.strata.{k}.of"] * 50 / stats["sampled.of"]) < 1
 
 
 @pytest.mark.verifies("MUT-1.5")

@@ -123,13 +123,35 @@ def check_options(shard: str | tuple[int, int] | None, max_mutants: int | None, 
 
 
 def _top_up(diff_ids: set[str], runnable: list[str], min_mutants: int) -> set[str]:
-    """``--diff`` selected ``diff_ids`` (mutants with tests); when they are fewer than ``min_mutants``,
+    """``--diff`` selected ``diff_ids`` (with tests or not); when they are fewer than ``min_mutants``,
     add the lowest IDs (hashes: a deterministic, unbiased sample) of the other ``runnable`` ones."""
     missing = min_mutants - len(diff_ids)
     if missing <= 0:
         return set(diff_ids)
     rest = sorted(set(runnable) - diff_ids)
     return set(diff_ids) | set(rest[:missing])
+
+
+def stratum(mutant: Mutant, covered: bool) -> str:
+    """The sampling stratum of a mutant: its requirements (``+``-joined; ``-`` for none, under
+    ``--all-tests``) and whether some selected test covers it (``covered``/``uncovered``)."""
+    return f"{'+'.join(sorted(mutant.requirements)) or '-'}/{'covered' if covered else 'uncovered'}"
+
+
+def stratified_sample(strata: dict[str, list[str]], n: int) -> tuple[set[str], dict[str, dict[str, int]]]:
+    """Exactly ``n`` of the IDs in ``strata`` (all of them if fewer), allocated to each stratum in
+    proportion to its size: each gets ``floor(n * size / total)``, and the IDs left over go one each
+    to the strata with the largest remainders (ties: the stratum name); within a stratum the lowest
+    IDs (mutant IDs are hashes: an unbiased order). Returns the IDs and {stratum: {ran, of}}."""
+    total = sum(len(ids) for ids in strata.values())
+    if total <= n:
+        return {i for ids in strata.values() for i in ids}, {k: {"ran": len(v), "of": len(v)} for k, v in sorted(strata.items())}
+    quota = {k: n * len(v) // total for k, v in strata.items()}
+    left = n - sum(quota.values())
+    for k in sorted(strata, key=lambda k: (-(n * len(strata[k]) % total), k))[:left]:
+        quota[k] += 1
+    chosen = {i for k, ids in strata.items() for i in sorted(ids)[:quota[k]]}
+    return chosen, {k: {"ran": quota[k], "of": len(v)} for k, v in sorted(strata.items())}
 
 
 def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, fast: bool = False,
@@ -145,12 +167,13 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     suite order, without ``-x`` (``fast``: stop at the first assertion/timeout kill), ``jobs``
     children at a time; ``all_tests`` also runs covering tests of other requirements (their
     verdicts are recorded; the status is still decided by the linked tests). ``max_mutants``
-    runs at most that many of the selected mutants that have tests to run: a deterministic
-    sample (the lowest mutant IDs, which are hashes), recorded as ``stats["sampled"]``; mutants
-    no test covers cost nothing and are all kept. ``min_mutants`` (only with ``diff_base``): when
-    the diff selects fewer mutants with tests than that, the whole scope is generated and the
-    selection is topped up to ``min_mutants`` with the lowest IDs of the other mutants with tests
-    (``stats["topped_up"]``), so a CI job on a commit that changes no code still judges something.
+    judges exactly that many of the selected mutants (all if fewer), covered or not: a
+    deterministic sample stratified over requirements and covered/uncovered
+    (:func:`stratified_sample`), recorded as ``stats["sampled"]`` with its strata.
+    ``min_mutants`` (only with ``diff_base``): when the diff selects fewer mutants than that, the
+    whole scope is generated and the selection is topped up to ``min_mutants`` with the lowest IDs
+    of the other mutants with tests (``stats["topped_up"]``), so a CI job on a commit that changes
+    no code still judges something.
 
     Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
     mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
@@ -198,16 +221,18 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             counted = {t.nodeid: {r for r in map(partial(counted_requirement, project), t.links) if r} for t in trace.tests}
             plans = _select(candidates, trace, all_tests, counted)
             if min_mutants is not None:  # --diff, topped up with a sample of the rest of the scope
-                diff_runnable = {p.mutant.id for p in plans if p.tests and p.mutant.id in in_diff}
-                keep = _top_up(diff_runnable, [p.mutant.id for p in plans if p.tests], min_mutants)
-                plans = [p for p in plans if p.mutant.id in keep or (not p.tests and p.mutant.id in in_diff)]
-                if len(keep) > len(diff_runnable):
-                    stats["topped_up"] = {"diff": len(diff_runnable), "added": len(keep) - len(diff_runnable)}
-            runnable = sorted(p.mutant.id for p in plans if p.tests)
-            if max_mutants is not None and len(runnable) > max_mutants:
-                keep = set(runnable[:max_mutants])
-                plans = [p for p in plans if not p.tests or p.mutant.id in keep]
-                stats["sampled"] = {"ran": max_mutants, "of": len(runnable)}
+                diff_selected = {p.mutant.id for p in plans if p.mutant.id in in_diff}
+                keep = _top_up(diff_selected, [p.mutant.id for p in plans if p.tests], min_mutants)
+                plans = [p for p in plans if p.mutant.id in keep]
+                if len(keep) > len(diff_selected):
+                    stats["topped_up"] = {"diff": len(diff_selected), "added": len(keep) - len(diff_selected)}
+            if max_mutants is not None and len(plans) > max_mutants:  # exactly N, stratified
+                strata: dict[str, list[str]] = {}
+                for p in plans:
+                    strata.setdefault(stratum(p.mutant, bool(p.tests)), []).append(p.mutant.id)
+                keep, per_stratum = stratified_sample(strata, max_mutants)
+                plans = [p for p in plans if p.mutant.id in keep]
+                stats["sampled"] = {"ran": max_mutants, "of": sum(map(len, strata.values())), "strata": per_stratum}
             outcomes = {t.nodeid: t.outcome for t in trace.tests}
             position = {n: i for i, n in enumerate(outcomes)}
             selected = sorted({n for p in plans for n in p.tests}, key=position.__getitem__)
