@@ -179,6 +179,7 @@ def audit(
     with mutation_progress(enabled=not no_mutation and not as_json and not quiet()) as progress:
         options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
                    "max_mutants": max_mutants, "progress": progress,
+                   **({"on_estimate": _print_estimate} if not as_json else {}),
                    **({"min_mutants": min_mutants} if min_mutants is not None else {})}
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
                            min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
@@ -187,6 +188,12 @@ def audit(
         _write_reports(result, report_formats, out_dir if out_dir is not None else config.state_dir, config)
     append_step_summary(result, config)
     raise typer.Exit(int(exit_code(result)))
+
+
+def _print_estimate(estimate: dict) -> None:
+    from .mutate.lab import estimate_line
+
+    info_console().print(estimate_line(estimate))
 
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"

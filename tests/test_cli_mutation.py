@@ -292,3 +292,28 @@ def test_functions_mutmut_skips_are_named_and_import_time_code_is_not(full, cli)
     out = cli("audit", "-C", root).out
     assert "LBL-1: not mutated: shop.core:label (decorated)\n" in out
     assert "TAX-1: not mutated" not in out
+
+
+@pytest.mark.verifies("MUT-1.2")
+def test_the_estimated_mutation_time_is_printed_before_mutation_starts_and_recorded(cli, tmp_path):
+    result = cli("audit", "-C", copy(tmp_path, "shop"), "--fast", "--max-mutants", "3", "--jobs", "2",
+                 "--out", tmp_path / "out")
+    assert result.code in (0, 1), result.err
+    stats = load(tmp_path / "out" / "audit.json")["mutation_stats"]
+    assert (stats["estimate.mutants"], stats["estimate.test_runs"], stats["estimate.jobs"]) == (3, 3, 2)
+    assert stats["estimate.seconds"] == round(stats["estimate.test_seconds"] / 2, 3)
+    assert stats["seconds.worker"] > 0  # the actual time, next to the estimate
+    line = (f"testplan: estimated mutation time at most {stats['estimate.seconds']:.1f} s (an upper bound: --fast stops "
+            f"each mutant at its first kill): 3 mutants to run, 3 test runs, {stats['estimate.test_seconds']:.1f} s of "
+            "traced test time / 2 jobs")
+    lines = result.err.splitlines()
+    assert line in lines
+    assert lines.index(line) < next(i for i, t in enumerate(lines) if t.startswith("testplan: mutants "))
+    # without --fast the figure is the estimate itself; under --json nothing is printed on stderr for it
+    from testplan.mutate.lab import estimate_line
+
+    assert estimate_line({"seconds": 12.345, "test_seconds": 24.69, "test_runs": 40, "mutants": 7, "jobs": 2,
+                          "upper_bound": False}) == (
+        "testplan: estimated mutation time 12.3 s: 7 mutants to run, 40 test runs, 24.7 s of traced test time / 2 jobs")
+    result = cli("audit", "-C", copy(tmp_path, "json"), "--max-mutants", "1", "--json", "--out", tmp_path / "json-out")
+    assert "estimated mutation time" not in result.err

@@ -517,3 +517,17 @@ def test_a_module_to_mutate_imported_before_the_worker_fixed_sys_path_is_importe
         assert _forget_shadowed({"modules": {"tp_shadowed_pkg": scratch_file}}) == []  # the scratch copy stays
     finally:
         sys.modules.pop("tp_shadowed_pkg", None)
+
+
+def test_the_cost_estimate_is_the_traced_durations_of_the_tests_each_mutant_runs_over_the_jobs(shop):
+    import math
+
+    estimate = shop.run.stats["estimate"]
+    durations = {t.nodeid: t.duration for t in shop.trace.tests}
+    # no cache and the full matrix: every mutant with tests ran each selected test once (its verdicts)
+    runs = [n for m in shop.run.mutants for n in m.verdicts]
+    assert len(runs) == shop.run.stats["cells"] and estimate["test_runs"] == len(runs) == 33
+    total = math.fsum(durations[n] for n in runs)
+    assert estimate == {"seconds": round(total / 2, 3), "test_seconds": round(total, 3), "test_runs": 33,
+                        "mutants": 33, "jobs": 2, "upper_bound": False}
+    assert shop.run.stats["seconds"]["worker"] > 0  # the actual, next to it in audit.json

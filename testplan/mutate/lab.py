@@ -159,6 +159,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                  shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
                  min_mutants: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
+                 on_estimate: Callable[[dict], None] | None = None,
                  scratch: Path | None = None, use_cache: bool = True) -> MutationRun:
     """Mutation-test the code in the scope of ``project``'s requirements.
 
@@ -174,6 +175,9 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     whole scope is generated and the selection is topped up to ``min_mutants`` with the lowest IDs
     of the other mutants with tests (``stats["topped_up"]``), so a CI job on a commit that changes
     no code still judges something.
+
+    Before any mutant runs, ``stats["estimate"]`` (:func:`estimate_cost`) is computed and passed
+    to ``on_estimate``; ``stats["seconds"]["worker"]`` is what the run took.
 
     Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
     mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
@@ -254,6 +258,9 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 else:
                     to_run.append(plan)
             stats["cache_misses"] = len(to_run)
+            stats["estimate"] = estimate_cost(to_run, trace, workers, fast)
+            if on_estimate:
+                on_estimate(stats["estimate"])
             total = len(plans)
             done = total - len(to_run)
             if progress:
@@ -325,6 +332,28 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         stats["mutation_score_all_tests"] = round(stats["detected_by_any_test"] / len(mutants), 4)
     stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return MutationRun(mutants, unmutated, complete, reason, stats)
+
+
+def estimate_cost(to_run: list[_Plan], trace: TraceData, workers: int, fast: bool) -> dict:
+    """The expected mutation time: the sum, over the mutants to run, of the trace's durations of
+    the tests each one runs, divided by ``workers``. With ``fast`` (stop at the first kill) it is an
+    upper bound (``upper_bound``). Leaves out the worker's start-up and baseline run."""
+    import math
+
+    durations = {t.nodeid: t.duration for t in trace.tests}
+    test_seconds = math.fsum(durations.get(n, 0.0) for p in to_run for n in p.tests)
+    return {"seconds": round(test_seconds / workers, 3), "test_seconds": round(test_seconds, 3),
+            "test_runs": sum(len(p.tests) for p in to_run), "mutants": len(to_run), "jobs": workers,
+            "upper_bound": fast}
+
+
+def estimate_line(estimate: dict) -> str:
+    """The estimate as the one line the CLI prints before mutation starts."""
+    bound = "at most " if estimate["upper_bound"] else ""
+    why = " (an upper bound: --fast stops each mutant at its first kill)" if estimate["upper_bound"] else ""
+    return (f"testplan: estimated mutation time {bound}{estimate['seconds']:.1f} s{why}: {estimate['mutants']} mutants "
+            f"to run, {estimate['test_runs']} test runs, {estimate['test_seconds']:.1f} s of traced test time "
+            f"/ {estimate['jobs']} jobs")
 
 
 def _open_cache(config) -> MutationCache:
