@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from testplan.mutate import merge_shards, run_mutation
 from testplan.result import AuditResult, save_result
 from testplan.review import load_project
 from testplan.trace import TraceData, run_trace
+from tp_helpers import replaced
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
 FAST_TIMEOUTS = {"timeout_min_seconds": 1.0, "timeout_multiplier": 5.0}
@@ -531,3 +533,31 @@ def test_the_cost_estimate_is_the_traced_durations_of_the_tests_each_mutant_runs
     assert estimate == {"seconds": round(total / 2, 3), "test_seconds": round(total, 3), "test_runs": 33,
                         "mutants": 33, "jobs": 2, "upper_bound": False}
     assert shop.run.stats["seconds"]["worker"] > 0  # the actual, next to it in audit.json
+
+
+CACHE_FIXTURE = Path(__file__).parent / "fixtures" / "mutate_cache"
+
+
+@pytest.mark.parametrize("path, old, new, executed", [
+    # a callee of the mutated function (in no requirement's code, so its own AST is no mutant's function hash)
+    ("src/calc/rates.py", "n < 10", "n < 11", 7),
+    # a helper module the test imports (not a conftest.py)
+    ("tests/helpers.py", "SMALL = 2", "SMALL = 1 + 1", 7),
+    # the pytest configuration: every mutant
+    ("pyproject.toml", 'addopts = "-ra"', 'addopts = "-rA"', 12),
+    # a module no test imports or runs, and a comment: nothing
+    ("src/calc/unused.py", "return 1", "return 2", 0),
+    ("src/calc/rates.py", "def rate(n):", "def rate(n):  # a comment", 0),
+], ids=["callee", "helper-module", "addopts", "unrelated-module", "comment"])
+def test_the_cache_reruns_the_mutants_whose_tests_depend_on_an_edited_file(tmp_path, cli, path, old, new, executed):
+    root = copy_project(CACHE_FIXTURE, tmp_path / "calc")
+    assert cli("audit", "-C", root, "--jobs", "2").code in (0, 1)
+    first = json.loads((root / ".testplan" / "audit.json").read_text())
+    assert (first["mutation_stats"]["executed"], first["mutation_stats"]["cache_hits"]) == (12, 0)
+    assert Counter(m["requirements"][0] for m in first["mutants"]) == {"PRICE-1": 7, "DISC-1": 5}
+    target = root / path
+    target.write_text(replaced(target.read_text(), old, new))
+    assert cli("audit", "-C", root, "--jobs", "2").code in (0, 1)
+    again = json.loads((root / ".testplan" / "audit.json").read_text())
+    assert (again["mutation_stats"]["executed"], again["mutation_stats"]["cache_hits"]) == (executed, 12 - executed)
+    assert {m["id"]: m["status"] for m in again["mutants"]} == {m["id"]: m["status"] for m in first["mutants"]}

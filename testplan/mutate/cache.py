@@ -4,10 +4,17 @@ A mutant's verdicts are reused only when all of these are unchanged:
 
 * the mutant ID (module, qualname, position in the function, operator, original and mutated text);
 * mutmut's hash of the mutated function's AST (any edit of that function re-runs its mutants);
-* the set of tests selected for it, and the body hash of each of them (:func:`hash_tests`):
-  editing a test re-runs exactly the mutants that test runs;
-* the tool: testplan and mutmut versions, Python version and the configured pytest arguments.
+* the set of tests selected for it, and the hash of each of them (:func:`hash_tests`): its body
+  and the non-test code of its module, every ``conftest.py`` from its directory up to the root,
+  every project file the test executed (the trace's per-test coverage: callees of the mutated
+  function included), and every project module that the test's file or those files import,
+  directly or not (helper modules next to the tests, constants read at import time): editing any
+  of them re-runs exactly the mutants those tests run;
+* the tool: testplan and mutmut versions, Python version, the configured pytest arguments and the
+  project's pytest configuration (:func:`pytest_config`: ``addopts`` and the rest of the
+  ``[pytest]`` sections; any edit there re-runs every mutant).
 
+Files are compared by their AST: formatting and comments do not count.
 Verdicts of a ``--fast`` run (stopped at the first kill) are reused by fast runs only.
 Entries of mutants that no longer exist are dropped when the cache is saved.
 """
@@ -30,9 +37,41 @@ CACHE_VERSION = 1
 _TEST_PREFIXES = ("test", "Test")
 
 
-def tool_key(mutmut_version: str, pytest_args: list[str]) -> str:
+def tool_key(mutmut_version: str, pytest_args: list[str], pytest_configuration: str = "") -> str:
     python = "%d.%d" % sys.version_info[:2]
-    return f"testplan {__version__}; mutmut {mutmut_version}; python {python}; pytest_args {json.dumps(pytest_args)}"
+    return (f"testplan {__version__}; mutmut {mutmut_version}; python {python}; pytest_args {json.dumps(pytest_args)}"
+            + (f"; pytest config {pytest_configuration}" if pytest_configuration else ""))
+
+
+def pytest_config(root: Path) -> str:
+    """A digest of the pytest configuration in ``root``: ``pytest.ini``/``.pytest.ini`` whole, the
+    ``[tool.pytest.ini_options]`` table of ``pyproject.toml``, ``[pytest]`` of ``tox.ini`` and
+    ``[tool:pytest]`` of ``setup.cfg`` (addopts, markers, pythonpath, ...). Other content of those
+    files does not count."""
+    import configparser
+    import tomllib
+
+    parts = []
+    for name in ("pytest.ini", ".pytest.ini"):
+        try:
+            parts.append(f"{name}\0{(root / name).read_text(encoding='utf-8')}")
+        except (OSError, UnicodeDecodeError):
+            pass
+    try:
+        table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("pytest")
+        if table is not None:
+            parts.append("pyproject.toml\0" + json.dumps(table, sort_keys=True, default=str))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        pass
+    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string((root / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if parser.has_section(section):
+            parts.append(f"{name}\0" + json.dumps(sorted(parser.items(section))))
+    return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()[:16] if parts else ""
 
 
 def _dump(node: ast.AST) -> str:
@@ -50,14 +89,99 @@ def _context(body: list[ast.stmt], keep: ast.AST | None) -> str:
     return "\n".join(parts)
 
 
-def hash_tests(root: Path, nodeids: list[str]) -> dict[str, str]:
-    """Body hash of each test: its function's AST (decorators and parameters included), the
-    non-test code of its module (and class) and every ``conftest.py`` from its directory up to
-    the root. Formatting and comments do not count; editing one test leaves the others' hashes."""
+class _Files:
+    """AST digests and project-local imports of the project's Python files, each read once."""
+
+    def __init__(self, root: Path, search: list[Path]):
+        self.root = root
+        self.search = search  # where absolute imports are looked up (root, source roots, tests' dirs)
+        self.trees: dict[Path, ast.Module | None] = {}
+        self.closures: dict[Path, frozenset[Path]] = {}
+
+    def tree(self, path: Path) -> ast.Module | None:
+        if path not in self.trees:
+            try:
+                self.trees[path] = ast.parse(path.read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+                self.trees[path] = None
+        return self.trees[path]
+
+    def digest(self, path: Path) -> str:
+        tree = self.tree(path)
+        if tree is None:
+            return "<missing>" if not path.exists() else "<unreadable>"
+        return hashlib.sha256(_dump(tree).encode()).hexdigest()[:16]
+
+    def _module(self, bases: list[Path], dotted: str) -> list[Path]:
+        """The files of module ``dotted`` (and its packages' ``__init__.py``) under every base that has it."""
+        parts = [p for p in dotted.split(".") if p]
+        out: list[Path] = []
+        for base in bases:
+            found = []
+            for n in range(1, len(parts) + 1):
+                stem = base.joinpath(*parts[:n])
+                if (stem / "__init__.py").is_file():
+                    found.append(stem / "__init__.py")
+                elif stem.with_suffix(".py").is_file() and n == len(parts):
+                    found.append(stem.with_suffix(".py"))
+                else:
+                    break
+            out += found
+        return out
+
+    def imports(self, path: Path) -> set[Path]:
+        """Project files ``path`` imports (statically: ``import``/``from`` anywhere in the file)."""
+        tree = self.tree(path)
+        found: set[Path] = set()
+        if tree is None:
+            return found
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found.update(self._module(self.search, alias.name))
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = path.parent
+                    for _ in range(node.level - 1):
+                        base = base.parent
+                    bases, module = [base], node.module or ""
+                else:
+                    bases, module = self.search, node.module or ""
+                if module:
+                    found.update(self._module(bases, module))
+                for alias in node.names:  # from package import submodule
+                    found.update(self._module(bases, f"{module}.{alias.name}" if module else alias.name))
+        return {f.resolve() for f in found if self.root in f.resolve().parents}
+
+    def closure(self, path: Path) -> frozenset[Path]:
+        """The project files ``path`` imports, directly or not (``path`` itself left out)."""
+        if path not in self.closures:
+            seen: set[Path] = set()
+            todo = [path]
+            while todo:
+                for found in self.imports(todo.pop()):
+                    if found not in seen and found != path:
+                        seen.add(found)
+                        todo.append(found)
+            self.closures[path] = frozenset(seen)
+        return self.closures[path]
+
+
+def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | None = None,
+               search: list[Path] | None = None) -> dict[str, str]:
+    """Hash of each test: its function's AST (decorators and parameters included), the
+    non-test code of its module (and class), every ``conftest.py`` from its directory up to
+    the root, and the AST of every project file it depends on: those it executed (``executed``:
+    nodeid -> files, from the trace's per-test coverage) and those its module and those files
+    import, directly or not (absolute imports looked up in ``search``, the root and the test's
+    directories). Formatting and comments do not count; editing one test leaves the others' hashes."""
+    root = root.resolve()
+    if search is None:  # the root and every directory of the tests up to it (rootdir-style imports)
+        search = [root, *(d for n in nodeids for d in (root / n.split("::")[0]).resolve().parents if root in d.parents)]
+    files = _Files(root, sorted({p.resolve() for p in search}))
     trees: dict[str, ast.Module | None] = {}
     conftests: dict[Path, str] = {}
     out = {}
-    root = root.resolve()
     for nodeid in nodeids:
         path, *names = nodeid.partition("[")[0].split("::")  # parameters may contain '::'
 
@@ -93,6 +217,16 @@ def hash_tests(root: Path, nodeids: list[str]) -> dict[str, str]:
             if directory == root or root not in directory.parents:
                 break
             directory = directory.parent
+        test_file = (root / path).resolve()
+        depends = set(files.closure(test_file))
+        for ran in (executed or {}).get(nodeid, []):
+            ran_path = Path(ran).resolve()
+            if root in ran_path.parents and ran_path.suffix == ".py":
+                depends.add(ran_path)
+                depends.update(files.closure(ran_path))
+        depends.discard(test_file)  # its own module: above, without the other tests
+        for dep in sorted(depends):
+            digest.update(f"\n\0{dep.relative_to(root).as_posix()}\0{files.digest(dep)}".encode())
         out[nodeid] = digest.hexdigest()[:16]
     return out
 

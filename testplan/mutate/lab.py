@@ -25,7 +25,7 @@ from ..statedir import DEFAULT_NAME
 from ..result import MutantResult
 from ..trace import TraceData
 from . import outcome
-from .cache import CACHE_FILE, MutationCache, hash_tests, tool_key
+from .cache import CACHE_FILE, MutationCache, hash_tests, pytest_config, tool_key
 from .diff import changed_lines, touches
 from .executor import WorkerError, run_worker
 from .generate import Mutant, generate, mutmut_version, scope_files, scratch_intact
@@ -245,7 +245,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 raise BaselineError(f"{len(failing)} test(s) selected for mutation fail before any mutant runs: "
                                     f"{', '.join(failing[:10])}{' ...' if len(failing) > 10 else ''}; "
                                     "make them pass (or unlink them), then run the audit again")
-            hashes = hash_tests(config.root, selected)
+            hashes = hash_tests(config.root, selected, executed={n: list(trace.lines.get(n, {})) for n in selected},
+                                search=import_roots(config))
             cache = _open_cache(config) if use_cache else None
             to_run: list[_Plan] = []
             for plan in plans:
@@ -356,11 +357,34 @@ def estimate_line(estimate: dict) -> str:
             f"/ {estimate['jobs']} jobs")
 
 
+def import_roots(config) -> list[Path]:
+    """Where the tests' absolute imports are looked up for the cache (:func:`.cache.hash_tests`): the
+    root, the source roots, and every directory from a test module or ``conftest.py`` under the
+    configured tests up to the root (pytest puts such directories on ``sys.path``); hidden
+    directories, ``__pycache__``, virtual environments and ``site-packages`` are not searched."""
+    root = config.root.resolve()
+    out = {root, *(p.resolve() for p in config.source_roots if p.is_dir())}
+    for test in config.tests:
+        top = (root / test).resolve()
+        if not top.is_dir() or (top != root and root not in top.parents):
+            continue
+        for directory, subdirs, names in os.walk(top):
+            if "pyvenv.cfg" in names:
+                subdirs[:] = []
+                continue
+            subdirs[:] = [d for d in subdirs if not d.startswith((".", "__pycache__")) and d != "site-packages"]
+            if any(n == "conftest.py" or (n.endswith(".py") and (n.startswith("test") or n.endswith("_test.py")))
+                   for n in names):
+                here = Path(directory)
+                out.update(d for d in (here, *here.parents) if d == root or root in d.parents)
+    return sorted(out)
+
+
 def _open_cache(config) -> MutationCache:
     """The state directory's verdict cache. An ``--out DIR`` run writes its own, and starts from
     the project's ``.testplan/`` cache too (read only: another run may hold that directory; an
     entry is reused only when its hashes still match, whichever run wrote it)."""
-    tool = tool_key(mutmut_version(), list(config.pytest_args))
+    tool = tool_key(mutmut_version(), list(config.pytest_args), pytest_config(config.root))
     cache = MutationCache(config.state_dir.resolve() / "cache" / CACHE_FILE, tool)
     project_state = config.root / DEFAULT_NAME
     if not project_state.is_symlink() and project_state.resolve() != config.state_dir.resolve():
