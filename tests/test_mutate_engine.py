@@ -287,6 +287,13 @@ def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop,
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=2)
     assert {m.id for m in run.mutants} == diff_ids and "topped_up" not in run.stats
 
+    # .ci/run's --min-mutants N --max-mutants N: a top-up to N is not cut; a diff above N is sampled down to N
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=5, max_mutants=5)
+    assert {m.id for m in run.mutants} == diff_ids | set(rest[:3]) and "sampled" not in run.stats
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=1, max_mutants=1)
+    assert [m.id for m in run.mutants] == [min(diff_ids)]
+    assert run.stats["sampled"] == {"ran": 1, "of": 2, "strata": {"SHIP-1/covered": {"ran": 1, "of": 2}}}
+
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"min_mutants": 0, "diff_base": "HEAD"}, "--min-mutants 0: must be at least 1"),
