@@ -34,6 +34,13 @@ app = typer.Typer(
 
 Root = Annotated[Path, typer.Option("-C", "--root", help="The project directory (where pyproject.toml is).", show_default=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+# the LLM provider settings shared by enumerate --llm, critique --llm and propose-tests
+LlmModel = Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)]
+LlmBaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)]
+LlmTimeout = Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)]
+LlmMaxRetries = Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)]
+LlmSeed = Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)]
+LlmNoCache = Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")]
 
 
 # -q/--quiet and -v/--verbose, on every command (added to each by add_verbosity_options):
@@ -323,12 +330,12 @@ def enumerate_cmd(
     requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="REQ...", help="Requirement IDs to enumerate.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every requirement.")] = False,
     llm: Annotated[bool, typer.Option("--llm", help="Also ask an OpenAI-compatible server for cases.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    model: LlmModel = None,
+    base_url: LlmBaseUrl = None,
+    timeout: LlmTimeout = None,
+    max_retries: LlmMaxRetries = None,
+    seed: LlmSeed = None,
+    no_cache: LlmNoCache = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses and the rules.")] = False,
     root: Root = Path("."),
 ) -> None:
@@ -386,12 +393,12 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
 def critique(
     requirement_ids: Annotated[Optional[list[str]], typer.Argument(metavar="[REQ...]", help="Requirement IDs (default: every one in the audit).", show_default=False)] = None,
     llm: Annotated[bool, typer.Option("--llm", help="Ask an OpenAI-compatible server to label the prose cases' tests.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    model: LlmModel = None,
+    base_url: LlmBaseUrl = None,
+    timeout: LlmTimeout = None,
+    max_retries: LlmMaxRetries = None,
+    seed: LlmSeed = None,
+    no_cache: LlmNoCache = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses.")] = False,
     json_: JsonFlag = False,
     root: Root = Path("."),
@@ -443,12 +450,12 @@ def propose_tests_cmd(
     requirement_ids: Annotated[list[str], typer.Argument(metavar="REQ...", help="Requirements whose surviving mutants to target.", show_default=False)],
     max_: Annotated[int, typer.Option("--max", help="At most this many surviving mutants per run (one request each).")] = 10,
     into: Annotated[Optional[Path], typer.Option("--into", help="Write the accepted tests as new files into this directory of the suite (else .testplan/proposals/<REQ>/).", show_default=False)] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM model (else TESTPLAN_MODEL).", show_default=False)] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible base URL (else TESTPLAN_BASE_URL, OPENAI_BASE_URL).", show_default=False)] = None,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request.", show_default=False)] = None,
-    max_retries: Annotated[Optional[int], typer.Option("--max-retries", help="Retries on 429/5xx/timeouts.", show_default=False)] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Sampling seed sent to the server.", show_default=False)] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore cached LLM responses.")] = False,
+    model: LlmModel = None,
+    base_url: LlmBaseUrl = None,
+    timeout: LlmTimeout = None,
+    max_retries: LlmMaxRetries = None,
+    seed: LlmSeed = None,
+    no_cache: LlmNoCache = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use only cached LLM responses.")] = False,
     root: Root = Path("."),
 ) -> None:
