@@ -14,7 +14,6 @@ is constructed.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import tempfile
@@ -34,7 +33,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Finding, InputError
 from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_of
-from .parsecache import CACHE_SUBDIR, FORMAT, ParsedEntry, digest, entry_name, jsonable, line_tree, tree_line
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -135,26 +133,11 @@ def display(path: Path, root: Path | None = None) -> str:
     return str(path)
 
 
-def _shown(path: Path, real: Path, real_root: Path | None) -> str:
-    """:func:`display` for a path whose real path and root's real path are known."""
-    if real_root is not None:
-        try:
-            return str(real.relative_to(real_root))
-        except ValueError:
-            pass
-    return str(path)
-
-
 # --- reading ----------------------------------------------------------------------------------
 
 def read_text(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> str:
     """A user's text file, refused unread past ``max_bytes`` (no more than that is ever read)."""
     shown = shown or str(path)
-    return _decode(read_bytes(path, shown, max_bytes), shown)
-
-
-def read_bytes(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
-    """:func:`read_text`'s bytes, before decoding (refused unread past ``max_bytes``)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -165,10 +148,6 @@ def read_bytes(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES)
     if len(data) > max_bytes:
         raise InputError(f"larger than the {max_bytes}-byte input limit; split it into smaller files "
                          "or raise [tool.testplan] max_input_bytes", shown)
-    return data
-
-
-def _decode(data: bytes, shown: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -202,93 +181,6 @@ def parse_yaml(text: str, shown: str) -> Any:
         raise InputError(return_msg, shown, line) from None
     except YAMLError as exc:
         raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}; fix the syntax", shown, 1) from None
-
-
-class ParseCache:
-    """The parse cache of one state directory (see :mod:`testplan.parsecache`)."""
-
-    def __init__(self, state_dir: Path):
-        self.state_dir = state_dir
-        self.directory = state_dir / CACHE_SUBDIR
-        self.writable = True  # False after the first write that failed: no more are tried
-        self._usable: bool | None = None
-
-    def usable(self) -> bool:
-        """Whether the cache may be read and written: no part of its path is a symlink, and no
-        part is something other than a directory (a missing directory is made on first write)."""
-        if self._usable is None:
-            parts = (self.state_dir, self.state_dir / "cache", self.directory)
-            self._usable = not any(p.is_symlink() or (p.exists() and not p.is_dir()) for p in parts)
-            self.writable = self._usable
-        return self._usable
-
-    def get(self, sha256: str) -> ParsedEntry | None:
-        if not self.usable():
-            return None
-        path = self.directory / entry_name(sha256)
-        entry = read_state(path, ParsedEntry, "parse cache entry", loads=json.loads)
-        if entry is not None and entry.sha256 != sha256:
-            import sys
-
-            print(f"testplan: warning: {path}: unusable parse cache entry (sha256: not the file's name); "
-                  "discarded, computing it again", file=sys.stderr)
-            return None
-        return entry
-
-    def put(self, sha256: str, plain: Any, document: Any) -> None:
-        """Keep a cleanly parsed file's values and lines; silently nothing when its values do not
-        survive JSON or the state directory cannot be written (or is a symlink)."""
-        if not self.usable() or not self.writable or not jsonable(plain):
-            return
-        entry = {"format": FORMAT, "sha256": sha256,
-                 "data": plain, "lines": line_tree(document)}
-        try:
-            atomic_write(self.directory / entry_name(sha256), json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
-        except OSError:
-            self.writable = False
-
-
-@dataclass
-class Doc:
-    """A YAML input file read: its text, its plain values, and either its round-trip document
-    (parsed now) or the line tree of a parse cache entry (the document is parsed on first use)."""
-
-    path: Path
-    shown: str
-    text: str
-    plain: Any
-    lines: Any = None
-    rt: Any = None
-
-    @property
-    def cached(self) -> bool:
-        return self.rt is None
-
-    def round_trip(self) -> Any:
-        if self.rt is None:
-            self.rt = parse_yaml(self.text, self.shown)
-        return self.rt
-
-    def line(self, loc: Iterable[Any]) -> int:
-        return line_of(self.rt, loc) if self.rt is not None else tree_line(self.plain, self.lines, loc)
-
-
-def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Doc:
-    """:func:`read_yaml`, served from ``cache`` when these exact bytes parsed cleanly before
-    (the size limit and the UTF-8 check run first, on the bytes read)."""
-    raw = read_bytes(path, shown, max_bytes)
-    text = _decode(raw, shown)
-    if cache is None:
-        rt = parse_yaml(text, shown)
-        return Doc(path, shown, text, _plain(rt), rt=rt)
-    sha256 = digest(raw)
-    entry = cache.get(sha256)
-    if entry is not None:
-        return Doc(path, shown, text, entry.data, entry.lines)
-    rt = parse_yaml(text, shown)
-    plain = _plain(rt)
-    cache.put(sha256, plain, rt)
-    return Doc(path, shown, text, plain, rt=rt)
 
 
 def line_of(data: Any, loc: Iterable[Any]) -> int:
@@ -532,13 +424,11 @@ def requirement_files(path: Path) -> list[Path]:
 
 
 def load_requirements(path: Path, root: Path | None = None, findings: list[Finding] | None = None,
-                      max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Requirements:
+                      max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Requirements:
     """Load one requirements file or a directory of them.
 
     With ``findings`` given, every problem is appended there and loading goes on (lint);
-    without it, the first problem raises an InputError. With ``cache``, a file parsed before
-    is read from the parse cache; a file with any problem is checked on its round-trip
-    document, so every message and line is the same either way.
+    without it, the first problem raises an InputError.
     """
     collect = findings is not None
     found: list[Finding] = findings if findings is not None else []
@@ -555,51 +445,18 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
     for file in files:
         shown = display(file, root)
         try:
-            doc = read_doc(file, shown, max_bytes, cache)
+            data = read_yaml(file, shown, max_bytes)
         except InputError as err:
             if not collect:
                 raise
             found.append(err.finding)
             result.incomplete = True
             continue
-        if doc.cached and _load_clean_requirement_doc(doc, result):
-            continue
-        for finding in _load_requirement_doc(doc.round_trip(), shown, result):
+        for finding in _load_requirement_doc(data, shown, result):
             if not collect:
                 raise InputError(finding.message, finding.path, finding.line)
             found.append(finding)
     return result
-
-
-def _load_clean_requirement_doc(doc: Doc, result: Requirements) -> bool:
-    """Load a cached requirements file from its plain values when it has no problem at all
-    (what :func:`_load_requirement_doc` would load without a finding); False, with ``result``
-    untouched, otherwise."""
-    data = doc.plain
-    if not isinstance(data, dict) or not set(data) <= set(RequirementSet.model_fields):
-        return False
-    project = data.get("project")
-    items = data.get("requirements")
-    if (project is not None and not isinstance(project, str)) or not isinstance(items, list):
-        return False
-    loaded: list[tuple[int, Requirement]] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            return False
-        try:
-            loaded.append((index, Requirement.model_validate(item)))
-        except ValidationError:
-            return False
-    ids = [requirement.id for _, requirement in loaded]
-    if len(set(ids)) != len(ids) or any(i in result.items for i in ids):
-        return False
-    if project is not None and result.project is None:
-        result.project = project
-    for index, requirement in loaded:
-        result.items[requirement.id] = requirement
-        code_lines = [doc.line(["requirements", index, "code", i]) for i in range(len(requirement.code))]
-        result.sources[requirement.id] = Source(doc.shown, doc.line(["requirements", index, "id"]), code_lines)
-    return True
 
 
 def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[Finding]:
@@ -663,34 +520,14 @@ class PlanFile:
 
     path: Path
     shown: str
-    document: CommentedMap | Doc  # a Doc from the parse cache is parsed into its CommentedMap on first use
+    data: CommentedMap
     original: str | None  # the file's text as read (None: new file)
     changed: bool = False  # an edit method ran since the last save
     style: tuple[int, int, int] | None = None  # indentation, found before the first edit
-    _plan: Plan | None = field(default=None, repr=False, compare=False)  # validated, while unedited
-
-    @property
-    def data(self) -> CommentedMap:
-        """The round-trip document (parsed now if it came from the parse cache)."""
-        if isinstance(self.document, Doc):
-            self.document = self.document.round_trip()
-        return self.document
 
     @property
     def plan(self) -> Plan:
-        if self._plan is not None and not self.changed:
-            return self._plan
-        source = self.document.plain if isinstance(self.document, Doc) else self.data
-        plan = validate(Plan, source, self.shown) if not isinstance(self.document, Doc) else Plan.model_validate(source)
-        if not self.changed:
-            self._plan = plan
-        return plan
-
-    def line(self, loc: Iterable[Any]) -> int:
-        """:func:`line_of` in this plan's document (without parsing it when it came from the cache)."""
-        if isinstance(self.document, Doc):
-            return self.document.line(loc)
-        return line_of(self.document, loc)
+        return validate(Plan, self.data, self.shown)
 
     @classmethod
     def new(cls, path: Path, requirement_id: str, root: Path | None = None) -> PlanFile:
@@ -724,7 +561,6 @@ class PlanFile:
         """Called before every change."""
         self._style()
         self.changed = True
-        self._plan = None
 
     def add_case(self, case: Case) -> None:
         self._edit()
@@ -807,7 +643,7 @@ class Plans:
 
 
 def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = None, findings: list[Finding] | None = None,
-               max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Plans:
+               max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Plans:
     """Load every ``*.yaml`` under the plans directory (the requirements file itself excluded)
     and check each against the requirements: unknown requirement, wrong file name, case IDs
     of another requirement."""
@@ -823,31 +659,26 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
     if not plans_dir.is_dir():
         return plans
     excluded = {p.resolve() for p in requirements.files}
-    real_dir = plans_dir.resolve()
-    real_root = root.resolve() if root is not None else None
     for path in sorted(plans_dir.glob("*.y*ml")):
-        # path.resolve() per file is slow (a syscall per component); only a link needs it
-        real = path.resolve() if path.is_symlink() else real_dir / path.name
-        if real in excluded or path.suffix not in (".yaml", ".yml"):
+        if path.resolve() in excluded or path.suffix not in (".yaml", ".yml"):
             continue
-        shown = _shown(path, real, real_root)
+        shown = display(path, root)
         try:
-            doc = read_doc(path, shown, max_bytes, cache)
+            text = read_text(path, shown, max_bytes)
+            data = parse_yaml(text, shown)
         except InputError as err:
             report(err.finding)
             continue
-        if not isinstance(doc.plain, dict):
+        if not isinstance(data, CommentedMap):
             report(Finding(shown, 1, "expected a mapping with 'requirement' and 'cases' keys"))
             continue
-        try:
-            plan = Plan.model_validate(doc.plain)
-        except ValidationError:
-            # the messages and lines of the errors come from the round-trip document
-            _, errors = validation_findings(Plan, doc.round_trip(), shown)
+        plan, errors = validation_findings(Plan, data, shown)
+        if errors:
             for error in errors:
                 report(error)
             continue
-        req_line = doc.line(["requirement"])
+        assert isinstance(plan, Plan)
+        req_line = line_of(data, ["requirement"])
         if plan.requirement not in requirements.items:
             if requirements.known(plan.requirement):
                 continue  # its requirement failed to load; that error is reported already
@@ -864,25 +695,21 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
         for index, case in enumerate(plan.cases):
             if requirement_of(case.id) != plan.requirement:
                 bad_case = True
-                report(Finding(shown, doc.line(["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
+                report(Finding(shown, line_of(data, ["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
         if bad_case:
             continue
-        plan_file = PlanFile(path, shown, doc.rt if doc.rt is not None else doc, doc.text)
-        plan_file._plan = plan
-        plans.files[plan.requirement] = plan_file
+        plans.files[plan.requirement] = PlanFile(path, shown, data, text)
     return plans
 
 
 # --- testplan's own state -------------------------------------------------------------------
 
-def read_state(path: Path, model: type[M], what: str, loads: Any = None) -> M | None:
+def read_state(path: Path, model: type[M], what: str) -> M | None:
     """A cache or state file testplan wrote (under ``.testplan/``), validated by ``model``.
 
     None when the file does not exist; also None, after one warning line on stderr, when it is
     not UTF-8 JSON of the model's shape (truncated, edited by hand, written by another version):
-    the caller computes it again and overwrites it, so a bad file never outlives one run.
-    ``loads`` (e.g. ``json.loads``) parses the text before the model validates the values: much
-    faster than pydantic's JSON parser for a model with large ``Any`` fields."""
+    the caller computes it again and overwrites it, so a bad file never outlives one run."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -893,16 +720,7 @@ def read_state(path: Path, model: type[M], what: str, loads: Any = None) -> M | 
         reason = f"cannot read: {exc.strerror}"
     else:
         try:
-            if loads is not None:
-                try:
-                    return model.model_validate(loads(text))
-                except ValueError as exc:
-                    if isinstance(exc, ValidationError):
-                        raise
-                    raise _NotJson(f"Invalid JSON: {exc}") from None
             return model.model_validate_json(text)
-        except _NotJson as exc:
-            reason = str(exc)
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"])
@@ -911,10 +729,6 @@ def read_state(path: Path, model: type[M], what: str, loads: Any = None) -> M | 
 
     print(f"testplan: warning: {path}: unusable {what} ({_one_line(reason)}); discarded, computing it again", file=sys.stderr)
     return None
-
-
-class _NotJson(Exception):
-    pass
 
 
 def _one_line(text: str) -> str:
