@@ -141,7 +141,7 @@ def test_large_project_renders(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
 def test_in_a_real_browser(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     result = pet_insurance_result()
     path = _html(tmp_path, result)
@@ -208,6 +208,7 @@ def test_in_a_real_browser(tmp_path: Path) -> None:
             page.fill("#m-search", "refunds.py:45 arithmetic")
             assert hits.count() == 1
             hits.locator("a").click()
+            expect(page.locator("#v-src")).to_be_visible()  # waits: the view switches on the hashchange event
             assert page.locator("#v-src").is_visible() and not page.locator("#v-req").is_visible()
             line = page.locator("#src-body #L45")
             assert line.is_visible()
@@ -224,12 +225,14 @@ def test_in_a_real_browser(tmp_path: Path) -> None:
             # a line no linked test runs is marked, and the requirement links back
             assert "unc" in (page.locator("#src-body #L27").get_attribute("class") or "")
             page.locator("#src-body #L45 .rq a").click()
+            expect(page.locator("#detail-PAY-3")).to_be_visible()
             assert page.locator("#v-req").is_visible() and page.locator("#detail-PAY-3").is_visible()
 
             # the per-test view: what test_full_refund kills, by assertion and by crash
             page.goto(url + "#test")
             page.fill("#t-search", "test_full_refund")
             page.locator("#t-body li.t-hit a").click()
+            expect(page.locator("#t-title")).to_have_text("tests/test_refunds.py::test_full_refund")
             assert page.locator("#t-title").inner_text() == "tests/test_refunds.py::test_full_refund"
             full = "tests/test_refunds.py::test_full_refund"
             kills = {code: sorted(f"{m.file}:{m.line}" for m in result.mutants if m.verdicts.get(full) == code)
