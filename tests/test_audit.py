@@ -345,3 +345,18 @@ def test_line_coverage_credits_only_the_tests_that_ran_the_code(tmp_path, cli):
         "DBL-1": ("UNREVIEWED", ["calc.ops:f"], ["tests/check_ops.py::test_f"], 1.0),
         "DEC-1": ("UNREVIEWED", ["calc.ops:f"], ["tests/check_ops.py::test_g"], 0.0),
     }
+
+
+@pytest.mark.verifies("SCORE-1")
+def test_the_table_names_three_unmutated_functions_and_counts_the_rest(capsys):
+    from testplan.cli_audit import print_result
+    from testplan.result import RequirementResult
+
+    unmutated = [f"shop.core:f{i} (decorated)" for i in range(1, 6)] + ["shop.core (module-level code)"]
+    requirement = RequirementResult(id="PAY-1", title="t", risk="high", state="OK", plan_state="APPROVED",
+                                    unmutated=unmutated, score=100.0)
+    print_result(AuditResult(project="p", complete=True, mutation=True, score=100.0, requirements=[requirement]))
+    lines = [line for line in capsys.readouterr().out.splitlines() if "not mutated" in line]
+    # import-time code is never named; of the 5 functions, 3 are and the other 2 are counted
+    assert lines == ["PAY-1: not mutated: shop.core:f1 (decorated), shop.core:f2 (decorated), shop.core:f3 (decorated) "
+                     "and 2 more (audit.json: unmutated)"]
