@@ -64,8 +64,9 @@ def _as_run(value) -> MutationRun:
                        dict(getattr(value, "stats", None) or {}))
 
 
-# how the mutation run was made, kept in audit.json (a --fast or --diff result is not a full kill matrix)
-MUTATION_OPTIONS = ("jobs", "fast", "all_tests", "diff_base", "shard", "max_mutants", "min_mutants")  # min_mutants: only when given
+# how the mutation run was made, kept in audit.json (only "matrix": "full" is the complete kill matrix;
+# a --diff result covers the changed lines only)
+MUTATION_OPTIONS = ("jobs", "fast", "matrix", "all_tests", "diff_base", "shard", "max_mutants", "min_mutants")  # min_mutants: only when given
 
 
 def _numbers(stats: dict) -> dict[str, float]:

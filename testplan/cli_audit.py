@@ -18,7 +18,7 @@ from rich.text import Text
 
 from .cli import JsonFlag, Root, _config, app, console, err_console, info_console, quiet, verbose
 from .errors import InputError
-from .report.report_core import visible
+from .report.report_core import matrix_mode, visible
 from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
@@ -77,8 +77,9 @@ def print_result(result: AuditResult) -> None:
         if "topped_up.added" in stats:
             sample += (f" (--min-mutants: the diff selected {int(stats['topped_up.diff'])} with tests, topped up with "
                        f"{int(stats['topped_up.added'])} sampled from the whole scope)")
+        matrix = {"decisive": "decisive matrix", "full": "full matrix", "fast": "--fast"}[matrix_mode(result) or "full"]
         out.print(f"mutation: {len(result.mutants)} mutants{sample}, {int(stats.get('executed', 0))} run, "
-                  f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s")
+                  f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s, {matrix}")
         if "mutation_score_all_tests" in stats:
             detected = int(stats.get("detected_by_any_test", 0))
             out.print(f"mutation score over all tests (--all-tests, linked or not): {100 * detected / max(len(result.mutants), 1):.1f}% "
@@ -154,7 +155,8 @@ def audit(
     min_requirement_score: MinReqScore = None,
     fail_on: FailOn = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Mutants run in parallel (default: the number of cores); with pytest-xdist installed, N ≥ 2 also traces the tests on N xdist workers (without --jobs the trace is serial).", show_default=False)] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="Stop each mutant at its first kill (no full kill matrix).")] = False,
+    matrix: Annotated[str, typer.Option("--matrix", metavar="MODE", help="decisive (default): run a mutant's tests only until its status is settled (first assertion kill; a timeout paid once), with the statuses, scores and case states of the full matrix; full: every linked covering test on every mutant (the complete kill matrix).")] = "decisive",
+    fast: Annotated[bool, typer.Option("--fast", help="Stop each mutant at its first kill, without the decisive run's extra runs for the cases' states (a case may show WEAK).")] = False,
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
@@ -170,14 +172,16 @@ def audit(
 
     config = _config(root)
     report_formats = check_formats(formats or [])  # an unknown format fails now, not after an hour of mutants
-    if no_mutation and (fast or all_tests or diff or shard or max_mutants is not None or min_mutants is not None):
-        raise InputError("--no-mutation: --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation")
+    if no_mutation and (fast or all_tests or diff or shard or max_mutants is not None or min_mutants is not None
+                        or matrix != "decisive"):
+        raise InputError("--no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation")
     if not no_mutation:
-        from .mutate.lab import check_options
+        from .mutate.lab import check_matrix, check_options
 
         check_options(shard, max_mutants, min_mutants, diff)  # before the tests run, not after
+        check_matrix(matrix, fast)
     with mutation_progress(enabled=not no_mutation and not as_json and not quiet()) as progress:
-        options = {"jobs": jobs, "fast": fast, "all_tests": all_tests, "diff_base": diff, "shard": shard,
+        options = {"jobs": jobs, "fast": fast, "matrix": matrix, "all_tests": all_tests, "diff_base": diff, "shard": shard,
                    "max_mutants": max_mutants, "progress": progress,
                    **({"on_estimate": _print_estimate} if not as_json else {}),
                    **({"min_mutants": min_mutants} if min_mutants is not None else {})}

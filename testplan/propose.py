@@ -508,7 +508,9 @@ def propose_tests(config: Config, project: Any, result: AuditResult, requirement
                 from .audit import run_audit
 
                 try:
-                    scratch_result = run_audit(scratch_config, mutation=True)
+                    # the full matrix: each candidate's own verdict on every mutant it covers, not
+                    # just the first killer's (a decisive run stops at another candidate's kill)
+                    scratch_result = run_audit(scratch_config, mutation=True, mutation_options={"matrix": "full"})
                 except TestplanError as exc:
                     for candidate in running:
                         candidate.fail("c", f"the audit of the candidates failed: {exc}")

@@ -110,10 +110,23 @@ def test_progress_is_plain_lines_off_a_terminal(full, cli):
     assert f"mutation: {len(audit['mutants'])} mutants, 0 run, " in result.out
 
 
-def test_mutation_flags_conflict_with_no_mutation(full, cli):
+@pytest.mark.parametrize("flags", [["--fast"], ["--matrix", "full"]])
+def test_mutation_flags_conflict_with_no_mutation(full, cli, flags):
     root, _ = full
-    result = cli("audit", "--no-mutation", "--fast", "-C", root)
-    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --fast, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
+    result = cli("audit", "--no-mutation", *flags, "-C", root)
+    assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--matrix", "complete"], "--matrix complete: not a matrix mode; use one of decisive, full"),
+    (["--matrix", "full", "--fast"], "--fast and --matrix full contradict each other (--fast stops each mutant at its "
+                                     "first kill, the full matrix runs every test); drop one"),
+])
+def test_a_bad_matrix_mode_is_a_usage_error_before_any_test_runs(tmp_path, cli, flags, message):
+    root = copy(tmp_path, "shop")
+    result = cli("audit", *flags, "-C", root)
+    assert (result.code, result.err) == (2, f"testplan: bad-input: {message}\n")
+    assert not (root / ".testplan" / "audit.json").exists()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -217,7 +230,7 @@ def test_min_mutants_judges_a_sample_when_the_diff_selects_nothing(full, cli, tm
 @pytest.mark.parametrize("args, message", [
     (["--min-mutants", "3"], "--min-mutants tops up a --diff selection (without --diff every mutant runs); "
                              "add --diff BASE or drop --min-mutants"),
-    (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --fast, --all-tests, --diff, --shard, --max-mutants "
+    (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants "
                                               "and --min-mutants are mutation options; drop them or drop --no-mutation"),
 ])
 def test_bad_min_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
@@ -230,12 +243,12 @@ def test_bad_min_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, ar
 @pytest.mark.verifies("MUT-1.2")
 def test_how_the_mutation_run_was_made_is_recorded_and_all_tests_gives_a_global_score(full, cli, tmp_path):
     root, audit = full
-    assert audit["mutation_options"] == {"jobs": 2, "fast": False, "all_tests": False, "diff_base": None,
-                                         "shard": None, "max_mutants": None}
+    assert audit["mutation_options"] == {"jobs": 2, "fast": False, "matrix": "decisive", "all_tests": False,
+                                         "diff_base": None, "shard": None, "max_mutants": None}
     result = cli("audit", "-C", copy(tmp_path, "all"), "--all-tests", "--fast", "--jobs", "1", "--out", tmp_path / "all-out")
     everything = load(tmp_path / "all-out" / "audit.json")
-    assert everything["mutation_options"] == {"jobs": 1, "fast": True, "all_tests": True, "diff_base": None,
-                                              "shard": None, "max_mutants": None}
+    assert everything["mutation_options"] == {"jobs": 1, "fast": True, "matrix": "fast", "all_tests": True,
+                                              "diff_base": None, "shard": None, "max_mutants": None}
     detected = sum(1 for m in everything["mutants"] if set(m["verdicts"].values()) - {"pass"})
     total = len(everything["mutants"])
     assert everything["mutation_stats"]["mutation_score_all_tests"] == round(detected / total, 4)

@@ -187,7 +187,7 @@ def test_a_cache_of_the_wrong_shape_is_discarded_with_one_warning_and_recomputed
         result = load_result(root / ".testplan" / "audit.json")
         assert {m.id: (m.status, m.verdicts) for m in result.mutants} == {m.id: (m.status, m.verdicts) for m in expected.mutants}
         assert result.score == expected.score and result.mutation_stats["cache_hits"] == 0
-        assert json.loads(cache.read_text())["version"] == 1  # rewritten whole
+        assert json.loads(cache.read_text())["version"] == 2  # rewritten whole
     again = cli("audit", "-C", root)  # and the rewritten cache is used
     assert "warning" not in again.err and load_result(root / ".testplan" / "audit.json").mutation_stats["cache_hits"] > 0
 

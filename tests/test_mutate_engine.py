@@ -125,7 +125,8 @@ def shop(tmp_path_factory) -> ShopRun:
     trace = run_trace(config)
     calls: list[tuple[int, int]] = []
     started = time.perf_counter()
-    run = run_mutation(config, project, trace, jobs=2, progress=lambda done, total: calls.append((done, total)))
+    run = run_mutation(config, project, trace, jobs=2, matrix="full",
+                       progress=lambda done, total: calls.append((done, total)))
     seconds = time.perf_counter() - started
     run.stats["progress_calls"] = calls
     return ShopRun(root, trace, run, before, digest(root), seconds)
@@ -182,13 +183,13 @@ def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypat
 def test_cache_unchanged_rerun_executes_nothing_and_an_edited_test_reruns_its_mutants(shop, tmp_path):
     root = copy_project(shop.root, tmp_path / "shop", keep_state=True)
     config, project = load(root)
-    rerun = run_mutation(config, project, retarget(shop.trace, root), jobs=2)
+    rerun = run_mutation(config, project, retarget(shop.trace, root), jobs=2, matrix="full")
     assert (rerun.stats["executed"], rerun.stats["cache_hits"]) == (0, 33)
     assert table(rerun) == EXPECTED
     test_file = root / "tests" / "test_shop.py"
     test_file.write_text(test_file.read_text().replace("assert countdown(3) == 3", "assert countdown(4) == 4"))
     config, project = load(root)
-    edited = run_mutation(config, project, run_trace(config), jobs=2)
+    edited = run_mutation(config, project, run_trace(config), jobs=2, matrix="full")
     countdown = sorted(m.id for m in shop.run.mutants if T + "test_countdown" in m.verdicts)
     assert len(countdown) == 10
     assert edited.stats["executed_ids"] == countdown
@@ -538,7 +539,7 @@ def test_the_cost_estimate_is_the_traced_durations_of_the_tests_each_mutant_runs
     assert len(runs) == shop.run.stats["cells"] and estimate["test_runs"] == len(runs) == 33
     total = math.fsum(durations[n] for n in runs)
     assert estimate == {"seconds": round(total / 2, 3), "test_seconds": round(total, 3), "test_runs": 33,
-                        "mutants": 33, "jobs": 2, "upper_bound": False}
+                        "mutants": 33, "jobs": 2, "upper_bound": False, "matrix": "full"}
     assert shop.run.stats["seconds"]["worker"] > 0  # the actual, next to it in audit.json
 
 

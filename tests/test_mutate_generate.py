@@ -152,14 +152,30 @@ def test_cache_reuse_needs_same_function_tests_and_tool(tmp_path):
 
     path = tmp_path / "mutation.json"
     cache = MutationCache(path, "tool 1")
-    cache.put(M, {"t::a": "h1"}, {"t::a": "assert"}, False)
+    cache.put(M, {"t::a": "h1"}, {"t::a": "assert"}, "full")
     cache.save({"abc"})
-    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, False) == {"t::a": "assert"}
-    assert MutationCache(path, "tool 1").get(M, {"t::a": "h2"}, False) is None
-    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1", "t::b": "h3"}, False) is None
-    assert MutationCache(path, "tool 2").get(M, {"t::a": "h1"}, False) is None
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, "full") == {"t::a": "assert"}
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, "decisive") == {"t::a": "assert"}
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, "fast") == {"t::a": "assert"}
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h2"}, "full") is None
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1", "t::b": "h3"}, "full") is None
+    assert MutationCache(path, "tool 2").get(M, {"t::a": "h1"}, "full") is None
     M.function_hash = "f2"
-    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, False) is None
+    assert MutationCache(path, "tool 1").get(M, {"t::a": "h1"}, "full") is None
+
+
+@pytest.mark.parametrize("written, served", [("decisive", ["decisive", "fast"]), ("fast", ["decisive", "fast"])])
+def test_a_cut_short_entry_never_serves_the_full_matrix(tmp_path, written, served):
+    class M:
+        id, function_hash, operator = "abc", "f1", "number"
+
+    path = tmp_path / "mutation.json"
+    cache = MutationCache(path, "tool 1")
+    cache.put(M, {"t::a": "h1", "t::b": "h2"}, {"t::a": "assert"}, written)
+    cache.save({"abc"})
+    again = MutationCache(path, "tool 1")
+    assert {mode: again.get(M, {"t::a": "h1", "t::b": "h2"}, mode) for mode in ("decisive", "fast", "full")} == {
+        **{mode: {"t::a": "assert"} for mode in served}, "full": None}
 
 
 def test_diff_hunks_give_added_and_modified_lines():

@@ -15,7 +15,9 @@ A mutant's verdicts are reused only when all of these are unchanged:
   ``[pytest]`` sections; any edit there re-runs every mutant).
 
 Files are compared by their AST: formatting and comments do not count.
-Verdicts of a ``--fast`` run (stopped at the first kill) are reused by fast runs only.
+Verdicts of a decisive or ``--fast`` run (a mutant stopped at its first kill: the verdicts
+decide its status, not every cell) are reused by decisive and fast runs, never by ``--matrix
+full``; a full-matrix entry serves every mode.
 Entries of mutants that no longer exist are dropped when the cache is saved.
 """
 
@@ -27,13 +29,15 @@ import json
 import sys
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
 from .. import __version__
 from ..store import atomic_write, read_state
 
 CACHE_FILE = "mutation.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries record the matrix mode (1 had a "fast" flag)
 _TEST_PREFIXES = ("test", "Test")
 
 
@@ -242,7 +246,7 @@ class CacheEntry(_Strict):
     operator: StrictStr
     tests: dict[StrictStr, StrictStr]  # nodeid -> body hash
     verdicts: dict[StrictStr, StrictStr]  # nodeid -> verdict
-    fast: StrictBool
+    matrix: Literal["decisive", "full", "fast"]
 
 
 class CacheFile(_Strict):
@@ -262,18 +266,19 @@ class MutationCache:
         if data is not None and data.version == CACHE_VERSION and data.tool == tool:
             self.entries = {key: entry.model_dump() for key, entry in data.mutants.items()}
 
-    def get(self, mutant, tests: dict[str, str], fast: bool) -> dict[str, str] | None:
-        """Cached verdicts when ``mutant`` ran the same ``tests`` ({nodeid: body hash}) before."""
+    def get(self, mutant, tests: dict[str, str], matrix: str) -> dict[str, str] | None:
+        """Cached verdicts when ``mutant`` ran the same ``tests`` ({nodeid: body hash}) before, in a
+        run whose ``matrix`` mode ("decisive", "full", "fast") serves this one."""
         entry = self.entries.get(mutant.id)
         if not entry or entry.get("function_hash") != mutant.function_hash or entry.get("operator") != mutant.operator:
             return None
-        if entry.get("tests") != tests or (entry.get("fast") and not fast):
+        if entry.get("tests") != tests or (matrix == "full" and entry.get("matrix") != "full"):
             return None
         return dict(entry["verdicts"])
 
-    def put(self, mutant, tests: dict[str, str], verdicts: dict[str, str], fast: bool) -> None:
+    def put(self, mutant, tests: dict[str, str], verdicts: dict[str, str], matrix: str) -> None:
         self.entries[mutant.id] = {"function_hash": mutant.function_hash, "operator": mutant.operator,
-                                   "tests": tests, "verdicts": verdicts, "fast": fast}
+                                   "tests": tests, "verdicts": verdicts, "matrix": matrix}
 
     def save(self, keep: set[str]) -> None:
         entries = {k: v for k, v in sorted(self.entries.items()) if k in keep}

@@ -48,6 +48,8 @@ class WorkerResult:
     baseline_durations: dict[str, float] = field(default_factory=dict)
     forced_fail: dict[str, str] | None = None
     mutants: dict[str, dict[str, str]] = field(default_factory=dict)
+    # mutant ID -> the verdicts the case completion of a decisive run added (``extra`` events)
+    completion: dict[str, dict[str, str]] = field(default_factory=dict)
     # mutant ID -> the tests whose run hit the memory limit (their verdict is ``crash``)
     memory: dict[str, list[str]] = field(default_factory=dict)
     memory_limit_mb: int | None = None
@@ -103,6 +105,10 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
                 result.memory[event["id"]] = event["memory"]
             if on_mutant is not None:
                 on_mutant(event["id"], event["verdicts"])
+        elif kind == "extra":
+            result.completion.setdefault(event["id"], {}).update(event["verdicts"])
+            if event.get("memory"):
+                result.memory.setdefault(event["id"], []).extend(event["memory"])
         elif kind == "error":
             result.error = event["message"]
         elif kind == "done":

@@ -57,6 +57,7 @@ class _Plan:
     mutant: Mutant
     tests: list[str]  # selected, suite order
     judges: list[str]  # the selected tests whose verdicts decide the status
+    groups: list[list[str]] = field(default_factory=list)  # per requirement of the mutant: its tests linked to it
 
 
 def _coverage_by_file(trace: TraceData) -> dict[str, dict[str, set[int]]]:
@@ -89,7 +90,8 @@ def _select(mutants: list[Mutant], trace: TraceData, all_tests: bool, counted: d
                 tests.append(test.nodeid)
             if linked or (all_tests and not wanted):
                 judges.append(test.nodeid)
-        plans.append(_Plan(mutant, tests, judges))
+        groups = [[t for t in tests if r in counted.get(t, set())] for r in mutant.requirements] if wanted else [judges]
+        plans.append(_Plan(mutant, tests, judges, groups))
     return plans
 
 
@@ -155,7 +157,7 @@ def stratified_sample(strata: dict[str, list[str]], n: int) -> tuple[set[str], d
 
 
 def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, fast: bool = False,
-                 all_tests: bool = False, diff_base: str | None = None,
+                 matrix: str = "decisive", all_tests: bool = False, diff_base: str | None = None,
                  shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
                  min_mutants: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
@@ -165,8 +167,15 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
 
     For each mutant (mutmut's, in a scratch copy under ``.testplan/mutants``), run the tests linked
     to its requirement(s) that execute the mutated line (per-test coverage from ``trace``), in
-    suite order, without ``-x`` (``fast``: stop at the first assertion/timeout kill), ``jobs``
-    children at a time; ``all_tests`` also runs covering tests of other requirements (their
+    suite order, without ``-x``, ``jobs`` children at a time. ``matrix="decisive"`` (the default)
+    runs only the tests that can still change a mutant's status: for each requirement of the
+    mutant, its tests up to the first ``assert`` verdict (the mutant is then ``killed`` for it)
+    or the first ``timeout`` (paid once; the rest are not run); then, for each approved case
+    whose tests saw no kill, its tests on the mutants they did not run, up to the case's first
+    kill (:func:`~testplan.mutate.outcome.case_completion`): statuses, O, M, case and
+    requirement states are those of the full matrix. ``matrix="full"`` runs every selected test
+    on every mutant (the complete kill matrix). ``fast`` stops as decisive does, without the case
+    completion (a case may show WEAK where the full matrix shows VERIFIED); ``all_tests`` also runs covering tests of other requirements (their
     verdicts are recorded; the status is still decided by the linked tests). ``max_mutants``
     judges exactly that many of the selected mutants (all if fewer), covered or not: a
     deterministic sample stratified over requirements and covered/uncovered
@@ -188,8 +197,9 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     if not hasattr(os, "fork"):
         raise InputError("mutation testing needs fork(): run it on Linux or macOS (or in WSL)")
     shard_kn = check_options(shard, max_mutants, min_mutants, diff_base)
+    mode = check_matrix(matrix, fast)
     workers = jobs or config.mutation.jobs or os.cpu_count() or 1
-    stats: dict = {"jobs": workers, "fast": fast, "all_tests": all_tests, "diff_base": diff_base,
+    stats: dict = {"jobs": workers, "fast": fast, "matrix": mode, "all_tests": all_tests, "diff_base": diff_base,
                    "max_mutants": max_mutants, **({"min_mutants": min_mutants} if min_mutants is not None else {}),
                    "shard": f"{shard_kn[0]}/{shard_kn[1]}" if shard_kn else None,
                    "executed": 0, "executed_ids": [], "cache_hits": 0, "cache_misses": 0, "seconds": {}}
@@ -252,22 +262,26 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             for plan in plans:
                 if not plan.tests:
                     continue
-                cached = cache.get(plan.mutant, {n: hashes[n] for n in plan.tests}, fast) if cache else None
+                cached = cache.get(plan.mutant, {n: hashes[n] for n in plan.tests}, mode) if cache else None
                 if cached is not None:
                     results[plan.mutant.id] = cached
                     stats["cache_hits"] += 1
                 else:
                     to_run.append(plan)
             stats["cache_misses"] = len(to_run)
-            stats["estimate"] = estimate_cost(to_run, trace, workers, fast)
+            stats["estimate"] = estimate_cost(to_run, trace, workers, mode)
+            cases = _case_scopes(project, trace, plans) if mode == "decisive" else []
+            known = {p.mutant.id: {"name": p.mutant.name, "tests": p.tests, "verdicts": results[p.mutant.id]}
+                     for p in plans if p.mutant.id in results}
+            completing = bool(cases) and bool(outcome.case_completion(cases, known))
             if on_estimate:
                 on_estimate(stats["estimate"])
             total = len(plans)
             done = total - len(to_run)
             if progress:
                 progress(done, total)
-            if to_run:
-                by_id = {p.mutant.id: p for p in to_run}
+            if to_run or completing:
+                by_id = {p.mutant.id: p for p in plans}
 
                 def on_mutant(mutant_id: str, verdicts: dict[str, str]) -> None:
                     nonlocal done
@@ -276,14 +290,23 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                     stats["executed"] += 1
                     stats["executed_ids"].append(mutant_id)
                     if cache is not None:
-                        cut_short = fast and len(verdicts) < len(plan.tests)
-                        cache.put(plan.mutant, {n: hashes[n] for n in plan.tests}, verdicts, cut_short)
+                        cache.put(plan.mutant, {n: hashes[n] for n in plan.tests}, verdicts, mode)
                     done += 1
                     if progress:
                         progress(done, total)
 
-                worker = _run_worker(config, gen, to_run, trace, workers, fast, on_mutant)
+                worker = _run_worker(config, gen, to_run, trace, workers, mode, on_mutant,
+                                     cases=cases, known=known)
                 stats["seconds"]["worker"] = round(worker.seconds, 3)
+                if worker.completion:
+                    stats["case_completion"] = {"mutants": len(worker.completion),
+                                                "test_runs": sum(map(len, worker.completion.values()))}
+                    stats["completed_cells"] = {m: sorted(v) for m, v in sorted(worker.completion.items())}
+                for mutant_id, extra in worker.completion.items():  # the cases' runs, after every mutant's
+                    plan = by_id[mutant_id]
+                    results[mutant_id] = {**results.get(mutant_id, {}), **extra}
+                    if cache is not None:
+                        cache.put(plan.mutant, {n: hashes[n] for n in plan.tests}, results[mutant_id], mode)
                 stats["baseline_tests"] = len(worker.baseline or {})
                 if worker.memory_limit_mb is not None:
                     stats["memory"] = {"limit_mb": worker.memory_limit_mb, "baseline_peak_mb": worker.baseline_peak_mb,
@@ -335,26 +358,58 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     return MutationRun(mutants, unmutated, complete, reason, stats)
 
 
-def estimate_cost(to_run: list[_Plan], trace: TraceData, workers: int, fast: bool) -> dict:
+def estimate_cost(to_run: list[_Plan], trace: TraceData, workers: int, mode: str) -> dict:
     """The expected mutation time: the sum, over the mutants to run, of the trace's durations of
-    the tests each one runs, divided by ``workers``. With ``fast`` (stop at the first kill) it is an
-    upper bound (``upper_bound``). Leaves out the worker's start-up and baseline run."""
+    the tests each one runs, divided by ``workers``. It is exact arithmetic for ``mode`` "full"
+    (every selected test runs); for "decisive" and "fast" (a mutant stops at its first kill) it
+    is an upper bound (``upper_bound``). Leaves out the worker's start-up and baseline run."""
     import math
 
     durations = {t.nodeid: t.duration for t in trace.tests}
     test_seconds = math.fsum(durations.get(n, 0.0) for p in to_run for n in p.tests)
     return {"seconds": round(test_seconds / workers, 3), "test_seconds": round(test_seconds, 3),
             "test_runs": sum(len(p.tests) for p in to_run), "mutants": len(to_run), "jobs": workers,
-            "upper_bound": fast}
+            "upper_bound": mode != "full", "matrix": mode}
 
 
 def estimate_line(estimate: dict) -> str:
     """The estimate as the one line the CLI prints before mutation starts."""
     bound = "at most " if estimate["upper_bound"] else ""
-    why = " (an upper bound: --fast stops each mutant at its first kill)" if estimate["upper_bound"] else ""
+    flag = "--fast" if estimate.get("matrix") == "fast" else "a decisive run"
+    why = f" (an upper bound: {flag} stops each mutant at its first kill)" if estimate["upper_bound"] else ""
     return (f"testplan: estimated mutation time {bound}{estimate['seconds']:.1f} s{why}: {estimate['mutants']} mutants "
             f"to run, {estimate['test_runs']} test runs, {estimate['test_seconds']:.1f} s of traced test time "
             f"/ {estimate['jobs']} jobs")
+
+
+def check_matrix(matrix: str, fast: bool) -> str:
+    """The run's mode: "fast", or ``matrix`` ("decisive", "full"); InputError on a bad one."""
+    if matrix not in outcome.MATRIX_MODES:
+        raise InputError(f"--matrix {matrix}: not a matrix mode; use one of {', '.join(outcome.MATRIX_MODES)}")
+    if fast and matrix == "full":
+        raise InputError("--fast and --matrix full contradict each other (--fast stops each mutant at its first "
+                         "kill, the full matrix runs every test); drop one")
+    return "fast" if fast else matrix
+
+
+def _case_scopes(project, trace: TraceData, plans: list[_Plan]) -> list[dict]:
+    """For :func:`~testplan.mutate.outcome.case_completion`: every approved case with linked
+    tests, its tests that some mutant of its requirement selected, and those mutants."""
+    from ..score import resolve_links
+
+    links = resolve_links(project, trace.tests)
+    out = []
+    for requirement in project.requirements:
+        plan = project.plans.get(requirement.id)
+        scope = [p for p in plans if requirement.id in p.mutant.requirements and p.tests]
+        if plan is None or not scope:
+            continue
+        selected = {n for p in scope for n in p.tests}
+        for case in plan.approved():
+            tests = [n for n in links.case_tests.get(case.id, []) if n in selected]
+            if tests:
+                out.append({"id": case.id, "tests": tests, "mutants": [p.mutant.id for p in scope]})
+    return out
 
 
 def import_roots(config) -> list[Path]:
@@ -416,10 +471,11 @@ def _generated_per_requirement(config, project, gen, changed: dict | None) -> di
     return out
 
 
-def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, fast: bool, on_mutant):
+def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, mode: str, on_mutant,
+                cases: list[dict] = (), known: dict[str, dict] | None = None):
     scratch = gen.scratch
     order = {t.nodeid: n for n, t in enumerate(trace.tests)}
-    tests = sorted({n for p in to_run for n in p.tests}, key=order.__getitem__)
+    tests = sorted({n for p in to_run for n in p.tests} | {n for c in cases for n in c["tests"]}, key=order.__getitem__)
     wanted = set(tests)
     durations = {t.nodeid: t.duration for t in trace.tests if t.nodeid in wanted}
     sys_path = []
@@ -438,17 +494,18 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "pytest_args": pytest_args,
         "modules": {module: str(scratch / rel) for rel, module in gen.files.items()},
         "mutated_files": [str(scratch / rel) for rel in gen.files],
-        "tests": tests, "durations": durations, "fast": fast, "workers": workers,
+        "tests": tests, "durations": durations, "matrix": mode, "workers": workers,
         # the trace's conditions: its hash seed (the same test IDs), and every test it collected
         "hash_seed": trace.hash_seed, "trace_tests": [t.nodeid for t in trace.tests],
         "timeout_multiplier": config.mutation.timeout_multiplier,
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
         "memory_limit_mb": config.mutation.memory_limit_mb,
-        # --fast stops at the first kill; a mutant in several requirements' code runs every test,
-        # since each requirement's status counts only its own tests' verdicts
+        # decisive and --fast: each requirement's tests up to its first assert/timeout (StopRule)
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests,
-                   "stop_on": (p.judges or p.tests) if len(p.mutant.requirements) <= 1 else []}
+                   "rule": None if mode == "full" else {"groups": p.groups, "settle": list(outcome.SETTLING)}}
                   for p in to_run],
+        "cases": list(cases),
+        "known": {m: v for m, v in (known or {}).items() if m not in {p.mutant.id for p in to_run}},
     }
     return run_worker(job, scratch=scratch, job_path=config.state_dir.resolve() / "mutate-job.json",
                       log_path=config.state_dir.resolve() / "mutate.log", on_mutant=on_mutant)

@@ -4,6 +4,9 @@
 past its deadline: an infinite loop is as detected as a wrong answer) > ``killed-by-crash``
 (only exceptions escaping the code noticed it, not an oracle) > ``survived``. A mutant no test
 of its requirement executes is ``no-coverage`` and is not run.
+
+Which of a mutant's tests must run for its status (:class:`StopRule`), and which more runs the
+cases' states need after a decisive run (:func:`case_completion`), are decided here too.
 """
 
 from __future__ import annotations
@@ -26,3 +29,67 @@ def status(verdicts: dict[str, str], judges: Iterable[str]) -> str:
     if "crash" in seen:
         return "killed-by-crash"
     return "survived"
+
+
+KILLING = ("assert", "crash", "timeout")  # a (mutant, test) verdict that detects the mutant
+SETTLING = ("assert", "timeout")  # a requirement's status is settled by one of these (see :class:`StopRule`)
+MATRIX_MODES = ("decisive", "full")
+
+
+class StopRule:
+    """When the rest of a mutant's tests can no longer change its status.
+
+    ``groups``: for each requirement the mutant is in, the mutant's tests linked to it (for a
+    mutant outside every requirement, under ``--all-tests``: all of them). A group is settled by
+    one verdict in ``settle`` from one of its tests: with ``settle`` = :data:`SETTLING` an
+    ``assert`` makes the status ``killed`` whatever else runs, and after a ``timeout`` the rest
+    of that requirement's tests are not run (the timeout is paid once: a later ``assert`` would
+    have made the mutant ``killed`` instead, which :func:`status` ranks first). A test outside
+    every group (an ``--all-tests`` extra) runs while any group is unsettled; a test only in
+    settled groups is not run. Empty groups are dropped (they have nothing to settle).
+    """
+
+    def __init__(self, groups: Iterable[Iterable[str]], settle: Iterable[str]):
+        self.groups = [set(g) for g in groups if g]
+        self.settle = frozenset(settle)
+        self.judges = set().union(*self.groups)
+
+    def note(self, nodeid: str, verdict: str) -> None:
+        if verdict in self.settle:
+            self.groups = [g for g in self.groups if nodeid not in g]
+
+    def done(self) -> bool:
+        return not self.groups
+
+    def wanted(self, nodeid: str) -> bool:
+        if nodeid not in self.judges:
+            return bool(self.groups)
+        return any(nodeid in g for g in self.groups)
+
+
+def case_completion(cases: list[dict], mutants: dict[str, dict]) -> list[tuple[str, str, list[str]]]:
+    """The runs a decisive result still needs so that every case's VERIFIED/WEAK state is the one
+    the full kill matrix gives. A case is VERIFIED when one of its tests has a killing verdict on
+    one of its requirement's mutants; a decisive run stops a mutant at its first assertion kill,
+    so a case whose tests were all cut off may have seen no kill. ``cases``: ``{"id", "tests",
+    "mutants"}`` (the case's linked tests; the IDs of its requirement's mutants); ``mutants``:
+    mutant ID -> ``{"tests": the mutant's selected tests, "verdicts": what ran so far}``.
+
+    Returns ``(case ID, mutant ID, tests)`` for each unsettled case: its tests that cover the
+    mutant and did not run on it, mutants some test killed first (most likely killable), then
+    the others, each in ID order; the caller runs them and drops a case's remaining runs at its
+    first killing verdict."""
+    out = []
+    for case in cases:
+        tests = case["tests"]
+        scope = [m for m in case["mutants"] if m in mutants]
+        if any(mutants[m]["verdicts"].get(t) in KILLING for m in scope for t in tests):
+            continue
+        killed = [m for m in scope if "assert" in mutants[m]["verdicts"].values()]
+        first = set(killed)
+        rest = [m for m in scope if m not in first]
+        for m in sorted(killed) + sorted(rest):
+            todo = [t for t in mutants[m]["tests"] if t in tests and t not in mutants[m]["verdicts"]]
+            if todo:
+                out.append((case["id"], m, todo))
+    return out

@@ -4,15 +4,18 @@ Run by :mod:`testplan.mutate.executor` as ``python -m testplan.mutate.worker JOB
 with the scratch copy as cwd. It writes one JSON object per line to ``EVENT_FD``:
 
 ``collected`` · ``live`` · ``baseline`` · ``forced_fail`` · ``mutant`` (one per mutant, as it
-finishes) · ``error`` · ``interrupted`` · ``done``.
+finishes) · ``extra`` (more verdicts for a mutant, from the case completion of a decisive run) ·
+``error`` · ``interrupted`` · ``done``.
 
 How it avoids mutmut's traps:
 
 * **the worker never runs a test**: baseline, forced-fail and every mutant run in forked
   children, so each child starts from the same post-collection module state (no state leaks
   from one run into the next, no reset hook needed);
-* tests run in the suite's own (collection) order, without ``-x`` (``fast`` stops at the
-  first kill by a test of the mutant's requirement);
+* tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
+  (:class:`~testplan.mutate.outcome.StopRule`: decisive and ``--fast`` runs) leaves out the
+  tests that can no longer change the mutant's status, a full-matrix task has none; after a
+  decisive run, the runs the cases' states still need (``job["cases"]``) are made the same way;
 * the verdict of each (mutant, test) comes from the exception object, not the exit code:
   ``assert`` (AssertionError raised outside the mutated code, ``pytest.fail``, ``DID NOT RAISE``),
   ``crash`` (any other exception, a setup/teardown error, a child that dies), ``timeout``
@@ -43,6 +46,8 @@ import signal
 import sys
 import time
 from collections import deque
+
+from .outcome import KILLING, StopRule, case_completion
 
 ASSERT_TYPES = ("AssertionError", "Failed")  # Failed: pytest.fail(), pytest.raises' DID NOT RAISE
 IDLE_SECONDS = 30.0  # a child that says nothing between tests for this long is killed
@@ -105,7 +110,7 @@ class Driver:
                     verdict = "crash"
         self.verdict[item.nodeid] = verdict
 
-    def _child(self, wfd: int, items: list, mutant: str, stop_on: set[str] | None) -> None:
+    def _child(self, wfd: int, items: list, mutant: str, rule: StopRule | None) -> None:
         """Runs in the forked child; never returns."""
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -123,6 +128,8 @@ class Driver:
                 set_mutant_under_test(mutant)
             out = os.fdopen(wfd, "w", buffering=1)
             for index, item in enumerate(items):
+                if rule is not None and not rule.wanted(item.nodeid):
+                    continue  # its requirements' statuses are settled
                 out.write(json.dumps({"ev": "start", "id": item.nodeid}) + "\n")
                 started = time.perf_counter()
                 nextitem = items[index + 1] if index + 1 < len(items) else None
@@ -134,15 +141,16 @@ class Driver:
                                       "mem": item.nodeid in self.memory_hits}) + "\n")
                 if item.nodeid in self.memory_hits and self._reserve is None:
                     self._reserve = bytearray(RESERVE_BYTES)
-                kills = ("assert", "crash") if mutant == "fail" else ("assert",)
-                if stop_on is not None and item.nodeid in stop_on and verdict in kills:
-                    break
+                if rule is not None:
+                    rule.note(item.nodeid, verdict)
+                    if rule.done():
+                        break
             out.close()
         finally:
             os._exit(0)
 
     # --- worker side --------------------------------------------------------------------------
-    def _spawn(self, items: list, mutant: str, stop_on: set[str] | None) -> dict:
+    def _spawn(self, items: list, mutant: str, rule: StopRule | None) -> dict:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
@@ -151,39 +159,60 @@ class Driver:
             except OSError:
                 pass
             os.close(read)
-            self._child(write, items, mutant, stop_on)
+            self._child(write, items, mutant, rule)
         try:
             os.setpgid(pid, pid)  # (both sides: no race with a kill right after the fork)
         except OSError:
             pass
         os.close(write)
-        return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant, "stop_on": stop_on,
+        return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant,
                 "cur": None, "deadline": time.monotonic() + IDLE_SECONDS}
 
-    def run_pool(self, tasks: list[tuple[str, str, list, set[str] | None]], timeouts: dict[str, float],
-                 workers: int, on_done) -> None:
-        """tasks: (key, mutant name, items, stop_on). Calls ``on_done(key, verdicts, durations)``
-        when every test of a task has a verdict. Suite order is kept inside a task."""
+    def run_pool(self, tasks: list[tuple], timeouts: dict[str, float], workers: int, on_done) -> None:
+        """tasks: (key, mutant name, items, rule spec, case). Calls ``on_done(key, verdicts, durations)``
+        when every test of a task that its rule wants has a verdict. Suite order is kept inside a
+        task. A rule spec (``{"groups": [[nodeid, ...], ...], "settle": [verdict, ...]}``, see
+        :class:`~testplan.mutate.outcome.StopRule`; None: every test runs) is replayed on the
+        task's verdicts so far whenever a child (re)starts, so a resumed task runs only what is
+        still wanted. A task with a ``case`` is dropped (reported with what it has) once another
+        task of that case has a killing verdict."""
         queue = deque(tasks)
         outstanding = {key: 1 for key, *_ in tasks}
         verdicts: dict[str, dict[str, str]] = {key: {} for key, *_ in tasks}
         durations: dict[str, dict[str, float]] = {key: {} for key, *_ in tasks}
         running: dict[int, dict] = {}
+        settled_cases: set[str] = set()
+
+        def done(key: str, case: str | None) -> None:
+            outstanding[key] -= 1
+            if outstanding[key] == 0:
+                if case is not None and any(v in KILLING for v in verdicts[key].values()):
+                    settled_cases.add(case)
+                on_done(key, verdicts[key], durations[key])
 
         def finish(child: dict, resume: bool) -> None:
             key = child["key"]
             if resume and child["cur"] is not None:
                 ids = [i.nodeid for i in child["items"]]
                 rest = child["items"][ids.index(child["cur"]) + 1:]
-                kills = ("assert", "timeout", "crash") if child["mutant"] == "fail" else ("assert", "timeout")
-                fast_stop = child["stop_on"] is not None and child["cur"] in child["stop_on"] \
-                    and verdicts[key][child["cur"]] in kills
-                if rest and not fast_stop:
-                    queue.appendleft((key, child["mutant"], rest, child["stop_on"]))
+                if rest:
+                    queue.appendleft((key, child["mutant"], rest, child["spec"], child["case"]))
                     return  # outstanding unchanged: the resumed segment replaces this one
-            outstanding[key] -= 1
-            if outstanding[key] == 0:
-                on_done(key, verdicts[key], durations[key])
+            done(key, child["case"])
+
+        def start(key: str, mutant: str, items: list, spec: dict | None, case: str | None) -> None:
+            rule = None
+            if spec is not None:
+                rule = StopRule(spec["groups"], spec["settle"])
+                for nodeid, verdict in verdicts[key].items():
+                    rule.note(nodeid, verdict)
+                items = [i for i in items if rule.wanted(i.nodeid)]
+            if not items or (rule is not None and rule.done()) or (case is not None and case in settled_cases):
+                done(key, case)
+                return
+            child = self._spawn(items, mutant, rule)
+            child.update(key=key, spec=spec, case=case)
+            running[child["fd"]] = child
 
         def ended(fd: int, child: dict) -> None:
             """The child exited (EOF, or seen exiting while a process it forked keeps the pipe)."""
@@ -197,10 +226,7 @@ class Driver:
         try:
             while queue or running:
                 while queue and len(running) < workers:
-                    key, mutant, items, stop_on = queue.popleft()
-                    child = self._spawn(items, mutant, stop_on)
-                    child["key"] = key
-                    running[child["fd"]] = child
+                    start(*queue.popleft())
                 now = time.monotonic()
                 wait = max(0.0, min([c["deadline"] - now for c in running.values()] + [POLL_SECONDS]))
                 ready, _, _ = select.select(list(running), [], [], wait)
@@ -313,7 +339,7 @@ class Driver:
             results[key] = (verdicts, durs)
 
         generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
-        self.run_pool([("baseline", "", base_items, None)], generous, 1, keep)
+        self.run_pool([("baseline", "", base_items, None, None)], generous, 1, keep)
         verdicts, durs = results["baseline"]
         peak_mb = self.peak_kb / 1024
         limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
@@ -325,20 +351,45 @@ class Driver:
         setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [0.0])
         timeouts = {n: max(minimum, multiplier * (max(durs.get(n, 0.0), durations.get(n, 0.0)) + setup))
                     for n in job["tests"]}
-        self.run_pool([("fail", "fail", base_items, set(job["tests"]))], timeouts, 1, keep)
+        # forced-fail: every test until the first one that notices (any killing verdict)
+        self.run_pool([("fail", "fail", base_items, {"groups": [job["tests"]], "settle": KILLING}, None)],
+                      timeouts, 1, keep)
         forced = results["fail"][0]
         self.emit(ev="forced_fail", verdicts=forced)
         if all(v == "pass" for v in forced.values()):
             return
 
-        tasks = [(task["id"], task["name"], items_of(task["tests"]),
-                  set(task["stop_on"]) if job["fast"] else None) for task in job["tasks"]]
+        tasks = [(task["id"], task["name"], items_of(task["tests"]), task.get("rule"), None) for task in job["tasks"]]
+        ran: dict[str, dict[str, str]] = {}
 
         def report(key, verdicts, durs):
+            ran[key] = verdicts
             self.emit(ev="mutant", id=key, verdicts=verdicts, memory=self.memory_reports.pop(key, []))
 
         self.run_pool(tasks, timeouts, job["workers"], report)
+        if job.get("cases"):
+            self._complete_cases(job, ran, items_of, timeouts)
         self.emit(ev="done")
+
+
+    def _complete_cases(self, job: dict, ran: dict[str, dict[str, str]], items_of, timeouts) -> None:
+        """After a decisive run: the runs :func:`~testplan.mutate.outcome.case_completion` says
+        the cases still need, each stopped at its first killing verdict, a case's remaining runs
+        dropped at its first kill. Emits one ``extra`` event per run (mutant ID, verdicts)."""
+        known = {m: {"name": v["name"], "tests": v["tests"], "verdicts": dict(v["verdicts"])}
+                 for m, v in job.get("known", {}).items()}
+        for task in job["tasks"]:
+            known[task["id"]] = {"name": task["name"], "tests": task["tests"], "verdicts": dict(ran.get(task["id"], {}))}
+        runs = case_completion(job["cases"], known)
+        tasks = [(f"{case}\x00{mutant}", known[mutant]["name"], items_of(tests), {"groups": [tests], "settle": KILLING},
+                  case) for case, mutant, tests in runs]
+
+        def report(key, verdicts, durs):
+            if verdicts:
+                self.emit(ev="extra", id=key.split("\x00", 1)[1], verdicts=verdicts,
+                          memory=self.memory_reports.pop(key, []))
+
+        self.run_pool(tasks, timeouts, job["workers"], report)
 
 
 def _kill_group(pid: int) -> None:

@@ -35,6 +35,7 @@ from ..errors import InputError
 from ..result import AuditResult, MutantResult, RequirementResult, parse_line_ranges
 from ..score import METRIC_MEANING, MUTANT_STATUS_MEANING, VERDICT_MEANING
 from .report_core import (
+    matrix_text,
     BAD_STATES,
     REQUIREMENT_STATES,
     STATE_MEANING,
@@ -276,6 +277,7 @@ def build_view(result: AuditResult) -> dict[str, Any]:
         "incomplete_reason": result.incomplete_reason,
         "shard": result.shard,
         "mutation": result.mutation,
+        "matrix": matrix_text(result),
         "started": result.started_at.strftime("%Y-%m-%d %H:%M %Z").strip() if result.started_at else None,
         "finished": result.finished_at.strftime("%Y-%m-%d %H:%M %Z").strip() if result.finished_at else None,
         "gate": None if gate is None else {

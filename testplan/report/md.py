@@ -14,6 +14,7 @@ from typing import IO
 
 from ..result import AuditResult, MutantResult, RequirementResult
 from .report_core import (
+    matrix_text,
     BAD_STATES,
     Reporter,
     diff_lines,
@@ -145,6 +146,7 @@ def _headline(result: AuditResult) -> str:
         surviving = sum(1 for m in result.mutants if m.status == "survived")
         uncovered = sum(1 for m in result.mutants if m.status == "no-coverage")
         lines.append(f"{tests} tests, {mutants} mutants, {surviving} survived, {uncovered} on lines no linked test runs.\n")
+        lines.append(f"<sub>{matrix_text(result)}</sub>\n")
     else:
         lines.append(f"{tests} tests; mutation testing did not run (O and M not measured).\n")
     if not result.complete:

@@ -161,6 +161,34 @@ def no_score_reason(result: AuditResult, requirement: RequirementResult) -> str 
     return None
 
 
+MATRIX_TEXT = {
+    "full": "kill matrix: full (every linked covering test ran on every mutant)",
+    "decisive": ("kill matrix: decisive (each mutant's tests ran until its status was settled: the statuses, scores "
+                 "and case states are the full matrix's; a mutant's list of tests may stop at its first kill, "
+                 "--matrix full lists them all)"),
+    "fast": ("kill matrix: --fast (each mutant stopped at its first kill: a case may show WEAK where the full "
+             "matrix shows VERIFIED)"),
+}
+
+
+def matrix_mode(result: AuditResult) -> str | None:
+    """Which kill matrix the mutation run made: "decisive", "full" or "fast" (None without
+    mutation). A result from before ``--matrix`` existed ran the full matrix unless ``--fast``."""
+    if not result.mutation:
+        return None
+    options = result.mutation_options or {}
+    mode = options.get("matrix")
+    if isinstance(mode, str) and mode in MATRIX_TEXT:
+        return mode
+    return "fast" if options.get("fast") else "full"
+
+
+def matrix_text(result: AuditResult) -> str | None:
+    """One line saying which kill matrix the reports show (None without mutation)."""
+    mode = matrix_mode(result)
+    return None if mode is None else MATRIX_TEXT[mode]
+
+
 def gate_text(result: AuditResult) -> str:
     """``passed`` / ``failed`` / ``incomplete`` / ``not evaluated``."""
     if not result.complete:
