@@ -218,7 +218,8 @@ def test_progress_off_a_terminal_is_plain_lines_on_stderr(tmp_path):
     for line in lines[1:-1]:
         assert re.fullmatch(rf"testplan: mutants \d+/{N} \(.*, about \d+ s left\)", line), lines
     assert "━" not in proc.stderr and "\x1b[" not in proc.stderr  # no bar, no cursor control
-    assert f"mutation: {N} mutants, {N} run, 0 from cache" in proc.stdout
+    # the README's line: the default run is decisive, and says so
+    assert re.search(rf"^mutation: {N} mutants, {N} run, 0 from cache, \d+\.\d s, decisive matrix$", proc.stdout, re.M)
 
 
 def test_progress_on_a_dumb_terminal_is_plain_lines(tmp_path):
