@@ -507,6 +507,19 @@ def prepare_testplan(project: Project, pristine: Path, pdir: Path, venv: Path, s
     return root, {"requirements": ids, "code": codes, "init_output": init.stdout.strip().splitlines()}
 
 
+def verdicts_as_dicts(data: dict) -> dict:
+    """audit.json with each mutant's verdicts as {nodeid: verdict}, as format version 1 stores
+    them; version 2 stores a test table and two short strings per mutant (testplan/result.py)."""
+    if data.get("schema_version") == 2:
+        from testplan.result import decode_verdicts
+
+        table = data.get("matrix_tests", [])
+        data["mutants"] = [{**{k: v for k, v in m.items() if k != "tests"},
+                            "verdicts": decode_verdicts(table, m.get("tests", ""), m.get("verdicts", ""))}
+                           for m in data.get("mutants", [])]
+    return data
+
+
 def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, flags: set[str]) -> dict:
     env = venv_env(venv)
     stats_file = pdir / f"testplan-{label}.stats.json"
@@ -525,7 +538,7 @@ def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, f
     if audit_json.exists():
         saved = pdir / f"testplan-{label}.audit.json"
         shutil.copy2(audit_json, saved)
-        data = json.loads(audit_json.read_text(encoding="utf-8"))
+        data = verdicts_as_dicts(json.loads(audit_json.read_text(encoding="utf-8")))
         out.update(complete=data.get("complete"), incomplete_reason=data.get("incomplete_reason"),
                    score=data.get("score"), mutants=data.get("mutants", []),
                    tests=len(data.get("tests", [])),

@@ -509,9 +509,9 @@ def plan_state(requirement: Requirement, plan: Plan | None) -> PlanState:
 
 def json_schema(kind: Literal["requirements", "plan", "audit"]) -> dict[str, Any]:
     if kind == "audit":
-        from .result import AuditResult  # the audit's result model lives with the audit
+        from .result import AuditFile  # the audit's result model lives with the audit; this is the file's
 
-        model: type[BaseModel] = AuditResult
+        model: type[BaseModel] = AuditFile
     else:
         model = RequirementSet if kind == "requirements" else Plan
     schema = model.model_json_schema()

@@ -14,7 +14,7 @@ from testplan.audit import MutationRun, run_audit
 from testplan.cli import main
 from testplan.config import load_config
 from testplan.errors import IncompleteError
-from testplan.result import AuditResult, load_result
+from testplan.result import AuditResult, load_result, parse_result
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +132,7 @@ def test_worked_example_without_mutation(tmp_path, cli):
     approve_plans(root)
     run = cli("audit", "--no-mutation", "-C", root, "--json", "--min-score", "90")
     assert run.code == 1
-    result = AuditResult.model_validate_json(run.out)
+    result = parse_result(run.out)
     assert result == saved(root)
     assert (result.score, result.gate.reasons) == (87.5, ["project score 87.5 is below the minimum 90"])
 

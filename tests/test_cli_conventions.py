@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from testplan.cli import app, main
+from tp_helpers import read_audit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
 SURVIVORS = [  # the shop's surviving mutants, riskiest requirement first, then file and line
@@ -102,7 +103,7 @@ def test_explain_json(shop: Path, cli) -> None:
     run = cli("explain", "ce994d86", "-C", shop, "--json")
     assert run.code == 0
     document = json.loads(run.out)
-    saved = next(m for m in json.loads((shop / ".testplan" / "audit.json").read_text())["mutants"] if m["id"] == "ce994d86fd5e")
+    saved = next(m for m in read_audit(shop / ".testplan" / "audit.json")["mutants"] if m["id"] == "ce994d86fd5e")
     assert document["mutant"] == saved
     assert document["requirements"] == [{"id": "SHIP-1", "title": "Shipping is free above a threshold", "state": "UNREVIEWED",
                                          "evidence_reason": None}]

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from tp_helpers import read_audit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
 
@@ -25,7 +26,7 @@ def verdicts(audit: dict) -> dict[str, tuple]:
 
 
 def load(path: Path) -> dict:
-    return json.loads(path.read_text())
+    return read_audit(path)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from testplan.determinism import DEFAULT_HASH_SEED, hash_seed
 from testplan.mutate.executor import WorkerResult, worker_env
 from testplan.mutate.lab import missing_tests_message
 from testplan.trace import trace_env, trace_paths
+from tp_helpers import read_audit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "determinism"
 
@@ -34,7 +35,7 @@ def copy(tmp_path: Path, name: str) -> Path:
 def audit(root: Path, *args: str) -> dict:
     code = main(["audit", "-C", str(root), "--jobs", "2", *args])
     assert code == 0, f"audit exited {code}"
-    return json.loads((root / ".testplan" / "audit.json").read_text(encoding="utf-8"))
+    return read_audit(root / ".testplan" / "audit.json")
 
 
 @pytest.mark.parametrize(("environ", "seed"), [

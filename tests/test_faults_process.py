@@ -20,7 +20,7 @@ from testplan.config import load_config
 from testplan.errors import InputError
 from testplan.mutate.generate import make_scratch
 from testplan.statedir import remove_tree
-from tp_helpers import REPO
+from tp_helpers import REPO, read_audit
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -147,7 +147,7 @@ def outcomes(audit: dict) -> dict:
 
 
 def load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_audit(path)
 
 
 # --- 1. one writer per state directory ---------------------------------------------------------
@@ -169,7 +169,7 @@ def test_a_second_writer_exits_2_naming_the_first_and_out_dirs_run_side_by_side(
         side = run_cli("audit", "--no-mutation", "-C", root, "--out", tmp_path / "side")
         assert side.returncode == 0, side.stderr
         assert sorted(p.name for p in (tmp_path / "side").iterdir()) == ["audit.json", "lock", "trace"]
-        shard = load(tmp_path / "side" / "audit.json")
+        shard = json.loads((tmp_path / "side" / "audit.json").read_text(encoding="utf-8"))
         (tmp_path / "shard.json").write_text(json.dumps({**shard, "shard": "1/1"}), encoding="utf-8")
         merge = run_cli("merge", tmp_path / "shard.json", "-C", root)  # into .testplan/ (the default)
         assert (merge.returncode, merge.stderr) == (2, busy)

@@ -165,7 +165,7 @@ def test_schema_is_json_schema_of_the_file_format(cli, kind, tmp_path):
 
         validator = jsonschema.Draft202012Validator(schema)
         assert list(validator.iter_errors(json.loads(pet_insurance_result().dump()))) == []
-        assert schema["properties"]["schema_version"]["default"] == 1
+        assert (schema["properties"]["schema_version"]["const"], schema["properties"]["schema_version"]["default"]) == (2, 2)
 
 
 def test_schema_unknown_kind(cli):

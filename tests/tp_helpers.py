@@ -16,6 +16,16 @@ def replaced(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+def read_audit(path: Path) -> dict:
+    """A saved ``audit.json`` as plain data in the models' shape (each mutant's ``verdicts`` a
+    dict nodeid -> verdict, whatever the file's format version), read as every command reads it."""
+    import json
+
+    from testplan.result import load_result
+
+    return json.loads(load_result(path).model_dump_json())
+
+
 def tree_digest(root: Path, exclude: tuple[str, ...] = (".testplan",)) -> dict[str, str]:
     """sha256 of every file under root (paths relative), skipping the excluded top-level dirs."""
     digest = {}

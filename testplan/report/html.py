@@ -32,7 +32,7 @@ import json
 from typing import IO, Any
 
 from ..errors import InputError
-from ..result import AuditResult, MutantResult, RequirementResult, parse_line_ranges
+from ..result import VERDICT_CODE, AuditResult, MutantResult, RequirementResult, parse_line_ranges
 from ..score import METRIC_MEANING, MUTANT_STATUS_MEANING, VERDICT_MEANING
 from .report_core import (
     matrix_text,
@@ -57,7 +57,6 @@ from .report_core import (
 
 RISKS = ("critical", "high", "medium", "low")
 MAX_SOURCE_BYTES = 512 * 1024  # a larger source file is left out of the source view
-VERDICT_CODE = {"assert": "a", "crash": "c", "timeout": "t", "pass": "p"}
 
 
 def _shown(value: Any) -> Any:
