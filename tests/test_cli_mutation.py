@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -315,19 +317,25 @@ def test_the_estimated_mutation_time_is_printed_before_mutation_starts_and_recor
     assert result.code in (0, 1), result.err
     stats = load(tmp_path / "out" / "audit.json")["mutation_stats"]
     assert (stats["estimate.mutants"], stats["estimate.test_runs"], stats["estimate.jobs"]) == (3, 3, 2)
-    assert stats["estimate.seconds"] == round(stats["estimate.test_seconds"] / 2, 3)
+    # 3 mutants: too few to calibrate on, so the baseline child's own figures are used
+    assert (stats["estimate.calibrated_on"], stats["estimate.factor"]) == (0, 1.0)
+    assert stats["estimate.seconds"] == pytest.approx(
+        stats["estimate.startup"] + (3 * stats["estimate.per_mutant"] + stats["estimate.test_seconds"]) / 2, abs=0.01)
     assert stats["seconds.worker"] > 0  # the actual time, next to the estimate
-    line = (f"testplan: estimated mutation time at most {stats['estimate.seconds']:.1f} s (an upper bound: --fast stops "
-            f"each mutant at its first kill): 3 mutants to run, 3 test runs, {stats['estimate.test_seconds']:.1f} s of "
-            "traced test time / 2 jobs")
     lines = result.err.splitlines()
-    assert line in lines
-    assert lines.index(line) < next(i for i, t in enumerate(lines) if t.startswith("testplan: mutants "))
-    # without --fast the figure is the estimate itself; under --json nothing is printed on stderr for it
+    line = next(t for t in lines if t.startswith("testplan: estimated mutation time"))
+    assert re.fullmatch(r"testplan: estimated mutation time at most \d+\.\d s \(an upper bound: --fast stops each mutant "
+                        r"at its first kill\): 3 mutants to run, 3 test runs; from the baseline run: \d+\.\d s of baseline "
+                        r"test time x 1 \+ \d+ ms a mutant, / 2 at once \(--jobs 2\), \+ \d+\.\d s start-up", line), line
+    # printed before any mutant finished
+    assert lines.index(line) < next(i for i, t in enumerate(lines) if re.match(r"testplan: mutants [1-9]", t))
+    # the full matrix's figure is the estimate itself; under --json nothing is printed on stderr for it
     from testplan.mutate.lab import estimate_line
 
     assert estimate_line({"seconds": 12.345, "test_seconds": 24.69, "test_runs": 40, "mutants": 7, "jobs": 2,
-                          "upper_bound": False}) == (
-        "testplan: estimated mutation time 12.3 s: 7 mutants to run, 40 test runs, 24.7 s of traced test time / 2 jobs")
+                          "upper_bound": False, "per_mutant": 0.05, "factor": 2.5, "calibrated_on": 12,
+                          "at_once": 1.8, "startup": 3.04}) == (
+        "testplan: estimated mutation time 12.3 s: 7 mutants to run, 40 test runs; calibrated on the first 12 "
+        "mutants: 24.7 s of baseline test time x 2.5 + 50 ms a mutant, / 1.8 at once (--jobs 2), + 3.0 s start-up")
     result = cli("audit", "-C", copy(tmp_path, "json"), "--max-mutants", "1", "--json", "--out", tmp_path / "json-out")
     assert "estimated mutation time" not in result.err

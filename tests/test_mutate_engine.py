@@ -529,18 +529,48 @@ def test_a_module_to_mutate_imported_before_the_worker_fixed_sys_path_is_importe
         sys.modules.pop("tp_shadowed_pkg", None)
 
 
-def test_the_cost_estimate_is_the_traced_durations_of_the_tests_each_mutant_runs_over_the_jobs(shop):
-    import math
-
+def test_the_cost_estimate_is_fitted_on_the_first_mutants_and_covers_every_test_run(shop):
     estimate = shop.run.stats["estimate"]
-    durations = {t.nodeid: t.duration for t in shop.trace.tests}
     # no cache and the full matrix: every mutant with tests ran each selected test once (its verdicts)
     runs = [n for m in shop.run.mutants for n in m.verdicts]
     assert len(runs) == shop.run.stats["cells"] and estimate["test_runs"] == len(runs) == 33
-    total = math.fsum(durations[n] for n in runs)
-    assert estimate == {"seconds": round(total / 2, 3), "test_seconds": round(total, 3), "test_runs": 33,
-                        "mutants": 33, "jobs": 2, "upper_bound": False, "matrix": "full"}
+    assert (estimate["mutants"], estimate["calibrated_on"], estimate["upper_bound"], estimate["matrix"]) == (33, 12, False, "full")
+    assert estimate["seconds"] == pytest.approx(
+        estimate["startup"] + (33 * estimate["per_mutant"] + estimate["factor"] * estimate["test_seconds"]) / estimate["at_once"],
+        abs=0.01)
     assert shop.run.stats["seconds"]["worker"] > 0  # the actual, next to it in audit.json
+
+
+def test_calibrate_fits_a_cost_per_mutant_and_a_factor_on_the_baseline_time():
+    from testplan.mutate.lab import calibrate
+
+    # seconds = 0.05 + 3 * baseline seconds, exactly
+    assert calibrate([(0.05 + 3 * x, x) for x in (0.01, 0.02, 0.04, 0.1)]) == pytest.approx((0.05, 3.0))
+    assert calibrate([(0.2, 0.01), (0.3, 0.01)]) == (pytest.approx(0.25), 0.0)  # same tests: all per mutant
+    assert calibrate([(0.1, 0.1), (0.5, 0.2)]) == (0.0, pytest.approx(2.0))  # a negative intercept: 0, mean ratio
+    assert calibrate([]) == (0.0, 1.0)
+
+
+def test_estimate_cost_is_start_up_plus_per_mutant_and_scaled_test_time_over_the_children_at_once():
+    from testplan.mutate.lab import _Plan, estimate_cost
+
+    class M:
+        id = "m"
+
+    plans = [_Plan(M, ["a", "b"], ["a", "b"]), _Plan(M, ["b"], ["b"])]
+    got = estimate_cost(plans, {"a": 0.5, "b": 0.25}, 0.1, 2.0, 2, "full", calibrated_on=12, at_once=1.5, startup=3.0)
+    assert got["seconds"] == round(3.0 + (2 * 0.1 + 2.0 * 1.0) / 1.5, 3)
+    assert (got["test_seconds"], got["test_runs"], got["mutants"], got["upper_bound"]) == (1.0, 3, 2, False)
+    assert estimate_cost(plans, {"a": 0.5, "b": 0.25}, 0.1, 2.0, 2, "decisive")["upper_bound"] is True
+
+
+def test_the_first_mutants_to_run_are_spread_over_the_list():
+    from testplan.mutate.lab import CALIBRATION_MUTANTS, calibration_first
+
+    items = list(range(48))
+    order = calibration_first(items)
+    assert order[:CALIBRATION_MUTANTS] == list(range(0, 48, 4)) and sorted(order) == items
+    assert calibration_first(items[:5]) == items[:5]
 
 
 CACHE_FIXTURE = Path(__file__).parent / "fixtures" / "mutate_cache"

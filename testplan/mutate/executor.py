@@ -48,11 +48,13 @@ class WorkerResult:
     baseline_durations: dict[str, float] = field(default_factory=dict)
     forced_fail: dict[str, str] | None = None
     mutants: dict[str, dict[str, str]] = field(default_factory=dict)
+    child_seconds: dict[str, float] = field(default_factory=dict)  # mutant ID -> wall time of its children
     # mutant ID -> the verdicts the case completion of a decisive run added (``extra`` events)
     completion: dict[str, dict[str, str]] = field(default_factory=dict)
     # mutant ID -> the tests whose run hit the memory limit (their verdict is ``crash``)
     memory: dict[str, list[str]] = field(default_factory=dict)
     memory_limit_mb: int | None = None
+    child_overhead: float = 0.0  # the baseline child's wall time minus its tests' durations
     baseline_peak_mb: float | None = None
     error: str | None = None
     done: bool = False
@@ -75,7 +77,8 @@ def worker_env(job: dict, scratch: Path) -> dict[str, str]:
 
 
 def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
-               on_mutant: Callable[[str, dict[str, str]], None] | None = None) -> WorkerResult:
+               on_mutant: Callable[[str, dict[str, str], float], None] | None = None,
+               on_baseline: Callable[[dict[str, float], float], None] | None = None) -> WorkerResult:
     """Start the worker on ``job`` and wait for it; KeyboardInterrupt stops it cleanly and
     returns the partial result with ``interrupted`` set."""
     job_path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,14 +100,18 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
             result.baseline, result.baseline_durations = event["verdicts"], event["durations"]
             result.baseline_peak_mb = event.get("peak_mb")
             result.memory_limit_mb = event.get("memory_limit_mb")
+            result.child_overhead = event.get("child_overhead", 0.0)
+            if on_baseline is not None and all(v == "pass" for v in event["verdicts"].values()):
+                on_baseline(event["durations"], event.get("child_overhead", 0.0))
         elif kind == "forced_fail":
             result.forced_fail = event["verdicts"]
         elif kind == "mutant":
             result.mutants[event["id"]] = event["verdicts"]
+            result.child_seconds[event["id"]] = event.get("seconds", 0.0)
             if event.get("memory"):
                 result.memory[event["id"]] = event["memory"]
             if on_mutant is not None:
-                on_mutant(event["id"], event["verdicts"])
+                on_mutant(event["id"], event["verdicts"], event.get("seconds", 0.0))
         elif kind == "extra":
             result.completion.setdefault(event["id"], {}).update(event["verdicts"])
             if event.get("memory"):

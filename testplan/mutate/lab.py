@@ -185,8 +185,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     of the other mutants with tests (``stats["topped_up"]``), so a CI job on a commit that changes
     no code still judges something.
 
-    Before any mutant runs, ``stats["estimate"]`` (:func:`estimate_cost`) is computed and passed
-    to ``on_estimate``; ``stats["seconds"]["worker"]`` is what the run took.
+    ``stats["estimate"]`` (:func:`estimate_cost`) is passed to ``on_estimate`` once: after the
+    worker's baseline run when at most :data:`CALIBRATION_MUTANTS` mutants are to run, else
+    fitted on the first that many finished mutants (:func:`calibrate`);
+    ``stats["seconds"]["worker"]`` is what the run took.
 
     Returns a MutationRun; ``complete`` is False (with the reason) after Ctrl-C/SIGTERM: the
     mutants that finished are in it, the caller saves it and exits 4. Raises BaselineError
@@ -269,13 +271,33 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 else:
                     to_run.append(plan)
             stats["cache_misses"] = len(to_run)
-            stats["estimate"] = estimate_cost(to_run, trace, workers, mode)
             cases = _case_scopes(project, trace, plans) if mode == "decisive" else []
             known = {p.mutant.id: {"name": p.mutant.name, "tests": p.tests, "verdicts": results[p.mutant.id]}
                      for p in plans if p.mutant.id in results}
             completing = bool(cases) and bool(outcome.case_completion(cases, known))
-            if on_estimate:
-                on_estimate(stats["estimate"])
+
+            baseline: dict[str, float] = {}
+            calibration: list[tuple[float, float]] = []  # (a mutant's child seconds, its tests' baseline seconds)
+
+            clock = {"worker": time.perf_counter()}
+
+            def announce(per_mutant: float, factor: float, calibrated_on: int, at_once: float | None = None) -> None:
+                startup = clock.get("baseline", clock["worker"]) - clock["worker"]
+                stats["estimate"] = estimate_cost(to_run, baseline, per_mutant, factor, workers, mode, calibrated_on,
+                                                  at_once, startup)
+                if on_estimate:
+                    on_estimate(stats["estimate"])
+
+            def on_baseline(durations: dict[str, float], overhead: float) -> None:
+                clock["baseline"] = time.perf_counter()
+                baseline.update(durations)
+                # a first estimate from the baseline child alone, kept when the run is too short to calibrate
+                stats["estimate"] = estimate_cost(to_run, baseline, overhead, 1.0, workers, mode, 0)
+                if len(to_run) <= CALIBRATION_MUTANTS:
+                    announce(overhead, 1.0, 0)
+
+            if not to_run:
+                announce(0.0, 1.0, 0)
             total = len(plans)
             done = total - len(to_run)
             if progress:
@@ -283,9 +305,15 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             if to_run or completing:
                 by_id = {p.mutant.id: p for p in plans}
 
-                def on_mutant(mutant_id: str, verdicts: dict[str, str]) -> None:
+                def on_mutant(mutant_id: str, verdicts: dict[str, str], seconds: float = 0.0) -> None:
                     nonlocal done
                     plan = by_id[mutant_id]
+                    calibration.append((seconds, sum(baseline.get(n, 0.0) for n in verdicts)))
+                    if len(calibration) == CALIBRATION_MUTANTS and len(to_run) > CALIBRATION_MUTANTS:
+                        # how many children really ran at once: their seconds over the window's
+                        elapsed = time.perf_counter() - clock["baseline"]
+                        at_once = sum(w for w, _ in calibration) / elapsed if elapsed > 0 else workers
+                        announce(*calibrate(calibration), len(calibration), at_once)
                     results[mutant_id] = verdicts
                     stats["executed"] += 1
                     stats["executed_ids"].append(mutant_id)
@@ -296,7 +324,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                         progress(done, total)
 
                 worker = _run_worker(config, gen, to_run, trace, workers, mode, on_mutant,
-                                     cases=cases, known=known)
+                                     cases=cases, known=known, on_baseline=on_baseline if to_run else None)
                 stats["seconds"]["worker"] = round(worker.seconds, 3)
                 if worker.completion:
                     stats["case_completion"] = {"mutants": len(worker.completion),
@@ -358,28 +386,80 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     return MutationRun(mutants, unmutated, complete, reason, stats)
 
 
-def estimate_cost(to_run: list[_Plan], trace: TraceData, workers: int, mode: str) -> dict:
-    """The expected mutation time: the sum, over the mutants to run, of the trace's durations of
-    the tests each one runs, divided by ``workers``. It is exact arithmetic for ``mode`` "full"
-    (every selected test runs); for "decisive" and "fast" (a mutant stops at its first kill) it
-    is an upper bound (``upper_bound``). Leaves out the worker's start-up and baseline run."""
+CALIBRATION_MUTANTS = 12  # the estimate is fitted on this many finished mutants (when more are to run)
+
+
+def calibration_first(plans: list[_Plan]) -> list[_Plan]:
+    """The run order: :data:`CALIBRATION_MUTANTS` mutants spread evenly over the list first (the
+    estimate is fitted on the first to finish, and neighbours in a file run alike), then the
+    rest in order. The order changes no verdict: every mutant runs in its own child."""
+    n = len(plans)
+    if n <= CALIBRATION_MUTANTS:
+        return list(plans)
+    picks = sorted({i * n // CALIBRATION_MUTANTS for i in range(CALIBRATION_MUTANTS)})
+    chosen = set(picks)
+    return [plans[i] for i in picks] + [p for i, p in enumerate(plans) if i not in chosen]
+
+
+def calibrate(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Fit ``seconds = per_mutant + factor * baseline_seconds`` by least squares over finished
+    mutants (their children's wall time; the baseline durations of the tests they ran), both
+    terms at least 0: what one child costs besides its tests (fork, the fixtures every child
+    sets up again, exit) and how much slower the tests run than in the baseline (load, the
+    first run of each test in a fresh child)."""
+    n = len(samples)
+    if not n:
+        return 0.0, 1.0
+    mean_w = sum(w for w, _ in samples) / n
+    mean_x = sum(x for _, x in samples) / n
+    var_x = sum((x - mean_x) ** 2 for _, x in samples)
+    if var_x <= 1e-12:  # every mutant ran the same tests: the time is all per mutant
+        return mean_w, 0.0
+    factor = sum((x - mean_x) * (w - mean_w) for w, x in samples) / var_x
+    per_mutant = mean_w - factor * mean_x
+    if factor < 0:
+        return mean_w, 0.0
+    if per_mutant < 0:
+        return 0.0, sum(w for w, _ in samples) / max(sum(x for _, x in samples), 1e-12)
+    return per_mutant, factor
+
+
+def estimate_cost(to_run: list[_Plan], durations: dict[str, float], per_mutant: float, factor: float, workers: int,
+                  mode: str, calibrated_on: int = 0, at_once: float | None = None, startup: float = 0.0) -> dict:
+    """The expected time of the worker (``seconds``, to compare with ``seconds.worker``):
+    ``startup`` (its collection and baseline run, already measured) plus, over the mutants to
+    run, ``per_mutant`` seconds and ``factor`` times the worker's baseline durations of the tests
+    each one runs, divided by the children that run at once (``at_once``, measured during the
+    calibration; else ``workers``, at most the cores). Uncalibrated (``calibrated_on`` = 0),
+    ``per_mutant`` is the baseline child's own overhead and ``factor`` 1; calibrated, both come
+    from :func:`calibrate` over the first finished mutants. For ``mode`` "full" every selected
+    test runs; for "decisive" and "fast" (a mutant stops at its first kill) it is an upper
+    bound (``upper_bound``)."""
     import math
 
-    durations = {t.nodeid: t.duration for t in trace.tests}
+    parallel = max(1, min(workers, os.cpu_count() or 1))
+    divisor = at_once if at_once and at_once > 0 else parallel
     test_seconds = math.fsum(durations.get(n, 0.0) for p in to_run for n in p.tests)
-    return {"seconds": round(test_seconds / workers, 3), "test_seconds": round(test_seconds, 3),
-            "test_runs": sum(len(p.tests) for p in to_run), "mutants": len(to_run), "jobs": workers,
+    total = per_mutant * len(to_run) + factor * test_seconds
+    return {"seconds": round(startup + total / divisor, 3), "startup": round(startup, 3), "at_once": round(divisor, 3),
+            "test_seconds": round(test_seconds, 3),
+            "per_mutant": round(per_mutant, 4), "factor": round(factor, 3), "calibrated_on": calibrated_on,
+            "test_runs": sum(len(p.tests) for p in to_run), "mutants": len(to_run), "jobs": parallel,
             "upper_bound": mode != "full", "matrix": mode}
 
 
 def estimate_line(estimate: dict) -> str:
-    """The estimate as the one line the CLI prints before mutation starts."""
+    """The estimate as the one line the CLI prints (before the bulk of the mutants runs)."""
     bound = "at most " if estimate["upper_bound"] else ""
     flag = "--fast" if estimate.get("matrix") == "fast" else "a decisive run"
     why = f" (an upper bound: {flag} stops each mutant at its first kill)" if estimate["upper_bound"] else ""
+    basis = (f"calibrated on the first {estimate['calibrated_on']} mutants" if estimate.get("calibrated_on")
+             else "from the baseline run")
     return (f"testplan: estimated mutation time {bound}{estimate['seconds']:.1f} s{why}: {estimate['mutants']} mutants "
-            f"to run, {estimate['test_runs']} test runs, {estimate['test_seconds']:.1f} s of traced test time "
-            f"/ {estimate['jobs']} jobs")
+            f"to run, {estimate['test_runs']} test runs; {basis}: {estimate['test_seconds']:.1f} s of baseline test "
+            f"time x {estimate.get('factor', 1.0):g} + {estimate.get('per_mutant', 0.0) * 1000:.0f} ms a mutant, "
+            f"/ {estimate.get('at_once', estimate['jobs']):g} at once (--jobs {estimate['jobs']}), "
+            f"+ {estimate.get('startup', 0.0):.1f} s start-up")
 
 
 def check_matrix(matrix: str, fast: bool) -> str:
@@ -472,7 +552,7 @@ def _generated_per_requirement(config, project, gen, changed: dict | None) -> di
 
 
 def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int, mode: str, on_mutant,
-                cases: list[dict] = (), known: dict[str, dict] | None = None):
+                cases: list[dict] = (), known: dict[str, dict] | None = None, on_baseline=None):
     scratch = gen.scratch
     order = {t.nodeid: n for n, t in enumerate(trace.tests)}
     tests = sorted({n for p in to_run for n in p.tests} | {n for c in cases for n in c["tests"]}, key=order.__getitem__)
@@ -508,12 +588,12 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         # decisive and --fast: each requirement's tests up to its first assert/timeout (StopRule)
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests,
                    "rule": None if mode == "full" else {"groups": p.groups, "settle": list(outcome.SETTLING)}}
-                  for p in to_run],
+                  for p in calibration_first(to_run)],
         "cases": list(cases),
         "known": {m: v for m, v in (known or {}).items() if m not in {p.mutant.id for p in to_run}},
     }
     return run_worker(job, scratch=scratch, job_path=config.state_dir.resolve() / "mutate-job.json",
-                      log_path=config.state_dir.resolve() / "mutate.log", on_mutant=on_mutant)
+                      log_path=config.state_dir.resolve() / "mutate.log", on_mutant=on_mutant, on_baseline=on_baseline)
 
 
 def _few(nodeids: list[str], total: int | None = None, shown: int = 5) -> str:

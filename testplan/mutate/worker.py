@@ -78,6 +78,7 @@ class Driver:
         self.memory_limit: int | None = None  # bytes, for mutant children (set after the baseline)
         self.memory_hits: set[str] = set()  # child side: tests that raised MemoryError
         self.peak_kb = 0  # worker side: the largest ru_maxrss of a finished child
+        self.child_seconds: dict[str, float] = {}  # worker side: task key -> wall time of its children
         self.memory_reports: dict[str, list[str]] = {}  # worker side: task key -> tests that hit the limit
         self._reserve: bytearray | None = None
 
@@ -165,7 +166,7 @@ class Driver:
         except OSError:
             pass
         os.close(write)
-        return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant,
+        return {"pid": pid, "fd": read, "buf": b"", "items": items, "mutant": mutant, "t0": time.perf_counter(),
                 "cur": None, "deadline": time.monotonic() + IDLE_SECONDS}
 
     def run_pool(self, tasks: list[tuple], timeouts: dict[str, float], workers: int, on_done) -> None:
@@ -219,6 +220,8 @@ class Driver:
             os.close(fd)
             del running[fd]
             self._reap(child["pid"])
+            self.child_seconds[child["key"]] = (self.child_seconds.get(child["key"], 0.0)
+                                                + time.perf_counter() - child["t0"])
             if child["cur"] is not None:  # died inside a test (os._exit, segfault, ...)
                 verdicts[child["key"]][child["cur"]] = "crash"
             finish(child, resume=child["cur"] is not None)
@@ -344,7 +347,10 @@ class Driver:
         peak_mb = self.peak_kb / 1024
         limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
         self.memory_limit = limit_mb << 20
-        self.emit(ev="baseline", verdicts=verdicts, durations={k: v for k, v in durs.items() if not k.startswith("setup:")},
+        tests_seconds = {k: v for k, v in durs.items() if not k.startswith("setup:")}
+        # what a child costs besides its tests' own time: fork, start-up, exit, reaping
+        overhead = max(0.0, self.child_seconds.get("baseline", 0.0) - sum(tests_seconds.values()))
+        self.emit(ev="baseline", verdicts=verdicts, durations=tests_seconds, child_overhead=round(overhead, 4),
                   peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
         if any(verdicts.get(n) != "pass" for n in job["tests"]):
             return
@@ -364,7 +370,8 @@ class Driver:
 
         def report(key, verdicts, durs):
             ran[key] = verdicts
-            self.emit(ev="mutant", id=key, verdicts=verdicts, memory=self.memory_reports.pop(key, []))
+            self.emit(ev="mutant", id=key, verdicts=verdicts, memory=self.memory_reports.pop(key, []),
+                      seconds=round(self.child_seconds.get(key, 0.0), 4))
 
         self.run_pool(tasks, timeouts, job["workers"], report)
         if job.get("cases"):
