@@ -8,7 +8,6 @@ from .errors import Finding
 from .model import CaseStatus
 from .review import load_project, suspect_findings
 from .scope import check_refs
-from .store import line_of
 
 
 def lint(config: Config) -> list[Finding]:
@@ -25,8 +24,8 @@ def lint(config: Config) -> list[Finding]:
                 if case.status is not CaseStatus.approved:
                     continue  # a proposed case is checked once someone vouches for it
                 keys = case.given if isinstance(case.given, dict) else {}
-                key_lines = {k: line_of(plan_file.data, ["cases", index, "given", k]) for k in keys}
-                cases.append((case, line_of(plan_file.data, ["cases", index, "id"]), key_lines))
+                key_lines = {k: plan_file.line(["cases", index, "given", k]) for k in keys}
+                cases.append((case, plan_file.line(["cases", index, "id"]), key_lines))
             findings.extend(check_case_calls(requirement, cases, config.source_roots, plan_file.shown, config.root))
     findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

@@ -15,7 +15,7 @@ from pathlib import Path
 from .config import Config
 from .errors import Finding, InputError
 from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state, vouched_text
-from .store import PlanFile, Plans, Requirements, load_plans, load_requirements
+from .store import ParseCache, PlanFile, Plans, Requirements, load_plans, load_requirements
 
 
 @dataclass
@@ -54,8 +54,9 @@ def counted_requirement(project: Project, link: str) -> str | None:
 
 
 def load_project(config: Config, findings: list[Finding] | None = None) -> Project:
-    requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes)
-    plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes)
+    cache = ParseCache(config.state_dir)
+    requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
+    plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
     return Project(config, requirements, plans)
 
 
@@ -169,7 +170,7 @@ def suspect_findings(project: Project) -> list[Finding]:
             continue
         plan = plan_file.plan
         if plan_state(requirement, plan) is PlanState.SUSPECT:
-            line = plan_file.data.lc.key("review")[0] + 1 if "review" in plan_file.data else 1
+            line = plan_file.line(["review"])
             approved = plan.approved()
             named = f" --case {approved[0].id}" if approved and any(c.status is CaseStatus.proposed for c in plan.cases) else ""
             findings.append(Finding(plan_file.shown, line, f"plan of {requirement.id} is SUSPECT: the requirement or an "

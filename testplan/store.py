@@ -14,6 +14,7 @@ is constructed.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
@@ -33,6 +34,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Finding, InputError
 from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_of
+from .parsecache import CACHE_SUBDIR, FORMAT, ParsedEntry, digest, entry_name, jsonable, line_tree, tree_line
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -138,6 +140,11 @@ def display(path: Path, root: Path | None = None) -> str:
 def read_text(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> str:
     """A user's text file, refused unread past ``max_bytes`` (no more than that is ever read)."""
     shown = shown or str(path)
+    return _decode(read_bytes(path, shown, max_bytes), shown)
+
+
+def read_bytes(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> bytes:
+    """:func:`read_text`'s bytes, before decoding (refused unread past ``max_bytes``)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -148,6 +155,10 @@ def read_text(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX
     if len(data) > max_bytes:
         raise InputError(f"larger than the {max_bytes}-byte input limit; split it into smaller files "
                          "or raise [tool.testplan] max_input_bytes", shown)
+    return data
+
+
+def _decode(data: bytes, shown: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -181,6 +192,84 @@ def parse_yaml(text: str, shown: str) -> Any:
         raise InputError(return_msg, shown, line) from None
     except YAMLError as exc:
         raise InputError(f"malformed YAML: {str(exc).splitlines()[0]}; fix the syntax", shown, 1) from None
+
+
+class ParseCache:
+    """The parse cache of one state directory (see :mod:`testplan.parsecache`)."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self.directory = state_dir / CACHE_SUBDIR
+        self.writable = True  # False after the first write that failed: no more are tried
+
+    def get(self, sha256: str) -> ParsedEntry | None:
+        path = self.directory / entry_name(sha256)
+        entry = read_state(path, ParsedEntry, "parse cache entry")
+        if entry is not None and entry.sha256 != sha256:
+            import sys
+
+            print(f"testplan: warning: {path}: unusable parse cache entry (sha256: not the file's name); "
+                  "discarded, computing it again", file=sys.stderr)
+            return None
+        return entry
+
+    def put(self, sha256: str, plain: Any, document: Any) -> None:
+        """Keep a cleanly parsed file's values and lines; silently nothing when its values do not
+        survive JSON or the state directory cannot be written (or is a symlink)."""
+        if not self.writable or not jsonable(plain):
+            return
+        if any(p.is_symlink() for p in (self.state_dir, self.state_dir / "cache", self.directory)):
+            self.writable = False
+            return
+        entry = {"format": FORMAT, "sha256": sha256,
+                 "data": plain, "lines": line_tree(document)}
+        try:
+            atomic_write(self.directory / entry_name(sha256), json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+        except OSError:
+            self.writable = False
+
+
+@dataclass
+class Doc:
+    """A YAML input file read: its text, its plain values, and either its round-trip document
+    (parsed now) or the line tree of a parse cache entry (the document is parsed on first use)."""
+
+    path: Path
+    shown: str
+    text: str
+    plain: Any
+    lines: Any = None
+    rt: Any = None
+
+    @property
+    def cached(self) -> bool:
+        return self.rt is None
+
+    def round_trip(self) -> Any:
+        if self.rt is None:
+            self.rt = parse_yaml(self.text, self.shown)
+        return self.rt
+
+    def line(self, loc: Iterable[Any]) -> int:
+        return line_of(self.rt, loc) if self.rt is not None else tree_line(self.lines, loc)
+
+
+def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Doc:
+    """:func:`read_yaml`, served from ``cache`` when these exact bytes parsed cleanly before
+    (the size limit and the UTF-8 check run first, on the bytes read)."""
+    raw = read_bytes(path, shown, max_bytes)
+    text = _decode(raw, shown)
+    if cache is None:
+        rt = parse_yaml(text, shown)
+        return Doc(path, shown, text, _plain(rt), rt=rt)
+    sha256 = digest(raw)
+    entry = cache.get(sha256)
+    if entry is not None:
+        return Doc(path, shown, text, entry.data, entry.lines)
+    rt = parse_yaml(text, shown)
+    plain = _plain(rt)
+    cache.put(sha256, plain, rt)
+    return Doc(path, shown, text, plain, rt=rt)
 
 
 def line_of(data: Any, loc: Iterable[Any]) -> int:
@@ -424,11 +513,13 @@ def requirement_files(path: Path) -> list[Path]:
 
 
 def load_requirements(path: Path, root: Path | None = None, findings: list[Finding] | None = None,
-                      max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Requirements:
+                      max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Requirements:
     """Load one requirements file or a directory of them.
 
     With ``findings`` given, every problem is appended there and loading goes on (lint);
-    without it, the first problem raises an InputError.
+    without it, the first problem raises an InputError. With ``cache``, a file parsed before
+    is read from the parse cache; a file with any problem is checked on its round-trip
+    document, so every message and line is the same either way.
     """
     collect = findings is not None
     found: list[Finding] = findings if findings is not None else []
@@ -445,18 +536,51 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
     for file in files:
         shown = display(file, root)
         try:
-            data = read_yaml(file, shown, max_bytes)
+            doc = read_doc(file, shown, max_bytes, cache)
         except InputError as err:
             if not collect:
                 raise
             found.append(err.finding)
             result.incomplete = True
             continue
-        for finding in _load_requirement_doc(data, shown, result):
+        if doc.cached and _load_clean_requirement_doc(doc, result):
+            continue
+        for finding in _load_requirement_doc(doc.round_trip(), shown, result):
             if not collect:
                 raise InputError(finding.message, finding.path, finding.line)
             found.append(finding)
     return result
+
+
+def _load_clean_requirement_doc(doc: Doc, result: Requirements) -> bool:
+    """Load a cached requirements file from its plain values when it has no problem at all
+    (what :func:`_load_requirement_doc` would load without a finding); False, with ``result``
+    untouched, otherwise."""
+    data = doc.plain
+    if not isinstance(data, dict) or not set(data) <= set(RequirementSet.model_fields):
+        return False
+    project = data.get("project")
+    items = data.get("requirements")
+    if (project is not None and not isinstance(project, str)) or not isinstance(items, list):
+        return False
+    loaded: list[tuple[int, Requirement]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            return False
+        try:
+            loaded.append((index, Requirement.model_validate(item)))
+        except ValidationError:
+            return False
+    ids = [requirement.id for _, requirement in loaded]
+    if len(set(ids)) != len(ids) or any(i in result.items for i in ids):
+        return False
+    if project is not None and result.project is None:
+        result.project = project
+    for index, requirement in loaded:
+        result.items[requirement.id] = requirement
+        code_lines = [doc.line(["requirements", index, "code", i]) for i in range(len(requirement.code))]
+        result.sources[requirement.id] = Source(doc.shown, doc.line(["requirements", index, "id"]), code_lines)
+    return True
 
 
 def _load_requirement_doc(data: Any, shown: str, result: Requirements) -> list[Finding]:
@@ -520,14 +644,34 @@ class PlanFile:
 
     path: Path
     shown: str
-    data: CommentedMap
+    document: CommentedMap | Doc  # a Doc from the parse cache is parsed into its CommentedMap on first use
     original: str | None  # the file's text as read (None: new file)
     changed: bool = False  # an edit method ran since the last save
     style: tuple[int, int, int] | None = None  # indentation, found before the first edit
+    _plan: Plan | None = field(default=None, repr=False, compare=False)  # validated, while unedited
+
+    @property
+    def data(self) -> CommentedMap:
+        """The round-trip document (parsed now if it came from the parse cache)."""
+        if isinstance(self.document, Doc):
+            self.document = self.document.round_trip()
+        return self.document
 
     @property
     def plan(self) -> Plan:
-        return validate(Plan, self.data, self.shown)
+        if self._plan is not None and not self.changed:
+            return self._plan
+        source = self.document.plain if isinstance(self.document, Doc) else self.data
+        plan = validate(Plan, source, self.shown) if not isinstance(self.document, Doc) else Plan.model_validate(source)
+        if not self.changed:
+            self._plan = plan
+        return plan
+
+    def line(self, loc: Iterable[Any]) -> int:
+        """:func:`line_of` in this plan's document (without parsing it when it came from the cache)."""
+        if isinstance(self.document, Doc):
+            return self.document.line(loc)
+        return line_of(self.document, loc)
 
     @classmethod
     def new(cls, path: Path, requirement_id: str, root: Path | None = None) -> PlanFile:
@@ -561,6 +705,7 @@ class PlanFile:
         """Called before every change."""
         self._style()
         self.changed = True
+        self._plan = None
 
     def add_case(self, case: Case) -> None:
         self._edit()
@@ -643,7 +788,7 @@ class Plans:
 
 
 def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = None, findings: list[Finding] | None = None,
-               max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> Plans:
+               max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Plans:
     """Load every ``*.yaml`` under the plans directory (the requirements file itself excluded)
     and check each against the requirements: unknown requirement, wrong file name, case IDs
     of another requirement."""
@@ -664,21 +809,22 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
             continue
         shown = display(path, root)
         try:
-            text = read_text(path, shown, max_bytes)
-            data = parse_yaml(text, shown)
+            doc = read_doc(path, shown, max_bytes, cache)
         except InputError as err:
             report(err.finding)
             continue
-        if not isinstance(data, CommentedMap):
+        if not isinstance(doc.plain, dict):
             report(Finding(shown, 1, "expected a mapping with 'requirement' and 'cases' keys"))
             continue
-        plan, errors = validation_findings(Plan, data, shown)
-        if errors:
+        try:
+            plan = Plan.model_validate(doc.plain)
+        except ValidationError:
+            # the messages and lines of the errors come from the round-trip document
+            _, errors = validation_findings(Plan, doc.round_trip(), shown)
             for error in errors:
                 report(error)
             continue
-        assert isinstance(plan, Plan)
-        req_line = line_of(data, ["requirement"])
+        req_line = doc.line(["requirement"])
         if plan.requirement not in requirements.items:
             if requirements.known(plan.requirement):
                 continue  # its requirement failed to load; that error is reported already
@@ -695,10 +841,12 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
         for index, case in enumerate(plan.cases):
             if requirement_of(case.id) != plan.requirement:
                 bad_case = True
-                report(Finding(shown, line_of(data, ["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
+                report(Finding(shown, doc.line(["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
         if bad_case:
             continue
-        plans.files[plan.requirement] = PlanFile(path, shown, data, text)
+        plan_file = PlanFile(path, shown, doc.rt if doc.rt is not None else doc, doc.text)
+        plan_file._plan = plan
+        plans.files[plan.requirement] = plan_file
     return plans
 
 
