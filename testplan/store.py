@@ -201,8 +201,20 @@ class ParseCache:
         self.state_dir = state_dir
         self.directory = state_dir / CACHE_SUBDIR
         self.writable = True  # False after the first write that failed: no more are tried
+        self._usable: bool | None = None
+
+    def usable(self) -> bool:
+        """Whether the cache may be read and written: no part of its path is a symlink, and no
+        part is something other than a directory (a missing directory is made on first write)."""
+        if self._usable is None:
+            parts = (self.state_dir, self.state_dir / "cache", self.directory)
+            self._usable = not any(p.is_symlink() or (p.exists() and not p.is_dir()) for p in parts)
+            self.writable = self._usable
+        return self._usable
 
     def get(self, sha256: str) -> ParsedEntry | None:
+        if not self.usable():
+            return None
         path = self.directory / entry_name(sha256)
         entry = read_state(path, ParsedEntry, "parse cache entry")
         if entry is not None and entry.sha256 != sha256:
@@ -216,10 +228,7 @@ class ParseCache:
     def put(self, sha256: str, plain: Any, document: Any) -> None:
         """Keep a cleanly parsed file's values and lines; silently nothing when its values do not
         survive JSON or the state directory cannot be written (or is a symlink)."""
-        if not self.writable or not jsonable(plain):
-            return
-        if any(p.is_symlink() for p in (self.state_dir, self.state_dir / "cache", self.directory)):
-            self.writable = False
+        if not self.usable() or not self.writable or not jsonable(plain):
             return
         entry = {"format": FORMAT, "sha256": sha256,
                  "data": plain, "lines": line_tree(document)}
