@@ -6,10 +6,10 @@ nesting: those are refused at their line before anything is cached) and whose va
 keeps exactly (string keys; text, whole and finite numbers, booleans, null; a timestamp or a
 numeric key makes the file uncacheable, it is then always parsed). It holds the plain values
 (what :func:`testplan.store._plain` makes of the round-trip document, the input of every
-model's validation) and a *line tree*: for a mapping ``{key: [line, subtree]}``, for a list
-``[[line, subtree], ...]`` (``subtree`` null for a scalar), the 1-based line of every key and
-item, so :func:`tree_line` answers what :func:`testplan.store.line_of` answers on the
-round-trip document.
+model's validation) and a *line tree* of the same shape, without the keys: for a mapping or a
+list, one element per key or item in order, the 1-based line of that key or item (a scalar) or
+``[line, subtree]`` (a mapping or list), so :func:`tree_line` answers what
+:func:`testplan.store.line_of` answers on the round-trip document.
 
 The size limit and the UTF-8 check run on the bytes read before they are hashed; an entry whose
 name, hash or shape does not match is discarded with one warning and the file parsed again.
@@ -70,25 +70,36 @@ def line_tree(node: Any) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     if isinstance(node, CommentedMap):
-        return {str(key): [node.lc.key(key)[0] + 1, line_tree(value)] for key, value in node.items()}
+        return [_entry(node.lc.key(key)[0] + 1, value) for key, value in node.items()]
     if isinstance(node, CommentedSeq):
-        return [[node.lc.item(index)[0] + 1, line_tree(value)] for index, value in enumerate(node)]
+        return [_entry(node.lc.item(index)[0] + 1, value) for index, value in enumerate(node)]
     return None
 
 
-def tree_line(tree: Any, loc: Iterable[Any]) -> int:
-    """:func:`testplan.store.line_of` on a line tree: the line of the deepest part of ``loc``
-    found (1 when none is)."""
+def _entry(line: int, value: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    return [line, line_tree(value)] if isinstance(value, (CommentedMap, CommentedSeq)) else line
+
+
+def tree_line(data: Any, tree: Any, loc: Iterable[Any]) -> int:
+    """:func:`testplan.store.line_of` on plain values and their line tree: the line of the
+    deepest part of ``loc`` found (1 when none is)."""
     line = 1
-    node = tree
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            entry = node[part]
-        elif isinstance(node, list) and type(part) is int and 0 <= part < len(node):
-            entry = node[part]
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            index = list(data).index(part)
+        elif isinstance(data, list) and type(part) is int and 0 <= part < len(data):
+            index = part
         else:
             break
+        if not isinstance(tree, list) or index >= len(tree):
+            break
+        entry = tree[index]
+        if type(entry) is int:
+            return entry  # a scalar: nothing deeper
         if not (isinstance(entry, list) and len(entry) == 2 and type(entry[0]) is int):
             break
-        line, node = entry
+        line, tree = entry
+        data = data[part]
     return line

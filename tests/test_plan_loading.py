@@ -107,8 +107,8 @@ def test_a_corrupted_entry_gives_one_warning_and_the_right_result(example, cli):
     run = cli("status", "--json", "-C", example)
     assert run.code == 0
     assert run.err.splitlines() == [
-        f"testplan: warning: {other}: unusable parse cache entry (Invalid JSON: EOF while parsing a string at line 1 "
-        "column 19); discarded, computing it again",
+        f"testplan: warning: {other}: unusable parse cache entry (Invalid JSON: Unterminated string starting at: line 1 column 15 (char 14)); "
+        "discarded, computing it again",
         f"testplan: warning: {entry}: unusable parse cache entry (sha256: not the file's name); discarded, computing it again",
     ]
     again, _ = snapshot(example)
