@@ -135,6 +135,16 @@ def display(path: Path, root: Path | None = None) -> str:
     return str(path)
 
 
+def _shown(path: Path, real: Path, real_root: Path | None) -> str:
+    """:func:`display` for a path whose real path and root's real path are known."""
+    if real_root is not None:
+        try:
+            return str(real.relative_to(real_root))
+        except ValueError:
+            pass
+    return str(path)
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 def read_text(path: Path, shown: str | None = None, max_bytes: int = DEFAULT_MAX_INPUT_BYTES) -> str:
@@ -813,10 +823,14 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
     if not plans_dir.is_dir():
         return plans
     excluded = {p.resolve() for p in requirements.files}
+    real_dir = plans_dir.resolve()
+    real_root = root.resolve() if root is not None else None
     for path in sorted(plans_dir.glob("*.y*ml")):
-        if path.resolve() in excluded or path.suffix not in (".yaml", ".yml"):
+        # path.resolve() per file is slow (a syscall per component); only a link needs it
+        real = path.resolve() if path.is_symlink() else real_dir / path.name
+        if real in excluded or path.suffix not in (".yaml", ".yml"):
             continue
-        shown = display(path, root)
+        shown = _shown(path, real, real_root)
         try:
             doc = read_doc(path, shown, max_bytes, cache)
         except InputError as err:
