@@ -88,11 +88,14 @@ def signature(ref: str, source_roots: list[Path], root: Path | None = None) -> S
 
 
 def check_case_calls(requirement: Requirement, cases: list[tuple[Case, int, dict[str, int]]],
-                     source_roots: list[Path], path: str, root: Path | None = None) -> list[Finding]:
+                     source_roots: list[Path], path: str, root: Path | None = None,
+                     known: dict[str, Signature | InputError] | None = None) -> list[Finding]:
     """Errors for the structured ``given`` of each case: no callable, a callable that does not
     resolve, a key the callable does not take (at that key's line), a required parameter left out.
 
-    ``cases`` holds each case with its line and the line of each ``given`` key."""
+    ``cases`` holds each case with its line and the line of each ``given`` key; ``known`` keeps
+    each ref's signature (or error) between calls, for one pass over a project (lint)."""
+    known = {} if known is None else known
     findings: list[Finding] = []
     for case, line, key_lines in cases:
         if not isinstance(case.given, dict):
@@ -102,10 +105,14 @@ def check_case_calls(requirement: Requirement, cases: list[tuple[Case, int, dict
             if requirement.code:  # no code refs yet: nothing to check, and scaffold says what to add
                 findings.append(Finding(path, line, no_callable_message(requirement, case), "warning"))
             continue
-        try:
-            sig = signature(ref, source_roots, root)
-        except InputError as err:
-            findings.append(Finding(path, line, f"{case.id}: {err.message}"))
+        if ref not in known:
+            try:
+                known[ref] = signature(ref, source_roots, root)
+            except InputError as err:
+                known[ref] = err
+        sig = known[ref]
+        if isinstance(sig, InputError):
+            findings.append(Finding(path, line, f"{case.id}: {sig.message}"))
             continue
         names = list(case.given)
         shown = ", ".join(sig.params) or "none"

@@ -14,6 +14,7 @@ def lint(config: Config) -> list[Finding]:
     """Every problem in the project's requirements and plans, errors and warnings, in file order."""
     findings: list[Finding] = []
     project = load_project(config, findings)
+    signatures: dict = {}  # each callable's parameters, read once per lint
     for requirement in project.requirements:
         source = project.requirements.sources[requirement.id]
         findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
@@ -26,6 +27,6 @@ def lint(config: Config) -> list[Finding]:
                 keys = case.given if isinstance(case.given, dict) else {}
                 key_lines = {k: plan_file.line(["cases", index, "given", k]) for k in keys}
                 cases.append((case, plan_file.line(["cases", index, "id"]), key_lines))
-            findings.extend(check_case_calls(requirement, cases, config.source_roots, plan_file.shown, config.root))
+            findings.extend(check_case_calls(requirement, cases, config.source_roots, plan_file.shown, config.root, signatures))
     findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

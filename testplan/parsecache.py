@@ -27,7 +27,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-FORMAT = 1  # bump when the parser's refusals or the entry's shape change: old entries are then never read
+FORMAT = 2  # bump when the parser's refusals or the entry's shape change: old entries are then never read
 CACHE_SUBDIR = Path("cache") / "parsed"
 
 
@@ -36,7 +36,7 @@ class ParsedEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal[1]
+    format: Literal[2]
     sha256: str
     data: Any
     lines: Any

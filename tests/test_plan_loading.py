@@ -101,9 +101,9 @@ def test_an_edited_file_is_parsed_again_with_exact_errors(example, cli):
 def test_a_corrupted_entry_gives_one_warning_and_the_right_result(example, cli):
     parsed, _ = snapshot(example)
     entry = example / ".testplan" / "cache" / "parsed" / entry_of(example / "plans" / "CARD-1.yaml")
-    entry.write_text('{"format": 1, "sha256": "0000", "data": {}, "lines": {}}')
+    entry.write_text('{"format": 2, "sha256": "0000", "data": {}, "lines": {}}')
     other = example / ".testplan" / "cache" / "parsed" / entry_of(example / "requirements.yaml")
-    other.write_text('{"format": 1, "sha2')
+    other.write_text('{"format": 2, "sha2')
     run = cli("status", "--json", "-C", example)
     assert run.code == 0
     assert run.err.splitlines() == [
