@@ -1,7 +1,7 @@
 """The parse cache: a YAML input file's parsed content, kept under ``.testplan/cache/parsed/``
-by the sha256 of the file's exact bytes, so an unchanged file is not parsed by ruamel again.
+by the sha256 of the file's exact bytes, so an unchanged file is not parsed again.
 
-An entry is written only for bytes that parsed cleanly (no syntax error, alias, tag or deep
+An entry is kept only for bytes that parsed cleanly (no syntax error, alias, tag or deep
 nesting: those are refused at their line before anything is cached) and whose values JSON
 keeps exactly (string keys; text, whole and finite numbers, booleans, null; a timestamp or a
 numeric key makes the file uncacheable, it is then always parsed). It holds the plain values
@@ -9,13 +9,14 @@ numeric key makes the file uncacheable, it is then always parsed). It holds the 
 model's validation) and a *line tree* of the same shape, without the keys: for a mapping or a
 list, one element per key or item in order, the 1-based line of that key or item (a scalar) or
 ``[line, subtree]`` (a mapping or list), so :func:`tree_line` answers what
-:func:`testplan.store.line_of` answers on the round-trip document.
+:func:`testplan.store.line_of` answers on the round-trip document. :func:`testplan.fastyaml.parse`
+makes the same pair with libyaml; :func:`line_tree` makes it from a round-trip document.
 
 The size limit and the UTF-8 check run on the bytes read before they are hashed; an entry whose
 name, hash or shape does not match is discarded with one warning and the file parsed again.
-Entries are content-addressed and written atomically, so two processes writing one write the
-same text, and no writer's lock is needed; a state directory that cannot be written (or is a
-symlink) just means no entry is written. I/O lives in :mod:`testplan.store`.
+Who reads and writes the cache, and when (never from a refused command, never into a
+``.testplan`` that is missing, a symlink or unwritable), is :class:`testplan.store.ParseCache`:
+I/O lives in :mod:`testplan.store`.
 """
 
 from __future__ import annotations

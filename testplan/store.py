@@ -1,8 +1,11 @@
 """Load and save requirements and plans.
 
-YAML is read and written with ruamel.yaml's round-trip mode, so comments, key order and
-quoting survive a load/save. Plan files are written atomically (temp file + rename) and only
-when their content changed. Every problem is reported as ``path:line: message``.
+YAML is written with ruamel.yaml's round-trip mode, so comments, key order and quoting survive
+a load/save; a file is parsed round-trip when it is about to be edited, or when it is outside
+the plain subset that :mod:`testplan.fastyaml` reads with libyaml (a file that cannot load is
+then reported from ruamel's parse). Files whose exact bytes were read before come from the
+project's parse cache (:class:`ParseCache`). Plan files are written atomically (temp file +
+rename) and only when their content changed. Every problem is reported as ``path:line: message``.
 
 Input is bounded before it is built: a file over ``[tool.testplan] max_input_bytes`` is refused
 unread, and anchors/aliases (``&a`` / ``*a``, the way a 500-byte "billion laughs" file expands
@@ -34,6 +37,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Finding, InputError
 from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_of
+from . import fastyaml
+from .statedir import DEFAULT_NAME
 from .parsecache import CACHE_SUBDIR, FORMAT, ParsedEntry, digest, entry_name, jsonable, line_tree, tree_line
 
 M = TypeVar("M", bound=BaseModel)
@@ -205,27 +210,43 @@ def parse_yaml(text: str, shown: str) -> Any:
 
 
 class ParseCache:
-    """The parse cache of one state directory (see :mod:`testplan.parsecache`)."""
+    """The parse cache of one project: ``.testplan/cache/parsed/`` under its root, whatever
+    state directory a run uses (an ``audit --out DIR`` has its own; this cache is the project's).
+    See :mod:`testplan.parsecache` for what an entry holds.
 
-    def __init__(self, state_dir: Path):
-        self.state_dir = state_dir
-        self.directory = state_dir / CACHE_SUBDIR
-        self.writable = True  # False after the first write that failed: no more are tried
+    Read only while ``.testplan``, ``.testplan/cache`` and ``.testplan/cache/parsed`` are real
+    directories (no symlink; a missing one means an empty cache). What the files parsed now
+    would add is kept in memory until :meth:`save`, which a command calls only once it has done
+    its work: a refused command, or one that failed, writes nothing. :meth:`save` writes only
+    into a ``.testplan`` that exists (it never creates one: a fresh clone stays untouched),
+    each entry atomically under its content-addressed name (two processes write the same text,
+    so no lock is needed; a command that holds the writer's lock saves under it), and the first
+    write that fails (an unwritable directory) ends it silently: a command never fails or warns
+    because the cache cannot be written.
+    """
+
+    def __init__(self, root: Path):
+        self.state_dir = root / DEFAULT_NAME
+        self.directory = self.state_dir / CACHE_SUBDIR
+        self.pending: dict[str, str] = {}  # entry name -> its JSON text, until save()
+        self.used: set[str] = set()  # the entries of the files read (or written) by this command
         self._usable: bool | None = None
 
     def usable(self) -> bool:
-        """Whether the cache may be read and written: no part of its path is a symlink, and no
-        part is something other than a directory (a missing directory is made on first write)."""
+        """Whether ``.testplan`` exists and no part of the cache's path is a symlink, something
+        other than a directory, or a directory this user cannot read."""
         if self._usable is None:
             parts = (self.state_dir, self.state_dir / "cache", self.directory)
-            self._usable = not any(p.is_symlink() or (p.exists() and not p.is_dir()) for p in parts)
-            self.writable = self._usable
+            self._usable = (self.state_dir.is_dir()
+                            and not any(p.is_symlink() or (p.exists() and not p.is_dir()) for p in parts)
+                            and all(os.access(p, os.R_OK | os.X_OK) for p in parts if p.exists()))
         return self._usable
 
     def get(self, sha256: str) -> ParsedEntry | None:
         if not self.usable():
             return None
-        path = self.directory / entry_name(sha256)
+        name = entry_name(sha256)
+        path = self.directory / name
         entry = read_state(path, ParsedEntry, "parse cache entry", loads=json.loads)
         if entry is not None and entry.sha256 != sha256:
             import sys
@@ -233,25 +254,59 @@ class ParseCache:
             print(f"testplan: warning: {path}: unusable parse cache entry (sha256: not the file's name); "
                   "discarded, computing it again", file=sys.stderr)
             return None
+        if entry is not None:
+            self.used.add(name)
         return entry
 
-    def put(self, sha256: str, plain: Any, document: Any) -> None:
-        """Keep a cleanly parsed file's values and lines; silently nothing when its values do not
-        survive JSON or the state directory cannot be written (or is a symlink)."""
-        if not self.usable() or not self.writable or not jsonable(plain):
+    def put(self, sha256: str, plain: Any, lines: Any) -> None:
+        """Keep a cleanly parsed file's values and line tree for :meth:`save` (nothing when its
+        values do not survive JSON)."""
+        if self.usable() and jsonable(plain):
+            name = entry_name(sha256)
+            entry = {"format": FORMAT, "sha256": sha256, "data": plain, "lines": lines}
+            self.pending[name] = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+            self.used.add(name)
+
+    def written(self, text: str, replacing: str | None = None) -> None:
+        """A file this command just wrote: keep the entry of its new ``text`` when
+        :func:`testplan.fastyaml.parse` reads it (no round-trip parse just for the cache), and
+        forget the entry of the text it ``replacing`` (it is no longer the project's)."""
+        if not self.usable():
             return
-        entry = {"format": FORMAT, "sha256": sha256,
-                 "data": plain, "lines": line_tree(document)}
+        if replacing is not None:
+            old = entry_name(digest(replacing.encode("utf-8")))
+            self.pending.pop(old, None)
+            self.used.discard(old)
+        parsed = fastyaml.parse(text)
+        if parsed is not None:
+            self.put(digest(text.encode("utf-8")), *parsed)
+
+    def save(self, prune: bool = False) -> None:
+        """Write the kept entries (see the class docstring for when nothing is written). With
+        ``prune`` (a command that read every file of the project, holding the writer's lock)
+        also delete the entries of bytes that are no longer any file's: an edited file's old
+        entries would otherwise stay forever."""
+        pending, self.pending = self.pending, {}
+        if not self.usable() or not (pending or prune):
+            return
         try:
-            atomic_write(self.directory / entry_name(sha256), json.dumps(entry, ensure_ascii=False, separators=(",", ":")))
+            for directory in (self.state_dir / "cache", self.directory):
+                directory.mkdir(exist_ok=True)  # never the state directory itself
+            for name, text in pending.items():
+                atomic_write(self.directory / name, text, durable=False)
+            if prune:
+                for entry in os.scandir(self.directory):
+                    if entry.name.endswith(".json") and entry.name not in self.used:
+                        os.unlink(entry.path)  # a link itself, never its target
         except OSError:
-            self.writable = False
+            return
 
 
 @dataclass
 class Doc:
-    """A YAML input file read: its text, its plain values, and either its round-trip document
-    (parsed now) or the line tree of a parse cache entry (the document is parsed on first use)."""
+    """A YAML input file read: its text, its plain values and line tree (from the parse cache
+    or :func:`testplan.fastyaml.parse`), or its round-trip document (ruamel parsed it). The
+    round-trip document is parsed on first use, only to edit the file."""
 
     path: Path
     shown: str
@@ -261,7 +316,8 @@ class Doc:
     rt: Any = None
 
     @property
-    def cached(self) -> bool:
+    def plain_only(self) -> bool:
+        """Whether the file was not parsed round-trip (it parsed cleanly)."""
         return self.rt is None
 
     def round_trip(self) -> Any:
@@ -274,21 +330,26 @@ class Doc:
 
 
 def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Doc:
-    """:func:`read_yaml`, served from ``cache`` when these exact bytes parsed cleanly before
-    (the size limit and the UTF-8 check run first, on the bytes read)."""
+    """:func:`read_yaml`, served from ``cache`` when these exact bytes parsed cleanly before,
+    else read by :func:`testplan.fastyaml.parse`, else parsed round-trip (where every refusal
+    and error is raised, with its line). The size limit and the UTF-8 check run first, on the
+    bytes read."""
     raw = read_bytes(path, shown, max_bytes)
     text = _decode(raw, shown)
-    if cache is None:
+    sha256 = digest(raw) if cache is not None and cache.usable() else None
+    if sha256 is not None:
+        entry = cache.get(sha256)
+        if entry is not None:
+            return Doc(path, shown, text, entry.data, entry.lines)
+    parsed = fastyaml.parse(text)
+    if parsed is not None:
+        doc = Doc(path, shown, text, *parsed)
+    else:
         rt = parse_yaml(text, shown)
-        return Doc(path, shown, text, _plain(rt), rt=rt)
-    sha256 = digest(raw)
-    entry = cache.get(sha256)
-    if entry is not None:
-        return Doc(path, shown, text, entry.data, entry.lines)
-    rt = parse_yaml(text, shown)
-    plain = _plain(rt)
-    cache.put(sha256, plain, rt)
-    return Doc(path, shown, text, plain, rt=rt)
+        doc = Doc(path, shown, text, _plain(rt), rt=rt)
+    if sha256 is not None:
+        cache.put(sha256, doc.plain, doc.lines if doc.rt is None else line_tree(doc.rt))
+    return doc
 
 
 def line_of(data: Any, loc: Iterable[Any]) -> int:
@@ -536,9 +597,9 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
     """Load one requirements file or a directory of them.
 
     With ``findings`` given, every problem is appended there and loading goes on (lint);
-    without it, the first problem raises an InputError. With ``cache``, a file parsed before
-    is read from the parse cache; a file with any problem is checked on its round-trip
-    document, so every message and line is the same either way.
+    without it, the first problem raises an InputError. A file is read by :func:`read_doc`
+    (from ``cache`` when its bytes parsed before); a file with any problem is checked on its
+    round-trip document, so every message and line is the same however it was read.
     """
     collect = findings is not None
     found: list[Finding] = findings if findings is not None else []
@@ -562,7 +623,7 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
             found.append(err.finding)
             result.incomplete = True
             continue
-        if doc.cached and _load_clean_requirement_doc(doc, result):
+        if doc.plain_only and _load_clean_requirement_doc(doc, result):
             continue
         for finding in _load_requirement_doc(doc.round_trip(), shown, result):
             if not collect:
@@ -572,7 +633,7 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
 
 
 def _load_clean_requirement_doc(doc: Doc, result: Requirements) -> bool:
-    """Load a cached requirements file from its plain values when it has no problem at all
+    """Load a requirements file from its plain values when it has no problem at all
     (what :func:`_load_requirement_doc` would load without a finding); False, with ``result``
     untouched, otherwise."""
     data = doc.plain
@@ -663,7 +724,7 @@ class PlanFile:
 
     path: Path
     shown: str
-    document: CommentedMap | Doc  # a Doc from the parse cache is parsed into its CommentedMap on first use
+    document: CommentedMap | Doc  # a Doc not parsed round-trip is parsed into its CommentedMap on first use
     original: str | None  # the file's text as read (None: new file)
     changed: bool = False  # an edit method ran since the last save
     style: tuple[int, int, int] | None = None  # indentation, found before the first edit
@@ -671,7 +732,7 @@ class PlanFile:
 
     @property
     def data(self) -> CommentedMap:
-        """The round-trip document (parsed now if it came from the parse cache)."""
+        """The round-trip document (parsed now if the file was read without it)."""
         if isinstance(self.document, Doc):
             self.document = self.document.round_trip()
         return self.document
@@ -687,7 +748,7 @@ class PlanFile:
         return plan
 
     def line(self, loc: Iterable[Any]) -> int:
-        """:func:`line_of` in this plan's document (without parsing it when it came from the cache)."""
+        """:func:`line_of` in this plan's document (from its line tree when it was not parsed round-trip)."""
         if isinstance(self.document, Doc):
             return self.document.line(loc)
         return line_of(self.document, loc)
@@ -923,15 +984,20 @@ def _one_line(text: str) -> str:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
+def atomic_write(path: Path, text: str, durable: bool = True) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half.
+
+    ``durable`` syncs the text to disk before the rename; a cache entry (checked when read, and
+    computed again when bad) is written without it: a sync per entry made a cold run of 2,000
+    plans seconds slower."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         else:

@@ -71,16 +71,7 @@ def test_read_commands_write_nothing(project, cli):
     before = tree_digest(project, exclude=())
     for args in (["lint"], ["status"], ["status", "--json"]):
         cli(*args, "-C", project)
-    after = tree_digest(project, exclude=())
-    # the plans enumerate wrote are new bytes: their parse cache entries are added, nothing else changes
-    written = {p.name for p in (project / "plans").glob("*.yaml")}
-    added = {k for k in after if k not in before}
-    assert {k: v for k, v in after.items() if k not in added} == before
-    assert {k.rsplit("/", 1)[0] for k in added} == {".testplan/cache/parsed"}
-    assert len(added) == len(written)
-    for args in (["lint"], ["status"], ["status", "--json"]):
-        cli(*args, "-C", project)
-    assert tree_digest(project, exclude=()) == after
+    assert tree_digest(project, exclude=()) == before
 
 
 @pytest.mark.verifies("STORE-1.3")
