@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import Config
 from .errors import Finding, InputError
 from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state, vouched_text
-from .store import ParseCache, PlanFile, Plans, Requirements, load_plans, load_requirements
+from .store import ParseCache, PlanFile, Plans, Requirements, load_plans, load_requirements, paused_gc
 
 
 @dataclass
@@ -58,8 +58,9 @@ def counted_requirement(project: Project, link: str) -> str | None:
 def load_project(config: Config, findings: list[Finding] | None = None, cache: ParseCache | None = None) -> Project:
     """The project's requirements and plans (see :func:`testplan.store.load_requirements`);
     files whose bytes are in ``cache`` are not parsed again. Writes nothing."""
-    requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
-    plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
+    with paused_gc():
+        requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
+        plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
     return Project(config, requirements, plans)
 
 

@@ -16,11 +16,14 @@ is constructed.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
@@ -350,6 +353,22 @@ def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, c
     if sha256 is not None:
         cache.put(sha256, doc.plain, doc.lines if doc.rt is None else line_tree(doc.rt))
     return doc
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection in the block (a project loading): it builds millions of
+    values and models that hold no reference cycles, and the collector's passes over them were
+    half the load's time (2,000 plans of 20 cases from the parse cache: 0.95 s of CPU with it,
+    0.47 s without). Whatever cycles the block leaves are collected after it, as usual."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def line_of(data: Any, loc: Iterable[Any]) -> int:
