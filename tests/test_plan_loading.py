@@ -368,3 +368,23 @@ def test_libyaml_and_ruamel_agree_on_generated_documents(data, style, flow, quot
     text = stream.getvalue()
     check_same(text)
     check_same(text.replace("'", "").replace('"', ""))
+
+
+def test_loading_pauses_the_garbage_collector_and_restores_it(example):
+    import gc
+
+    from testplan.store import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(InputError, match="^unknown requirement 'NOPE-1'"):
+        with paused_gc():
+            assert not gc.isenabled()
+            load_project(load_config(example)).requirements.get("NOPE-1")
+    assert gc.isenabled()  # back on, though the block raised
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
