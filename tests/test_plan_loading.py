@@ -388,3 +388,23 @@ def test_loading_pauses_the_garbage_collector_and_restores_it(example):
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_the_benchmark_times_the_runs_a_user_sees():
+    """bench/plan_loading.py on a small tree: it checks what it times (a fresh clone gets no
+    .testplan/, a first run fills one entry per file, status is all APPROVED, enumerate writes
+    nothing, no run prints to stderr) and exits non-zero when any of that fails."""
+    import re
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "plan_loading.py"), "--requirements", "3", "--cases", "15",
+                           "--runs", "2"], capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"generated 3 requirements x 15 cases in \S+ \(0\.0 MB of YAML, [\d.]+ s\)", lines[0])
+    assert [re.sub(r"\d[\d.]*", "N", line).split()[:4] for line in lines[1:]] == [
+        ["fresh", "clone", "(no", ".testplan/):"], ["lint", "N", "(N", "N)"], ["status", "--json", "N", "(N"],
+        [".testplan/", "present:", "first", "run"], ["lint", "first", "N", "(cpu"], ["status", "--json", "first", "N"],
+        ["enumerate", "--all", "(no-op)", "first"]]
+    assert not any(Path(p).exists() for p in re.findall(r" in (\S+) \(", lines[0]))  # the tree is removed
