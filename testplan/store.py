@@ -296,7 +296,10 @@ class ParseCache:
             for directory in (self.state_dir / "cache", self.directory):
                 directory.mkdir(exist_ok=True)  # never the state directory itself
             for name, text in pending.items():
-                atomic_write(self.directory / name, text, durable=False)
+                try:
+                    atomic_write(self.directory / name, text, durable=False)
+                except UnicodeEncodeError:  # a lone surrogate (a "\ud800" escape ruamel reads) has no UTF-8
+                    self.used.discard(name)
             if prune:
                 for entry in os.scandir(self.directory):
                     if entry.name.endswith(".json") and entry.name not in self.used:

@@ -171,6 +171,18 @@ def test_an_edited_file_is_parsed_again_with_exact_errors(example, cli):
     assert f"plans/PAY-1.yaml:{text.splitlines().index('  - id: PAY-1.2') + 2}: malformed YAML: " in first.out
 
 
+def test_a_file_whose_values_have_no_utf8_is_not_cached_and_lint_still_reports(example, cli):
+    path = example / "plans" / "CARD-1.yaml"
+    path.write_text(replaced(path.read_text(), "title: a valid Visa test number is accepted", 'title: "Visa \\ud800"'))
+    fresh = cli("lint", "-C", example)  # ruamel reads the escape as a lone surrogate; libyaml refuses it
+    assert (fresh.code, fresh.out.splitlines()[0]) == (
+        2, "plans/CARD-1.yaml:4: cases[0].title: Input should be a valid string, unable to parse raw data as a unicode string")
+    (example / ".testplan").mkdir()
+    assert cli("lint", "-C", example) == fresh  # an entry JSON cannot write as UTF-8 is left out, silently
+    assert entries(example) == every_entry(example) - {entry_of(path)}
+    assert sorted(p.name for p in (example / ".testplan" / "cache" / "parsed").iterdir()) == sorted(entries(example))
+
+
 def test_refusals_still_happen_after_the_file_was_cached(example, cli):
     (example / ".testplan").mkdir()
     assert cli("lint", "-C", example).code == 0
