@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from .errors import Finding, InputError
 from .model import Case, Requirement
@@ -87,34 +88,44 @@ def signature(ref: str, source_roots: list[Path], root: Path | None = None) -> S
     return Signature(ref, found.params, found.required, found.var_keyword, found.positional_only)
 
 
-def check_case_calls(requirement: Requirement, cases: list[tuple[Case, int, dict[str, int]]],
-                     source_roots: list[Path], path: str, root: Path | None = None) -> list[Finding]:
+def check_case_calls(requirement: Requirement, cases: list[tuple[int, Case]], line_of: Callable[[list[Any]], int],
+                     source_roots: list[Path], path: str, root: Path | None = None,
+                     known: dict[str, Signature | InputError] | None = None) -> list[Finding]:
     """Errors for the structured ``given`` of each case: no callable, a callable that does not
     resolve, a key the callable does not take (at that key's line), a required parameter left out.
 
-    ``cases`` holds each case with its line and the line of each ``given`` key."""
+    ``cases`` holds each case with its index in the plan, and ``line_of`` gives the line of a
+    location in the plan (``["cases", index, "given", key]``): asked only for a finding.
+    ``known`` keeps each ref's signature (or error) between calls, for one pass over a project
+    (lint)."""
+    known = {} if known is None else known
     findings: list[Finding] = []
-    for case, line, key_lines in cases:
+    for index, case in cases:
         if not isinstance(case.given, dict):
             continue
+        case_loc = ["cases", index, "id"]
         ref = case_callable(requirement, case)
         if ref is None:
             if requirement.code:  # no code refs yet: nothing to check, and scaffold says what to add
-                findings.append(Finding(path, line, no_callable_message(requirement, case), "warning"))
+                findings.append(Finding(path, line_of(case_loc), no_callable_message(requirement, case), "warning"))
             continue
-        try:
-            sig = signature(ref, source_roots, root)
-        except InputError as err:
-            findings.append(Finding(path, line, f"{case.id}: {err.message}"))
+        if ref not in known:
+            try:
+                known[ref] = signature(ref, source_roots, root)
+            except InputError as err:
+                known[ref] = err
+        sig = known[ref]
+        if isinstance(sig, InputError):
+            findings.append(Finding(path, line_of(case_loc), f"{case.id}: {sig.message}"))
             continue
         names = list(case.given)
         shown = ", ".join(sig.params) or "none"
         for name in sig.unknown(names):
-            findings.append(Finding(path, key_lines.get(name, line),
+            findings.append(Finding(path, line_of(["cases", index, "given", name]),
                                     f"{case.id}: '{name}' is not a parameter of {ref} (parameters: {shown}); "
                                     "fix the name in given"))
         missing = sig.missing(names)
         if missing:
-            findings.append(Finding(path, line, f"{case.id}: given leaves out {', '.join(missing)}, which {ref} "
+            findings.append(Finding(path, line_of(case_loc), f"{case.id}: given leaves out {', '.join(missing)}, which {ref} "
                                     "requires; add them to given"))
     return findings

@@ -340,7 +340,7 @@ def enumerate_cmd(
     root: Root = Path("."),
 ) -> None:
     """Propose cases (rules; with --llm also an LLM) into plans/<REQ>.yaml as 'proposed'."""
-    from .review import load_project
+    from .review import load_project, parse_cache
     from .statedir import state_lock
 
     config = _config(root)
@@ -348,13 +348,14 @@ def enumerate_cmd(
         raise InputError("enumerate: give requirement IDs or --all, not both")
     if not all_ and not requirement_ids:
         raise InputError("enumerate: name at least one requirement ID, or pass --all")
-    with state_lock(config.state_dir, config.root):  # one writer of the plans and the LLM cache
-        _enumerate(config, load_project(config), requirement_ids, all_, llm, offline, model, base_url, timeout,
-                   max_retries, seed, no_cache)
+    # one writer of the plans and the LLM cache; the parse cache is saved under that lock
+    with state_lock(config.state_dir, config.root), parse_cache(config, prune=True) as cache:
+        _enumerate(config, load_project(config, cache=cache), requirement_ids, all_, llm, offline, model, base_url,
+                   timeout, max_retries, seed, no_cache, cache)
 
 
 def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base_url, timeout, max_retries, seed,
-               no_cache) -> None:
+               no_cache, cache=None) -> None:
     from .enumerate import merge
     from .enumerate.rules import propose
     from .store import PlanFile, plan_path
@@ -381,7 +382,10 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
         pending.append((plan_file, proposals))
     for plan_file, proposals in pending:
         added = merge(plan_file, proposals)
+        before = plan_file.original
         written = plan_file.save()
+        if written and cache is not None and plan_file.original is not None:
+            cache.written(plan_file.original, replacing=before)  # the next lint or status does not parse it
         total = len(plan_file.plan.cases)
         verb = "wrote" if written else "unchanged"
         out.print(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
@@ -619,9 +623,11 @@ def scaffold(
 @app.command()
 def status(root: Root = Path("."), as_json: JsonFlag = False) -> None:
     """Per requirement: plan state (APPROVED / SUSPECT / UNREVIEWED / NO PLAN) and cases by status and kind."""
-    from .review import load_project, status as compute
+    from .review import load_project, parse_cache, status as compute
 
-    rows = compute(load_project(_config(root)))
+    config = _config(root)
+    with parse_cache(config) as cache:  # status keeps the parse cache (see testplan.store.ParseCache)
+        rows = compute(load_project(config, cache=cache))
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return

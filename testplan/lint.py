@@ -6,27 +6,27 @@ from .callables import check_case_calls
 from .config import Config
 from .errors import Finding
 from .model import CaseStatus
-from .review import load_project, suspect_findings
+from .review import load_project, parse_cache, suspect_findings
 from .scope import check_refs
-from .store import line_of
 
 
 def lint(config: Config) -> list[Finding]:
-    """Every problem in the project's requirements and plans, errors and warnings, in file order."""
+    """Every problem in the project's requirements and plans, errors and warnings, in file order.
+
+    Reads nothing but the project's files and its parse cache, and writes nothing but that
+    cache's new entries (:func:`testplan.review.parse_cache`)."""
     findings: list[Finding] = []
-    project = load_project(config, findings)
-    for requirement in project.requirements:
-        source = project.requirements.sources[requirement.id]
-        findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
-        plan_file = project.plans.files.get(requirement.id)
-        if plan_file is not None:
-            cases = []
-            for index, case in enumerate(plan_file.plan.cases):
-                if case.status is not CaseStatus.approved:
-                    continue  # a proposed case is checked once someone vouches for it
-                keys = case.given if isinstance(case.given, dict) else {}
-                key_lines = {k: line_of(plan_file.data, ["cases", index, "given", k]) for k in keys}
-                cases.append((case, line_of(plan_file.data, ["cases", index, "id"]), key_lines))
-            findings.extend(check_case_calls(requirement, cases, config.source_roots, plan_file.shown, config.root))
-    findings.extend(suspect_findings(project))
+    with parse_cache(config) as cache:  # lint keeps the parse cache (see testplan.store.ParseCache)
+        project = load_project(config, findings, cache)
+        signatures: dict = {}  # each callable's parameters, read once per lint
+        for requirement in project.requirements:
+            source = project.requirements.sources[requirement.id]
+            findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
+            plan_file = project.plans.files.get(requirement.id)
+            if plan_file is not None:
+                cases = [(index, case) for index, case in enumerate(plan_file.plan.cases)
+                         if case.status is CaseStatus.approved]  # a proposed case is checked once someone vouches for it
+                findings.extend(check_case_calls(requirement, cases, plan_file.line, config.source_roots, plan_file.shown,
+                                                 config.root, signatures))
+        findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

@@ -8,6 +8,8 @@ change to that content makes the plan SUSPECT until someone approves it again.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +17,7 @@ from pathlib import Path
 from .config import Config
 from .errors import Finding, InputError
 from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state, vouched_text
-from .store import PlanFile, Plans, Requirements, load_plans, load_requirements
+from .store import ParseCache, PlanFile, Plans, Requirements, load_plans, load_requirements, paused_gc
 
 
 @dataclass
@@ -53,10 +55,26 @@ def counted_requirement(project: Project, link: str) -> str | None:
     return req_id
 
 
-def load_project(config: Config, findings: list[Finding] | None = None) -> Project:
-    requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes)
-    plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes)
+def load_project(config: Config, findings: list[Finding] | None = None, cache: ParseCache | None = None) -> Project:
+    """The project's requirements and plans (see :func:`testplan.store.load_requirements`);
+    files whose bytes are in ``cache`` are not parsed again. Writes nothing."""
+    with paused_gc():
+        requirements = load_requirements(config.requirements_path, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
+        plans = load_plans(config.plans_dir, requirements, config.root, findings, max_bytes=config.max_input_bytes, cache=cache)
     return Project(config, requirements, plans)
+
+
+@contextmanager
+def parse_cache(config: Config, prune: bool = False) -> Iterator[ParseCache]:
+    """The project's parse cache for one command (``lint``, ``status``, ``enumerate``: the
+    commands run again and again on an unchanged tree; the others, ``audit`` and so the gate
+    among them, read every file themselves): read during the block, its new entries saved when
+    the block completes, never when it raises (a refused command writes nothing). ``prune``
+    (``enumerate``, under the writer's lock) also removes the entries no file of the project
+    has any more. See :class:`testplan.store.ParseCache` for where and when it writes."""
+    cache = ParseCache(config.root)
+    yield cache
+    cache.save(prune)
 
 
 def now() -> datetime:
@@ -169,7 +187,7 @@ def suspect_findings(project: Project) -> list[Finding]:
             continue
         plan = plan_file.plan
         if plan_state(requirement, plan) is PlanState.SUSPECT:
-            line = plan_file.data.lc.key("review")[0] + 1 if "review" in plan_file.data else 1
+            line = plan_file.line(["review"])
             approved = plan.approved()
             named = f" --case {approved[0].id}" if approved and any(c.status is CaseStatus.proposed for c in plan.cases) else ""
             findings.append(Finding(plan_file.shown, line, f"plan of {requirement.id} is SUSPECT: the requirement or an "

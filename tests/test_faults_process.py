@@ -362,6 +362,29 @@ def test_an_unwritable_state_dir_or_project_dir_is_exit_2_saying_what_to_fix(ope
            f"(chmod -R u+w {root}/.testplan), or pass --out DIR\n")
 
 
+@pytest.mark.verifies("STORE-1.4")
+def test_lint_and_status_read_an_unwritable_state_dir_without_failing_or_warning(open_tmp):
+    """The parse cache (testplan/store.py ParseCache): a read-only command that cannot write it
+    prints what it prints anywhere else, and writes nothing."""
+    root = make_project(open_tmp / "proj")
+    assert run_cli("enumerate", "TINY-1", "-C", root).returncode == 0  # root's .testplan/, every file's entry
+    parsed = root / ".testplan" / "cache" / "parsed"
+    plan = root / "plans" / "TINY-1.yaml"
+    env = {"HOME": str(open_tmp)}
+    commands = (("lint",), ("status", "--json"))
+    for edit in ("# one edit\n", "# another\n"):
+        if edit == "# another\n":
+            shutil.rmtree(root / ".testplan" / "cache")  # the cache directories must be made, and cannot be
+        plan.write_text(plan.read_text(encoding="utf-8") + edit, encoding="utf-8")  # new bytes: no entry yet
+        before = sorted(parsed.iterdir()) if parsed.exists() else []
+        unwritable = [run_cli(*args, "-C", root, env=env, user=NOBODY) for args in commands]  # may read, not write
+        assert (sorted(parsed.iterdir()) if parsed.exists() else []) == before
+        writable = [run_cli(*args, "-C", root) for args in commands]
+        assert [(r.returncode, r.stdout, r.stderr) for r in unwritable] == [(r.returncode, r.stdout, r.stderr) for r in writable]
+        assert [(r.returncode, r.stderr) for r in unwritable] == [(0, ""), (0, "")]
+        assert len(list(parsed.iterdir())) == len(before) + (2 if not before else 1)  # root's runs wrote them
+
+
 # --- 6. a .testplan symlink; deletions stay inside the state directory ------------------------
 
 def test_a_symlinked_testplan_is_refused_and_its_target_untouched(tmp_path):
