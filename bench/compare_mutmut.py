@@ -585,9 +585,26 @@ def read_verdicts(data: dict) -> list[dict]:
     return out
 
 
-def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, extra: list[str], flags: set[str]) -> dict:
+def src_first(project: Project, root: Path) -> str | None:
+    """For a src-layout package: ``[tool.testplan] source = ["src"]`` (the worker's scratch copy of
+    src/ goes first) and the src/ directory to put first on PYTHONPATH, because pytest itself may
+    import the installed copy before the project's pythonpath applies (iniconfig), and testplan
+    refuses to measure a copy the tests never ran. None for a flat layout. (validity.py does the same.)"""
+    if package_path(root, project.package).parts[0] != "src":
+        return None
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if "[tool.testplan]\nsource = " not in text:
+        pyproject.write_text(text.replace("\n[tool.testplan]\n", '\n[tool.testplan]\nsource = ["src"]\n', 1), encoding="utf-8")
+    return str(root / "src")
+
+
+def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, extra: list[str], flags: set[str],
+                   pythonpath: str | None = None) -> dict:
     """``testplan audit -C ROOT --jobs 2 *extra``, timed; what its audit.json and mutate-job.json say."""
     env = venv_env(venv)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     stats_file = pdir / f"testplan-{label}.stats.json"
     fast = "--fast" in extra
     if "--jobs" in flags and (not fast or "--fast" in flags):
@@ -599,7 +616,8 @@ def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, extra: list[s
         command = [str(venv / "bin" / "python"), str(BENCH / "audit_driver.py"), str(root), "--jobs", "2",
                    *(["--fast"] if fast else []), "--stats", str(stats_file)]
         how = "library (testplan audit has no --jobs/--fast yet): bench/audit_driver.py"
-    log(f"  testplan {label}: {' '.join(command[1:]) if how != 'cli' else ' '.join(command)}   ({uptime()})")
+    log(f"  testplan {label}: {' '.join(command[1:]) if how != 'cli' else ' '.join(command)}"
+        + (f" (PYTHONPATH={pythonpath})" if pythonpath else "") + f"   ({uptime()})")
     t = timed(command, root, pdir / f"testplan-{label}.log", env=env)
     log(f"  testplan {label}: exit {t.returncode}, {t.wall:.1f} s, peak RSS {t.peak_rss_kb} kB")
     out: dict = {"how": how, "flags": ["--jobs", "2", *extra], "run": asdict(t)}
@@ -692,7 +710,8 @@ def edit_test_function(file: Path, names: tuple[str, ...]) -> str:
     return text
 
 
-def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str], extra: list[str]) -> dict:
+def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str], extra: list[str],
+                  pythonpath: str | None = None) -> dict:
     """Edit one test, re-run the audit, and compare the mutants that ran with the ones that test
     covered in the full run (the acceptance: only those re-run). ``extra``: the flags of the run
     whose cache this one reuses. Restores the test afterwards."""
@@ -702,7 +721,7 @@ def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str
     path, names, expected = picked
     original = edit_test_function(root / path, names)
     try:
-        out = testplan_audit(root, pdir, venv, "edit", extra, flags)
+        out = testplan_audit(root, pdir, venv, "edit", extra, flags, pythonpath)
     finally:
         (root / path).write_text(original, encoding="utf-8")
     executed = set(out.get("names", {}))  # the worker's tasks: the mutants that ran
@@ -952,6 +971,9 @@ def summarize(project: Project, res: dict) -> dict:
         "actual_over_estimate_default": default.get("actual_over_estimate"),
         "actual_over_estimate_full": full.get("actual_over_estimate"),
         "actual_over_estimate_fast": fast.get("actual_over_estimate"),
+        **{f"exit_{k}": r.get("run", {}).get("returncode") for k, r in
+           (("default", default), ("full", full), ("fast", fast), ("rerun", rerun))},
+        "exit_mutmut": mm.get("run", {}).get("returncode"),
         "rss_mutmut_kb": mm.get("run", {}).get("peak_rss_kb"),
         "rss_testplan_default_kb": default.get("run", {}).get("peak_rss_kb"),
         "rss_testplan_full_kb": full.get("run", {}).get("peak_rss_kb"),
@@ -979,6 +1001,8 @@ def _table(head: list[str], body: list[list[str]]) -> None:
 def print_table(rows: list[dict]) -> None:
     def timed_cell(r, k):
         wall, ratio = r[f"wall_testplan_{k}"], r[f"ratio_{k}"]
+        if r.get(f"exit_{k}") not in (None, 0, 1):
+            return f"FAILED (exit {r[f'exit_{k}']})"
         return "-" if wall is None else f"{wall:.1f} s" + ("" if ratio is None else f" ({ratio:.2f}x)")
 
     def same_cell(r):
@@ -997,7 +1021,8 @@ def print_table(rows: list[dict]) -> None:
         body.append([
             r["project"], r["order"] or "-", f"{r['mutants_mutmut']} / {r['mutants_testplan']}",
             "-" if r["agreement_pct"] is None else f"{r['agreement_pct']:.1f}% ({r['agree']}/{r['compared']})",
-            "-" if r["wall_mutmut"] is None else f"{r['wall_mutmut']:.1f} s",
+            "-" if r["wall_mutmut"] is None else f"{r['wall_mutmut']:.1f} s" if r["exit_mutmut"] in (None, 0)
+            else f"FAILED (exit {r['exit_mutmut']})",
             timed_cell(r, "default") + ("" if label == "default" else f" [{label}]"),
             timed_cell(r, "full"), timed_cell(r, "fast"), same_cell(r),
             est_cell(r, "full" if r["wall_testplan_full"] is not None else "default"),
@@ -1111,24 +1136,27 @@ def run_testplan_side(project: Project, pristine: Path, pdir: Path, venv: Path, 
     res["default_label"] = "default" if matrix else NO_MATRIX_LABEL
     root, info = prepare_testplan(project, pristine, pdir, venv, selection)
     res["testplan_setup"] = info
+    pp = res["testplan_pythonpath"] = src_first(project, root)
     tpr: dict = {}
     clear_cache(root)
-    tpr["default"] = testplan_audit(root, pdir, venv, "default", MODES["default"][0], flags)
+    tpr["default"] = testplan_audit(root, pdir, venv, "default", MODES["default"][0], flags, pp)
+    if tpr["default"].get("error"):  # nothing to compare: no figure of this project is worth printing
+        raise RuntimeError(f"testplan audit (default) failed: {tpr['default']['error']}")
     full_key, full_extra = "default", MODES["default"][0]
     if matrix:
         clear_cache(root)
-        tpr["full"] = testplan_audit(root, pdir, venv, "full", MODES["full"][0], flags)
+        tpr["full"] = testplan_audit(root, pdir, venv, "full", MODES["full"][0], flags, pp)
         full_key, full_extra = "full", MODES["full"][0]
         res["default_vs_full"] = compare_statuses(tpr["default"], tpr["full"])
         log(f"  statuses, default against --matrix full: {res['default_vs_full']['mismatches']} differ "
             f"over {res['default_vs_full']['compared']} mutants")
     if not args.skip_incremental:  # the cache: unchanged, then one test edited (on the full run's cache)
-        tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", full_extra, flags)
-        tpr["edit"] = edit_one_test(root, pdir, venv, tpr[full_key], flags, full_extra)
+        tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", full_extra, flags, pp)
+        tpr["edit"] = edit_one_test(root, pdir, venv, tpr[full_key], flags, full_extra, pp)
         log(f"  edited {tpr['edit'].get('test')}: {tpr['edit'].get('executed')} mutants re-ran, "
             f"{tpr['edit'].get('covered_in_full_run')} covered by it in the full run, same set: {tpr['edit'].get('executed_equals_covered')}")
     clear_cache(root)
-    tpr["fast"] = testplan_audit(root, pdir, venv, "fast", MODES["fast"][0], flags)
+    tpr["fast"] = testplan_audit(root, pdir, venv, "fast", MODES["fast"][0], flags, pp)
     res["fast_vs_full"] = compare_statuses(tpr["fast"], tpr[full_key])
     res["_root"] = root
     return tpr
@@ -1186,10 +1214,12 @@ def bench_project(project: Project, args, position: int = 0) -> dict:
                 entry["mutmut"] = run_mutmut(project, pristine, pdir, venv, label=f"-r{k}")
             elif tool == "testplan":
                 clear_cache(root)
-                entry["testplan"] = testplan_audit(root, pdir, venv, f"default-r{k}", MODES["default"][0], set(res["audit_flags"]))
+                entry["testplan"] = testplan_audit(root, pdir, venv, f"default-r{k}", MODES["default"][0], set(res["audit_flags"]),
+                                                  res["testplan_pythonpath"])
                 if "full" in tpr:
                     clear_cache(root)
-                    entry["testplan_full"] = testplan_audit(root, pdir, venv, f"full-r{k}", MODES["full"][0], set(res["audit_flags"]))
+                    entry["testplan_full"] = testplan_audit(root, pdir, venv, f"full-r{k}", MODES["full"][0], set(res["audit_flags"]),
+                                                           res["testplan_pythonpath"])
         rounds.append(entry)
     res["rounds_summary"] = rounds_summary(rounds, names)
     if res.get("mutmut", {}).get("mutants"):
@@ -1266,7 +1296,11 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": machine, "rows": rows, "results": results}, indent=1, default=str))
         log(f"figures saved to {args.json}")
-    return 0 if rows and len(rows) == len(projects) else 1
+    failed = [r["project"] for r in rows if any(r.get(f"exit_{k}") not in (None, 0, 1) for k in ("default", "full", "fast", "rerun"))
+              or r.get("exit_mutmut") not in (None, 0)]
+    if failed:
+        log(f"some runs failed: {', '.join(failed)} (see FAILED in the table)")
+    return 0 if rows and len(rows) == len(projects) and not failed else 1
 
 
 if __name__ == "__main__":
