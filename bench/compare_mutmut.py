@@ -56,7 +56,22 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "bench" / "corpus.txt"
+
+
+def _shared_corpus() -> Path:
+    """``<repo>/../shared/bench/corpus.txt``; from a worktree nested one level deeper
+    (``/work/wt/NAME``), the nearest ancestor's ``shared/bench/corpus.txt`` that exists."""
+    for base in REPO.parents:
+        candidate = base / "shared" / "bench" / "corpus.txt"
+        if candidate.is_file():
+            return candidate
+    return REPO.parent / "shared" / "bench" / "corpus.txt"
+
+
+DEFAULT_CORPUS = _shared_corpus()
+# projects this repository adds to the shared corpus (same line format): issue 15 asks for one with
+# >= 1,500 mutmut mutants whose suite covers each line with many tests
+EXTRA_CORPUS = BENCH / "corpus-extra.txt"
 # outside the repository: a project without its own pytest configuration (inflection, schema) would
 # otherwise pick up this repository's pyproject.toml ([tool.pytest.ini_options]: -n auto, ...)
 DEFAULT_WORKDIR = REPO.parent / f"{REPO.name}-bench"
@@ -248,21 +263,39 @@ def fetch(project: Project, pdir: Path, pip: list[str]) -> Path:
 
 
 def ensure_venv(project: Project, pdir: Path, pristine: Path, python: str) -> Path:
+    """The project's venv under ``pdir``: the project (not editable), its test deps, mutmut and this
+    repository's testplan (editable). It is rebuilt only when the dependency list changes; when it
+    was made by another checkout of testplan (a worktree, then ``/work/main``), only
+    ``pip install -e <this repo>`` runs again, so one workdir serves every checkout: whoever runs the
+    script last has their testplan in the venvs. The check afterwards refuses a venv whose
+    ``import testplan`` does not come from this repository."""
     venv = pdir / "venv"
     marker = venv / ".bench-ready"
-    wanted = json.dumps({"deps": project.test_deps, "mutmut": MUTMUT_PIN, "repo": str(REPO)})
-    if marker.exists() and marker.read_text() == wanted:
-        return venv
-    log(f"  creating {venv}")
-    shutil.rmtree(venv, ignore_errors=True)
-    run([python, "-m", "venv", str(venv)])
+    wanted_deps = {"deps": project.test_deps, "mutmut": MUTMUT_PIN}
+    have: dict = {}
+    if marker.exists():
+        try:
+            have = json.loads(marker.read_text())
+        except ValueError:
+            have = {}
     vpy = str(venv / "bin" / "python")
     env = venv_env(venv)
-    run([vpy, "-m", "pip", "install", "-q", "--upgrade", "pip"], env=env, check=False)
-    # the project itself (not editable: each tool works in its own copy; both put their copy first)
-    run([vpy, "-m", "pip", "install", "-q", str(pristine), *project.test_deps, MUTMUT_PIN], env=env)
-    run([vpy, "-m", "pip", "install", "-q", "-e", str(REPO)], env=env)
-    marker.write_text(wanted)
+    if {k: have.get(k) for k in wanted_deps} != wanted_deps or not Path(vpy).exists():
+        log(f"  creating {venv}")
+        shutil.rmtree(venv, ignore_errors=True)
+        run([python, "-m", "venv", str(venv)])
+        run([vpy, "-m", "pip", "install", "-q", "--upgrade", "pip"], env=env, check=False)
+        # the project itself (not editable: each tool works in its own copy; both put their copy first)
+        run([vpy, "-m", "pip", "install", "-q", str(pristine), *project.test_deps, MUTMUT_PIN], env=env)
+        have = dict(wanted_deps)
+    if have.get("repo") != str(REPO):
+        log(f"  pip install -e {REPO} into {venv}" + (f" (it had {have['repo']})" if have.get("repo") else ""))
+        run([vpy, "-m", "pip", "install", "-q", "-e", str(REPO)], env=env)
+        have["repo"] = str(REPO)
+        marker.write_text(json.dumps(have))
+    where = run([vpy, "-c", "import testplan, pathlib; print(pathlib.Path(testplan.__file__).resolve())"], env=env).stdout.strip()
+    if not where.startswith(str(REPO.resolve()) + os.sep):
+        raise RuntimeError(f"{venv}: testplan is imported from {where}, not from {REPO}; delete {marker} to reinstall")
     return venv
 
 
@@ -482,8 +515,28 @@ def locate_mutmut_mutant(root: Path, rec: dict) -> dict:
 # step 3: testplan
 
 def audit_flags(venv: Path) -> set[str]:
+    """The options ``testplan audit --help`` lists, and ``--matrix=CHOICE`` for each choice of
+    ``--matrix`` (click prints them as ``--matrix [decisive|full]``)."""
     proc = run([str(venv / "bin" / "testplan"), "audit", "--help"], env=venv_env(venv), check=False)
-    return set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout))
+    flags = set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout))
+    choices = re.search(r"--matrix\s*\[([a-z|-]+)\]", proc.stdout)
+    if choices:
+        flags |= {f"--matrix={c}" for c in choices.group(1).split("|")}
+    return flags
+
+
+def has_matrix(flags: set[str]) -> bool:
+    """Whether this testplan has ``--matrix full`` (issue 15: the default audit is decisive)."""
+    return "--matrix" in flags and ("--matrix=full" in flags or not any(f.startswith("--matrix=") for f in flags))
+
+
+# the audits timed per project: label -> (extra CLI flags, what the label means)
+MODES = {
+    "default": ([], "testplan audit --jobs 2 (decisive: each mutant stops at its first assertion kill by a test of its requirement)"),
+    "full": (["--matrix", "full"], "testplan audit --jobs 2 --matrix full (the complete kill matrix)"),
+    "fast": (["--fast"], "testplan audit --jobs 2 --fast (each mutant stops at its first kill of any kind)"),
+}
+NO_MATRIX_LABEL = "full (no --matrix yet)"
 
 
 def prepare_testplan(project: Project, pristine: Path, pdir: Path, venv: Path, selection: list[str]) -> tuple[Path, dict]:
@@ -520,33 +573,66 @@ def verdicts_as_dicts(data: dict) -> dict:
     return data
 
 
-def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, flags: set[str]) -> dict:
+def clear_cache(root: Path) -> None:
+    """A cold run: no verdict of an earlier run is reused."""
+    shutil.rmtree(root / ".testplan" / "cache", ignore_errors=True)
+
+
+def src_first(project: Project, root: Path) -> str | None:
+    """For a src-layout package: ``[tool.testplan] source = ["src"]`` (the worker's scratch copy of
+    src/ goes first) and the src/ directory to put first on PYTHONPATH, because pytest itself may
+    import the installed copy before the project's pythonpath applies (iniconfig), and testplan
+    refuses to measure a copy the tests never ran. None for a flat layout. (validity.py does the same.)"""
+    if package_path(root, project.package).parts[0] != "src":
+        return None
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    if "[tool.testplan]\nsource = " not in text:
+        pyproject.write_text(text.replace("\n[tool.testplan]\n", '\n[tool.testplan]\nsource = ["src"]\n', 1), encoding="utf-8")
+    return str(root / "src")
+
+
+def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, extra: list[str], flags: set[str],
+                   pythonpath: str | None = None) -> dict:
+    """``testplan audit -C ROOT --jobs 2 *extra``, timed; what its audit.json and mutate-job.json say."""
     env = venv_env(venv)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     stats_file = pdir / f"testplan-{label}.stats.json"
+    fast = "--fast" in extra
     if "--jobs" in flags and (not fast or "--fast" in flags):
-        command = [str(venv / "bin" / "testplan"), "audit", "-C", str(root), "--jobs", "2", *(["--fast"] if fast else [])]
+        command = [str(venv / "bin" / "testplan"), "audit", "-C", str(root), "--jobs", "2", *extra]
         how = "cli"
     else:
+        if "--matrix" in extra:
+            raise RuntimeError("this testplan has no --jobs: bench/audit_driver.py cannot pass --matrix")
         command = [str(venv / "bin" / "python"), str(BENCH / "audit_driver.py"), str(root), "--jobs", "2",
                    *(["--fast"] if fast else []), "--stats", str(stats_file)]
         how = "library (testplan audit has no --jobs/--fast yet): bench/audit_driver.py"
-    log(f"  testplan {label}: {' '.join(command[1:]) if how != 'cli' else ' '.join(command)}   ({uptime()})")
+    log(f"  testplan {label}: {' '.join(command[1:]) if how != 'cli' else ' '.join(command)}"
+        + (f" (PYTHONPATH={pythonpath})" if pythonpath else "") + f"   ({uptime()})")
     t = timed(command, root, pdir / f"testplan-{label}.log", env=env)
     log(f"  testplan {label}: exit {t.returncode}, {t.wall:.1f} s, peak RSS {t.peak_rss_kb} kB")
-    out: dict = {"how": how, "run": asdict(t)}
+    out: dict = {"how": how, "flags": ["--jobs", "2", *extra], "run": asdict(t)}
     audit_json = root / ".testplan" / "audit.json"
     if audit_json.exists():
         saved = pdir / f"testplan-{label}.audit.json"
         shutil.copy2(audit_json, saved)
         data = verdicts_as_dicts(json.loads(audit_json.read_text(encoding="utf-8")))
+        mutants = data.get("mutants", [])
+        mstats = data.get("mutation_stats") or {}
+        estimate, worker = mstats.get("estimate.seconds"), mstats.get("seconds.worker")
         out.update(complete=data.get("complete"), incomplete_reason=data.get("incomplete_reason"),
-                   score=data.get("score"), mutants=data.get("mutants", []),
+                   score=data.get("score"), mutants=mutants,
                    tests=len(data.get("tests", [])),
-                   statuses=dict(sorted(Counter(m["status"] for m in data.get("mutants", [])).items())),
+                   statuses=dict(sorted(Counter(m["status"] for m in mutants).items())),
                    unmutated={r["id"]: r.get("unmutated", []) for r in data.get("requirements", [])},
                    per_requirement={r["id"]: {"code": r.get("code"), "mutants": r.get("mutants"), "state": r.get("state")}
                                     for r in data.get("requirements", [])},
-                   cells=sum(len(m.get("verdicts", {})) for m in data.get("mutants", [])))
+                   cells=sum(len(m.get("verdicts", {})) for m in mutants),
+                   mutation_stats=mstats, mutation_options=data.get("mutation_options"),
+                   estimate_seconds=estimate, worker_seconds=worker,
+                   actual_over_estimate=round(worker / estimate, 2) if estimate and worker is not None else None)
     job = root / ".testplan" / "mutate-job.json"
     if job.exists():
         shutil.copy2(job, pdir / f"testplan-{label}.mutate-job.json")
@@ -558,6 +644,19 @@ def testplan_audit(root: Path, pdir: Path, venv: Path, label: str, fast: bool, f
     if t.returncode not in (0, 1):
         out["error"] = f"exit {t.returncode}: " + "\n".join(Path(t.log).read_text(errors="replace").splitlines()[-15:])
     return out
+
+
+def compare_statuses(a: dict, b: dict) -> dict:
+    """Per-mutant statuses of two audits of the same tree (by mutant ID): how many differ, and which."""
+    sa = {m["id"]: m for m in a.get("mutants", [])}
+    sb = {m["id"]: m for m in b.get("mutants", [])}
+    differ = [{"id": i, "file": sa[i]["file"], "line": sa[i]["line"], "operator": sa[i].get("operator"),
+               "mutated": sa[i].get("mutated"), "a": sa[i]["status"], "b": sb[i]["status"]}
+              for i in sorted(sa.keys() & sb.keys()) if sa[i]["status"] != sb[i]["status"]]
+    only_a, only_b = sorted(sa.keys() - sb.keys()), sorted(sb.keys() - sa.keys())
+    return {"compared": len(sa.keys() & sb.keys()), "mismatches": len(differ) + len(only_a) + len(only_b),
+            "status_mismatches": differ, "only_in_a": only_a, "only_in_b": only_b,
+            "identical": not differ and not only_a and not only_b and bool(sa)}
 
 
 def _test_function(nodeid: str) -> tuple[str, tuple[str, ...]]:
@@ -604,16 +703,18 @@ def edit_test_function(file: Path, names: tuple[str, ...]) -> str:
     return text
 
 
-def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str]) -> dict:
+def edit_one_test(root: Path, pdir: Path, venv: Path, full: dict, flags: set[str], extra: list[str],
+                  pythonpath: str | None = None) -> dict:
     """Edit one test, re-run the audit, and compare the mutants that ran with the ones that test
-    covered in the full run (the acceptance: only those re-run). Restores the test afterwards."""
+    covered in the full run (the acceptance: only those re-run). ``extra``: the flags of the run
+    whose cache this one reuses. Restores the test afterwards."""
     picked = pick_test_to_edit(root, full)
     if picked is None:
         return {"error": "no test function in a .py file ran a mutant"}
     path, names, expected = picked
     original = edit_test_function(root / path, names)
     try:
-        out = testplan_audit(root, pdir, venv, "edit", False, flags)
+        out = testplan_audit(root, pdir, venv, "edit", extra, flags, pythonpath)
     finally:
         (root / path).write_text(original, encoding="utf-8")
     executed = set(out.get("names", {}))  # the worker's tasks: the mutants that ran
@@ -784,7 +885,8 @@ def detected_mm(status: str) -> bool | None:
 
 
 def rounds_summary(rounds: list[dict], names: dict[str, str]) -> dict:
-    """Across rounds: each tool's wall times and their medians, how many mutants mutmut judged
+    """Across rounds (each ``{"mutmut", "testplan" (the default audit), "testplan_full" (--matrix
+    full, when this testplan has it)}``): each tool's wall times and their medians, how many mutants mutmut judged
     differently from one round to another, and the agreement with testplan over the mutants
     whose mutmut verdict is the same in every round (unbiased: agreeing and disagreeing mutants
     are dropped alike when mutmut is unstable on them)."""
@@ -792,15 +894,17 @@ def rounds_summary(rounds: list[dict], names: dict[str, str]) -> dict:
 
     mm_walls = [r["mutmut"]["run"]["wall"] for r in rounds if r.get("mutmut", {}).get("run")]
     tp_walls = [r["testplan"]["run"]["wall"] for r in rounds if r.get("testplan", {}).get("run")]
+    full_walls = [r["testplan_full"]["run"]["wall"] for r in rounds if r.get("testplan_full", {}).get("run")]
     verdicts: dict[str, set] = defaultdict(set)
     for r in rounds:
         for rec in r.get("mutmut", {}).get("mutants", []):
             verdicts[rec["name"]].add(detected_mm(rec["status"]))
     unstable = sorted(name for name, seen in verdicts.items() if len(seen) > 1)
     tp_statuses = [tuple(sorted((m["id"], m["status"]) for m in r["testplan"].get("mutants", []))) for r in rounds if r.get("testplan")]
-    out = {"rounds": len(rounds), "wall_mutmut": mm_walls, "wall_testplan_full": tp_walls,
+    out = {"rounds": len(rounds), "wall_mutmut": mm_walls, "wall_testplan": tp_walls, "wall_testplan_matrix_full": full_walls,
            "median_mutmut": round(median(mm_walls), 2) if mm_walls else None,
-           "median_testplan_full": round(median(tp_walls), 2) if tp_walls else None,
+           "median_testplan": round(median(tp_walls), 2) if tp_walls else None,
+           "median_testplan_matrix_full": round(median(full_walls), 2) if full_walls else None,
            "mutmut_unstable": unstable, "testplan_same_in_every_round": len(set(tp_statuses)) <= 1}
     first_tp = {m["id"]: m for m in rounds[0].get("testplan", {}).get("mutants", [])}
     agree = compared = 0
@@ -836,69 +940,126 @@ def _mb(kb):
 
 def summarize(project: Project, res: dict) -> dict:
     mm, tpr = res.get("mutmut", {}), res.get("testplan", {})
-    full, fast, rerun = tpr.get("full", {}), tpr.get("fast", {}), tpr.get("rerun", {})
+    default, full, fast, rerun = (tpr.get(k, {}) for k in ("default", "full", "fast", "rerun"))
     agr = res.get("agreement", {})
     mm_wall = mm.get("run", {}).get("wall")
     rounds = res.get("rounds_summary") or {}
+    same = res.get("default_vs_full")
     row = {
         "project": project.key,
+        "order": res.get("order"),
+        "default_label": res.get("default_label"),
         "mutants_mutmut": len(mm.get("mutants", [])) if mm.get("mutants") is not None else None,
-        "mutants_testplan": len(full.get("mutants", [])) if full.get("mutants") is not None else None,
+        "mutants_testplan": len(default.get("mutants", [])) if default.get("mutants") is not None else None,
         "matched": agr.get("matched"), "agreement_pct": agr.get("agreement_pct"),
         "agree": agr.get("agree"), "compared": agr.get("compared"),
         "wall_mutmut": mm_wall,
+        "wall_testplan_default": default.get("run", {}).get("wall"),
         "wall_testplan_full": full.get("run", {}).get("wall"),
         "wall_testplan_fast": fast.get("run", {}).get("wall"),
         "wall_testplan_rerun": rerun.get("run", {}).get("wall"),
+        "statuses_default_vs_full": None if same is None else same["mismatches"],
+        "estimate_default": default.get("estimate_seconds"), "worker_default": default.get("worker_seconds"),
+        "estimate_full": full.get("estimate_seconds"), "worker_full": full.get("worker_seconds"),
+        "actual_over_estimate_default": default.get("actual_over_estimate"),
+        "actual_over_estimate_full": full.get("actual_over_estimate"),
+        "actual_over_estimate_fast": fast.get("actual_over_estimate"),
+        **{f"exit_{k}": r.get("run", {}).get("returncode") for k, r in
+           (("default", default), ("full", full), ("fast", fast), ("rerun", rerun))},
+        "exit_mutmut": mm.get("run", {}).get("returncode"),
         "rss_mutmut_kb": mm.get("run", {}).get("peak_rss_kb"),
+        "rss_testplan_default_kb": default.get("run", {}).get("peak_rss_kb"),
         "rss_testplan_full_kb": full.get("run", {}).get("peak_rss_kb"),
         "rss_testplan_fast_kb": fast.get("run", {}).get("peak_rss_kb"),
-        "rss_testplan_rerun_kb": rerun.get("run", {}).get("peak_rss_kb"),
     }
     if rounds.get("rounds", 1) > 1:  # medians over the rounds, each tool run alternately first
         row["wall_mutmut"] = mm_wall = rounds["median_mutmut"]
-        row["wall_testplan_full"] = rounds["median_testplan_full"]
-    for k in ("full", "fast", "rerun"):
+        row["wall_testplan_default"] = rounds["median_testplan"]
+        if rounds.get("median_testplan_matrix_full") is not None:
+            row["wall_testplan_full"] = rounds["median_testplan_matrix_full"]
+    for k in ("default", "full", "fast", "rerun"):
         row[f"ratio_{k}"] = _ratio(row[f"wall_testplan_{k}"], mm_wall)
-    row["rerun_of_full"] = _ratio(row["wall_testplan_rerun"], full.get("run", {}).get("wall"))
+    row["rerun_of_default"] = _ratio(row["wall_testplan_rerun"], row["wall_testplan_full"] or row["wall_testplan_default"])
     return row
 
 
-def print_table(rows: list[dict]) -> None:
-    head = ["project", "mutants mm/tp", "matched", "agreement", "mutmut", "tp full", "tp --fast", "tp re-run",
-            "ratio full/fast/re-run", "re-run/full", "peak RSS mm / tp full / fast / re-run"]
-    body = []
-    for r in rows:
-        def s(v):
-            return "-" if v is None else f"{v:.1f} s"
-
-        body.append([
-            r["project"], f"{r['mutants_mutmut']} / {r['mutants_testplan']}", str(r["matched"]),
-            "-" if r["agreement_pct"] is None else f"{r['agreement_pct']:.1f}% ({r['agree']}/{r['compared']})",
-            s(r["wall_mutmut"]), s(r["wall_testplan_full"]), s(r["wall_testplan_fast"]), s(r["wall_testplan_rerun"]),
-            " / ".join("-" if r[f"ratio_{k}"] is None else f"{r[f'ratio_{k}']:.2f}" for k in ("full", "fast", "rerun")),
-            "-" if r["rerun_of_full"] is None else f"{r['rerun_of_full']:.2f}",
-            " / ".join(_mb(r[k]) for k in ("rss_mutmut_kb", "rss_testplan_full_kb", "rss_testplan_fast_kb", "rss_testplan_rerun_kb")),
-        ])
+def _table(head: list[str], body: list[list[str]]) -> None:
     widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    print()
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     print("  ".join("-" * w for w in widths))
     for line in body:
         print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+
+
+def print_table(rows: list[dict]) -> None:
+    def timed_cell(r, k):
+        wall, ratio = r[f"wall_testplan_{k}"], r[f"ratio_{k}"]
+        if r.get(f"exit_{k}") not in (None, 0, 1):
+            return f"FAILED (exit {r[f'exit_{k}']})"
+        return "-" if wall is None else f"{wall:.1f} s" + ("" if ratio is None else f" ({ratio:.2f}x)")
+
+    def same_cell(r):
+        n = r["statuses_default_vs_full"]
+        return "-" if n is None else "identical" if n == 0 else f"{n} differ"
+
+    def est_cell(r, k):
+        ratio, est, act = r[f"actual_over_estimate_{k}"], r.get(f"estimate_{k}"), r.get(f"worker_{k}")
+        return "-" if ratio is None else f"{ratio:.2f} ({act:.0f}/{est:.0f} s)"
+
+    head = ["project", "first", "mutants mm/tp", "agreement (default)", "mutmut run", "tp default (/mutmut)",
+            "tp --matrix full", "tp --fast", "statuses default=full", "full actual/estimate", "re-run", "peak RSS mm / default"]
+    body = []
+    for r in rows:
+        label = r["default_label"] or "default"
+        body.append([
+            r["project"], r["order"] or "-", f"{r['mutants_mutmut']} / {r['mutants_testplan']}",
+            "-" if r["agreement_pct"] is None else f"{r['agreement_pct']:.1f}% ({r['agree']}/{r['compared']})",
+            "-" if r["wall_mutmut"] is None else f"{r['wall_mutmut']:.1f} s" if r["exit_mutmut"] in (None, 0)
+            else f"FAILED (exit {r['exit_mutmut']})",
+            timed_cell(r, "default") + ("" if label == "default" else f" [{label}]"),
+            timed_cell(r, "full"), timed_cell(r, "fast"), same_cell(r),
+            est_cell(r, "full" if r["wall_testplan_full"] is not None else "default"),
+            timed_cell(r, "rerun"),
+            f"{_mb(r['rss_mutmut_kb'])} / {_mb(r['rss_testplan_default_kb'])}",
+        ])
+    print()
+    _table(head, body)
+    print()
+    print("ratios are testplan wall / mutmut wall; 'first': which tool ran first for that project (they alternate);")
+    print("'full actual/estimate': seconds.worker / estimate.seconds of audit.json's mutation_stats "
+          "(of the default run when there is no --matrix full run)")
     print()
 
 
 def print_details(project: Project, res: dict, limit: int = 20) -> None:
     mm, tpr, agr = res.get("mutmut", {}), res.get("testplan", {}), res.get("agreement", {})
-    print(f"== {project.key}")
+    print(f"== {project.key} ({res.get('order')})")
     if "suite" in res:
         print(f"  suite: {res['suite'].get('summary')}")
     if mm:
         print(f"  mutmut: {len(mm.get('mutants', []))} mutants {mm.get('statuses')}; exit codes {mm.get('exit_codes')}; "
-              f"tests seen by its stats run: {mm.get('tests_seen')}")
+              f"tests seen by its stats run: {mm.get('tests_seen')}; {mm.get('run', {}).get('wall')} s")
         for f, st in (mm.get("statuses_by_file") or {}).items():
             print(f"    {f}: {st}")
+        if mm.get("error"):
+            print("    " + mm["error"].replace("\n", "\n    "))
+    for label in ("default", "full", "rerun", "fast"):
+        r = tpr.get(label)
+        if not r:
+            continue
+        st = r.get("stats", {})
+        extra = f"; engine: generated {st.get('generated')}, in scope {st.get('in_scope')}, executed {st.get('executed')}, cache hits {st.get('cache_hits')}, cells {st.get('cells')}, seconds {st.get('seconds')}" if st else ""
+        name = res.get("default_label") if label == "default" and res.get("default_label") != "default" else label
+        est = (f"; mutation estimated {r['estimate_seconds']} s, worker {r['worker_seconds']} s (actual/estimate {r['actual_over_estimate']})"
+               if r.get("estimate_seconds") is not None else "")
+        print(f"  testplan {name} ({' '.join(r.get('flags', []))}): exit {r['run']['returncode']}, {r['run']['wall']} s, "
+              f"{r.get('mutants') and len(r['mutants'])} mutants {r.get('statuses')}, "
+              f"{r.get('cells')} matrix cells, complete={r.get('complete')} ({r.get('how')}){est}{extra}")
+        if label == "default":
+            for rid, info in (r.get("per_requirement") or {}).items():
+                print(f"    {rid} {info['code']}: {info['mutants']}")
+        if r.get("error"):
+            print("    " + r["error"].replace("\n", "\n    "))
     edit = tpr.get("edit")
     if edit:
         if "error" in edit:
@@ -909,35 +1070,29 @@ def print_details(project: Project, res: dict, limit: int = 20) -> None:
                   f"({(edit.get('run') or {}).get('wall', 0):.1f} s)")
             if not edit["executed_equals_covered"]:
                 print(f"    ran but not covered: {edit['executed_not_covered']}; covered but not run: {edit['covered_not_executed']}")
-    for label in ("full", "rerun", "fast"):
-        r = tpr.get(label)
-        if not r:
+    for key, (a, b) in (("default_vs_full", ("default", "--matrix full")), ("fast_vs_full", ("--fast", "the full matrix"))):
+        cmp_ = res.get(key)
+        if cmp_ is None:
             continue
-        st = r.get("stats", {})
-        extra = f"; engine: generated {st.get('generated')}, in scope {st.get('in_scope')}, executed {st.get('executed')}, cache hits {st.get('cache_hits')}, cells {st.get('cells')}, seconds {st.get('seconds')}" if st else ""
-        print(f"  testplan {label}: exit {r['run']['returncode']}, {r.get('mutants') and len(r['mutants'])} mutants {r.get('statuses')}, "
-              f"{r.get('cells')} matrix cells, complete={r.get('complete')} ({r.get('how')}){extra}")
-        if label == "full":
-            for rid, info in (r.get("per_requirement") or {}).items():
-                print(f"    {rid} {info['code']}: {info['mutants']}")
-        if r.get("error"):
-            print("    " + r["error"].replace("\n", "\n    "))
+        verdict = "identical" if cmp_["identical"] else f"{cmp_['mismatches']} differ"
+        print(f"  statuses, {a} against {b}: {verdict} over {cmp_['compared']} mutants"
+              + (f"; only in {a}: {cmp_['only_in_a'][:10]}" if cmp_["only_in_a"] else "")
+              + (f"; only in {b}: {cmp_['only_in_b'][:10]}" if cmp_["only_in_b"] else ""))
+        if key == "default_vs_full":
+            for d in cmp_["status_mismatches"][:limit]:
+                print(f"    {d['id']} {d['file']}:{d['line']} {d['operator']} -> {d['mutated']!r}: {a} {d['a']}, {b} {d['b']}")
+    if res.get("default_vs_full") is None and res.get("default_label") == NO_MATRIX_LABEL:
+        print(f"  statuses, default against --matrix full: not checked (this testplan has no --matrix; the default run is the full matrix)")
     if agr:
         print(f"  matched {agr['matched']} (by mutmut name {agr['matched_by_name']}, by file/line/text {agr['matched_by_text']}; "
               f"both methods on {agr['match_methods_both']}, same pair on {agr['match_methods_agree']})")
-        print(f"  detected/undetected agreement: {agr['agreement_pct']}% ({agr['agree']}/{agr['compared']}; {agr['excluded']} excluded: suspicious/not checked)")
+        print(f"  detected/undetected agreement (default audit): {agr['agreement_pct']}% ({agr['agree']}/{agr['compared']}; "
+              f"{agr['excluded']} excluded: suspicious/not checked)"
+              + "".join(f"; {k}: {res[f'agreement_{k}']['agreement_pct']}% ({res[f'agreement_{k}']['agree']}/{res[f'agreement_{k}']['compared']})"
+                        for k in ("full", "fast") if res.get(f"agreement_{k}")))
         if "agreement_reproducible_pct" in agr:
             print(f"  of the {agr['disagree']} disagreements, mutmut reproduced its own verdict (re-run alone, 3 times) on "
                   f"{agr['disagree_reproduced']}; the agreements were not re-checked, so this is no agreement figure")
-    rs = res.get("rounds_summary")
-    if rs and rs["rounds"] > 1:
-        print(f"  {rs['rounds']} rounds, the tools alternately first: mutmut {rs['wall_mutmut']} s (median {rs['median_mutmut']}), "
-              f"testplan full {rs['wall_testplan_full']} s (median {rs['median_testplan_full']})")
-        print(f"  mutmut judged {len(rs['mutmut_unstable'])} mutants differently between rounds {rs['mutmut_unstable'][:10]}; "
-              f"testplan's statuses were the same in every round: {rs['testplan_same_in_every_round']}")
-        print(f"  agreement over the mutants mutmut judged the same in every round: {rs['stable_agreement_pct']}% "
-              f"({rs['stable_agree']}/{rs['stable_compared']}); each round's mutmut against testplan (by mutmut name): "
-              + ", ".join(f"round {k}: {a['agree']}/{a['compared']}" for k, a in enumerate(rs["agreement_by_round"], 1)))
         print(f"  status pairs (mutmut / testplan): {agr['confusion']}")
         print(f"  mutmut-only mutants by file: {agr['mutmut_only_by_file']} statuses {agr['mutmut_only_statuses']}")
         print(f"  testplan-only mutants: {len(agr['testplan_only'])}")
@@ -950,9 +1105,59 @@ def print_details(project: Project, res: dict, limit: int = 20) -> None:
                       f"mutmut {d['mutmut_status']} (exit {d['mutmut_exit_code']}, {d['mutmut']}), testplan {d['testplan_status']} "
                       f"over {d['tests']} tests {dict(d['verdicts'])}"
                       + (f"; mutmut re-checks: {', '.join(d['mutmut_recheck'])}" if "mutmut_recheck" in d else ""))
+    rs = res.get("rounds_summary")
+    if rs and rs["rounds"] > 1:
+        print(f"  {rs['rounds']} rounds, the tools alternately first: mutmut {rs['wall_mutmut']} s (median {rs['median_mutmut']}), "
+              f"testplan default {rs['wall_testplan']} s (median {rs['median_testplan']})"
+              + (f", --matrix full {rs['wall_testplan_matrix_full']} s (median {rs['median_testplan_matrix_full']})"
+                 if rs.get("wall_testplan_matrix_full") else ""))
+        print(f"  mutmut judged {len(rs['mutmut_unstable'])} mutants differently between rounds {rs['mutmut_unstable'][:10]}; "
+              f"testplan's statuses were the same in every round: {rs['testplan_same_in_every_round']}")
+        print(f"  agreement over the mutants mutmut judged the same in every round: {rs['stable_agreement_pct']}% "
+              f"({rs['stable_agree']}/{rs['stable_compared']}); each round's mutmut against testplan (by mutmut name): "
+              + ", ".join(f"round {k}: {a['agree']}/{a['compared']}" for k, a in enumerate(rs["agreement_by_round"], 1)))
 
 
-def bench_project(project: Project, args) -> dict:
+def run_testplan_side(project: Project, pristine: Path, pdir: Path, venv: Path, selection: list[str], args,
+                      res: dict) -> dict:
+    """The testplan audits of one project, each cold (``.testplan/cache`` cleared first): the default,
+    ``--matrix full`` (when this testplan has it), an unchanged re-run and a one-test edit (both
+    reusing the full run's cache), then ``--fast``."""
+    flags = audit_flags(venv)
+    res["audit_flags"] = sorted(flags)
+    matrix = has_matrix(flags)
+    res["default_label"] = "default" if matrix else NO_MATRIX_LABEL
+    root, info = prepare_testplan(project, pristine, pdir, venv, selection)
+    res["testplan_setup"] = info
+    pp = res["testplan_pythonpath"] = src_first(project, root)
+    tpr: dict = {}
+    clear_cache(root)
+    tpr["default"] = testplan_audit(root, pdir, venv, "default", MODES["default"][0], flags, pp)
+    if tpr["default"].get("error"):  # nothing to compare: no figure of this project is worth printing
+        raise RuntimeError(f"testplan audit (default) failed: {tpr['default']['error']}")
+    full_key, full_extra = "default", MODES["default"][0]
+    if matrix:
+        clear_cache(root)
+        tpr["full"] = testplan_audit(root, pdir, venv, "full", MODES["full"][0], flags, pp)
+        full_key, full_extra = "full", MODES["full"][0]
+        res["default_vs_full"] = compare_statuses(tpr["default"], tpr["full"])
+        log(f"  statuses, default against --matrix full: {res['default_vs_full']['mismatches']} differ "
+            f"over {res['default_vs_full']['compared']} mutants")
+    if not args.skip_incremental:  # the cache: unchanged, then one test edited (on the full run's cache)
+        tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", full_extra, flags, pp)
+        tpr["edit"] = edit_one_test(root, pdir, venv, tpr[full_key], flags, full_extra, pp)
+        log(f"  edited {tpr['edit'].get('test')}: {tpr['edit'].get('executed')} mutants re-ran, "
+            f"{tpr['edit'].get('covered_in_full_run')} covered by it in the full run, same set: {tpr['edit'].get('executed_equals_covered')}")
+    clear_cache(root)
+    tpr["fast"] = testplan_audit(root, pdir, venv, "fast", MODES["fast"][0], flags, pp)
+    res["fast_vs_full"] = compare_statuses(tpr["fast"], tpr[full_key])
+    res["_root"] = root
+    return tpr
+
+
+def bench_project(project: Project, args, position: int = 0) -> dict:
+    """One project: set-up, then mutmut and the testplan audits, mutmut first when ``position`` (the
+    project's place in this run) is even and last when it is odd, so the tools alternate."""
     pdir = args.workdir / project.key
     pdir.mkdir(parents=True, exist_ok=True)
     res: dict = {"project": project.key}
@@ -970,89 +1175,108 @@ def bench_project(project: Project, args) -> dict:
     selection = test_selection(project, pristine)
     res["test_selection"] = selection
 
-    if not args.skip_mutmut:
-        log(f"{project.key}: mutmut")
-        res["mutmut"] = run_mutmut(project, pristine, pdir, venv)
-        (pdir / "mutmut.json").write_text(json.dumps(res["mutmut"], indent=1, default=str))
-    elif (pdir / "mutmut.json").exists():
-        res["mutmut"] = json.loads((pdir / "mutmut.json").read_text())
-        res["mutmut"]["reused"] = True
-        log(f"  mutmut: reusing {pdir / 'mutmut.json'} (from an earlier run)")
+    mutmut_first = position % 2 == 0
+    res["order"] = "mutmut first" if mutmut_first else "testplan first"
+    tpr: dict = {}
+    for tool in (("mutmut", "testplan") if mutmut_first else ("testplan", "mutmut")):
+        if tool == "mutmut":
+            if not args.skip_mutmut:
+                log(f"{project.key}: mutmut")
+                res["mutmut"] = run_mutmut(project, pristine, pdir, venv)
+                (pdir / "mutmut.json").write_text(json.dumps(res["mutmut"], indent=1, default=str))
+            elif (pdir / "mutmut.json").exists():
+                res["mutmut"] = json.loads((pdir / "mutmut.json").read_text())
+                res["mutmut"]["reused"] = True
+                log(f"  mutmut: reusing {pdir / 'mutmut.json'} (from an earlier run)")
+        elif not args.skip_testplan:
+            log(f"{project.key}: testplan")
+            tpr = run_testplan_side(project, pristine, pdir, venv, selection, args, res)
+            res["testplan"] = tpr
+    if args.skip_testplan:
+        return res
 
-    if not args.skip_testplan:
-        log(f"{project.key}: testplan")
-        flags = audit_flags(venv)
-        res["audit_flags"] = sorted(flags)
-        root, info = prepare_testplan(project, pristine, pdir, venv, selection)
-        res["testplan_setup"] = info
-        tpr: dict = {}
-        tpr["full"] = testplan_audit(root, pdir, venv, "full", False, flags)
-        tpr["rerun"] = testplan_audit(root, pdir, venv, "rerun", False, flags)
-        tpr["edit"] = edit_one_test(root, pdir, venv, tpr["full"], flags)
-        log(f"  edited {tpr['edit'].get('test')}: {tpr['edit'].get('executed')} mutants re-ran, "
-            f"{tpr['edit'].get('covered_in_full_run')} covered by it in the full run, same set: {tpr['edit'].get('executed_equals_covered')}")
-        shutil.rmtree(root / ".testplan" / "cache", ignore_errors=True)  # --fast measured cold
-        tpr["fast"] = testplan_audit(root, pdir, venv, "fast", True, flags)
-        res["testplan"] = tpr
-        rounds = [{"mutmut": res.get("mutmut", {}), "testplan": tpr["full"]}]
-        for k in range(2, args.rounds + 1):  # round k: testplan first when k is even, mutmut first when odd
-            entry: dict = {}
-            for tool in (("testplan", "mutmut") if k % 2 == 0 else ("mutmut", "testplan")):
-                if tool == "mutmut" and not args.skip_mutmut:
-                    entry["mutmut"] = run_mutmut(project, pristine, pdir, venv, label=f"-r{k}")
-                elif tool == "testplan":
-                    shutil.rmtree(root / ".testplan", ignore_errors=True)  # cold, like round 1
-                    entry["testplan"] = testplan_audit(root, pdir, venv, f"full-r{k}", False, flags)
-            rounds.append(entry)
-        res["rounds_summary"] = rounds_summary(rounds, tpr["full"].get("names", {}))
-        if res.get("mutmut", {}).get("mutants"):
-            res["agreement"] = agreement(res["mutmut"], tpr["full"], tpr["full"].get("names", {}))
-            if res["agreement"]["disagreements"] and not args.skip_recheck:
-                log(f"{project.key}: mutmut re-checks its {len(res['agreement']['disagreements'])} disagreeing verdicts")
-                recheck_disagreements(res["agreement"], res["mutmut"], pdir, venv)
-            res["agreement_fast"] = {k: v for k, v in agreement(res["mutmut"], tpr["fast"], tpr["full"].get("names", {})).items()
-                                     if k not in ("testplan_only",)}
+    root = res.pop("_root")
+    names: dict[str, str] = {}
+    for label in ("fast", "full", "default"):  # the mutmut name of each mutant any run executed
+        names.update((tpr.get(label) or {}).get("names", {}))
+    rounds = [{"mutmut": res.get("mutmut", {}), "testplan": tpr["default"], "testplan_full": tpr.get("full", {})}]
+    for k in range(2, args.rounds + 1):  # round k: testplan first when k is even, mutmut first when odd
+        entry: dict = {}
+        for tool in (("testplan", "mutmut") if k % 2 == 0 else ("mutmut", "testplan")):
+            if tool == "mutmut" and not args.skip_mutmut:
+                entry["mutmut"] = run_mutmut(project, pristine, pdir, venv, label=f"-r{k}")
+            elif tool == "testplan":
+                clear_cache(root)
+                entry["testplan"] = testplan_audit(root, pdir, venv, f"default-r{k}", MODES["default"][0], set(res["audit_flags"]),
+                                                  res["testplan_pythonpath"])
+                if "full" in tpr:
+                    clear_cache(root)
+                    entry["testplan_full"] = testplan_audit(root, pdir, venv, f"full-r{k}", MODES["full"][0], set(res["audit_flags"]),
+                                                           res["testplan_pythonpath"])
+        rounds.append(entry)
+    res["rounds_summary"] = rounds_summary(rounds, names)
+    if res.get("mutmut", {}).get("mutants"):
+        res["agreement"] = agreement(res["mutmut"], tpr["default"], names)
+        if res["agreement"]["disagreements"] and not args.skip_recheck:
+            log(f"{project.key}: mutmut re-checks its {len(res['agreement']['disagreements'])} disagreeing verdicts")
+            recheck_disagreements(res["agreement"], res["mutmut"], pdir, venv)
+        for label in ("full", "fast"):
+            if tpr.get(label, {}).get("mutants") is not None:
+                res[f"agreement_{label}"] = {k: v for k, v in agreement(res["mutmut"], tpr[label], names).items()
+                                             if k not in ("testplan_only",)}
     return res
+
+
+def select_projects(corpora: list[Path], only: list[str], everything: bool, parser) -> list[Project]:
+    projects: list[Project] = []
+    for path in corpora:
+        if not path.is_file():
+            parser.error(f"{path}: no such corpus file (pass --corpus)")
+        projects += [p for p in read_corpus(path) if p.key not in {q.key for q in projects}]
+    if only:
+        wanted = set(only)
+        projects = [p for p in projects if p.name in wanted or p.key in wanted or p.package in wanted]
+        missing = wanted - {p.name for p in projects} - {p.key for p in projects} - {p.package for p in projects}
+        if missing:
+            parser.error(f"not in {', '.join(map(str, corpora))}: {', '.join(sorted(missing))}")
+    elif not everything:
+        projects = [p for p in projects if p.name == "semver"][:1] or projects[:1]
+    return projects
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, action="append", metavar="FILE",
+                        help=f"corpus file (repeatable; default: {DEFAULT_CORPUS} and {EXTRA_CORPUS})")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="project name (repeatable)")
-    parser.add_argument("--all", action="store_true", help="every project of the corpus (default: semver)")
+    parser.add_argument("--all", action="store_true", help="every project of the corpus files (default: semver)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--python", default=sys.executable, help="interpreter for the project venvs")
     parser.add_argument("--json", type=Path, metavar="OUT", help="save the figures (and details) as JSON")
     parser.add_argument("--skip-mutmut", action="store_true", help="reuse the last mutmut figures of the workdir")
     parser.add_argument("--skip-testplan", action="store_true")
+    parser.add_argument("--skip-incremental", action="store_true",
+                        help="no unchanged re-run and no one-test edit (the cache checks)")
     parser.add_argument("--disagreements", type=int, default=20)
     parser.add_argument("--skip-recheck", action="store_true", help="do not re-run mutmut on the disagreements")
     parser.add_argument("--rounds", type=int, default=1, metavar="N",
-                        help="time mutmut and the full audit N times, alternately first; the table shows medians")
+                        help="time mutmut and the audits N times, alternately first; the table shows medians")
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
 
-    projects = read_corpus(args.corpus)
-    if args.only:
-        wanted = set(args.only)
-        projects = [p for p in projects if p.name in wanted or p.key in wanted or p.package in wanted]
-        missing = wanted - {p.name for p in projects} - {p.key for p in projects} - {p.package for p in projects}
-        if missing:
-            parser.error(f"not in {args.corpus}: {', '.join(sorted(missing))}")
-    elif not args.all:
-        projects = [p for p in projects if p.name == "semver"][:1] or projects[:1]
-
+    projects = select_projects(args.corpus or [DEFAULT_CORPUS, EXTRA_CORPUS], args.only, args.all, parser)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "uptime_start": uptime(),
-               "gnu_time": has_gnu_time(), "testplan_commit": git_commit()}
+               "gnu_time": has_gnu_time(), "testplan_commit": git_commit(), "repo": str(REPO)}
     log(f"machine: {machine}")
     results, rows = [], []
-    for project in projects:
+    for position, project in enumerate(projects):
         try:
-            res = bench_project(project, args)
+            res = bench_project(project, args, position)
         except Exception as exc:  # one broken project must not hide the others' figures
             log(f"{project.key}: FAILED: {exc}")
             res = {"project": project.key, "error": str(exc)}
+        res.pop("_root", None)
         results.append(res)
         if "error" not in res:
             print_details(project, res, args.disagreements)
@@ -1065,7 +1289,11 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"machine": machine, "rows": rows, "results": results}, indent=1, default=str))
         log(f"figures saved to {args.json}")
-    return 0 if rows and len(rows) == len(projects) else 1
+    failed = [r["project"] for r in rows if any(r.get(f"exit_{k}") not in (None, 0, 1) for k in ("default", "full", "fast", "rerun"))
+              or r.get("exit_mutmut") not in (None, 0)]
+    if failed:
+        log(f"some runs failed: {', '.join(failed)} (see FAILED in the table)")
+    return 0 if rows and len(rows) == len(projects) and not failed else 1
 
 
 if __name__ == "__main__":
