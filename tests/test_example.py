@@ -132,3 +132,20 @@ def test_sigkill_during_mutation_leaves_no_score_anywhere(example, tmp_path, cli
     report = cli("report", "--format", "md", "--from", path, "--out", "-", "-C", example)
     assert report.out.startswith("## testplan: pet-insurance — score incomplete · gate ⚠️ incomplete\n")
     assert "| incomplete |" in report.out
+
+
+@pytest.mark.verifies("MUT-1.7")
+def test_the_default_decisive_audit_equals_the_full_matrix_on_the_example(example_audit, tmp_path):
+    from testplan.cli import main
+    from testplan.result import load_result
+
+    root, decisive = example_audit
+    assert main(["audit", "-C", str(root), "--matrix", "full", "--out", str(tmp_path / "full")]) == 0
+    full = load_result(tmp_path / "full" / "audit.json")
+    assert (decisive.mutation_options["matrix"], full.mutation_options["matrix"]) == ("decisive", "full")
+    assert {m.id: m.status for m in decisive.mutants} == {m.id: m.status for m in full.mutants}
+    view = lambda result: [(r.id, r.state, r.score, r.oracle_score, r.mutation_score, r.case_coverage,  # noqa: E731
+                            [(c.id, c.state) for c in r.cases]) for r in result.requirements]
+    assert view(decisive) == view(full) and decisive.score == full.score == 66.62
+    cells = lambda result: sum(len(m.verdicts) for m in result.mutants)  # noqa: E731
+    assert (cells(decisive), cells(full)) == (1026, 1600)
