@@ -15,9 +15,10 @@ A mutant's verdicts are reused only when all of these are unchanged:
   ``[pytest]`` sections; any edit there re-runs every mutant).
 
 Files are compared by their AST: formatting and comments do not count.
-Verdicts of a decisive or ``--fast`` run (a mutant stopped at its first kill: the verdicts
-decide its status, not every cell) are reused by decisive and fast runs, never by ``--matrix
-full``; a full-matrix entry serves every mode.
+An entry serves a run whose matrix mode it is at least as complete as: a full-matrix entry
+serves every mode; a decisive one (stopped where the status was settled: the verdicts decide
+the status, not every cell) serves decisive and ``--fast`` runs; a ``--fast`` one (stopped at
+the first kill, a crash included) serves ``--fast`` runs only.
 Entries of mutants that no longer exist are dropped when the cache is saved.
 """
 
@@ -235,6 +236,9 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
     return out
 
 
+_COMPLETENESS = {"fast": 0, "decisive": 1, "full": 2}  # which entries serve which runs (see above)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -272,7 +276,7 @@ class MutationCache:
         entry = self.entries.get(mutant.id)
         if not entry or entry.get("function_hash") != mutant.function_hash or entry.get("operator") != mutant.operator:
             return None
-        if entry.get("tests") != tests or (matrix == "full" and entry.get("matrix") != "full"):
+        if entry.get("tests") != tests or _COMPLETENESS.get(entry.get("matrix"), -1) < _COMPLETENESS[matrix]:
             return None
         return dict(entry["verdicts"])
 

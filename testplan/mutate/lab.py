@@ -174,8 +174,10 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     whose tests saw no kill, its tests on the mutants they did not run, up to the case's first
     kill (:func:`~testplan.mutate.outcome.case_completion`): statuses, O, M, case and
     requirement states are those of the full matrix. ``matrix="full"`` runs every selected test
-    on every mutant (the complete kill matrix). ``fast`` stops as decisive does, without the case
-    completion (a case may show WEAK where the full matrix shows VERIFIED); ``all_tests`` also runs covering tests of other requirements (their
+    on every mutant (the complete kill matrix). ``fast`` stops each requirement's tests at their
+    first kill of any kind (a ``crash`` too, as mutmut stops at its first failing test), without
+    the case completion: a mutant a later test would kill by an assertion may be
+    ``killed-by-crash``, and a case may show WEAK where the full matrix shows VERIFIED; ``all_tests`` also runs covering tests of other requirements (their
     verdicts are recorded; the status is still decided by the linked tests). ``max_mutants``
     judges exactly that many of the selected mutants (all if fewer), covered or not: a
     deterministic sample stratified over requirements and covered/uncovered
@@ -585,9 +587,11 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "timeout_multiplier": config.mutation.timeout_multiplier,
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
         "memory_limit_mb": config.mutation.memory_limit_mb,
-        # decisive and --fast: each requirement's tests up to its first assert/timeout (StopRule)
+        # decisive: each requirement's tests up to its first assert/timeout; --fast: up to its first
+        # kill of any kind, crashes included, as mutmut stops (StopRule)
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": p.tests,
-                   "rule": None if mode == "full" else {"groups": p.groups, "settle": list(outcome.SETTLING)}}
+                   "rule": None if mode == "full" else {
+                       "groups": p.groups, "settle": list(outcome.KILLING if mode == "fast" else outcome.SETTLING)}}
                   for p in calibration_first(to_run)],
         "cases": list(cases),
         "known": {m: v for m, v in (known or {}).items() if m not in {p.mutant.id for p in to_run}},

@@ -166,8 +166,8 @@ MATRIX_TEXT = {
     "decisive": ("kill matrix: decisive (each mutant's tests ran until its status was settled: the statuses, scores "
                  "and case states are the full matrix's; a mutant's list of tests may stop at its first kill, "
                  "--matrix full lists them all)"),
-    "fast": ("kill matrix: --fast (each mutant stopped at its first kill: a case may show WEAK where the full "
-             "matrix shows VERIFIED)"),
+    "fast": ("kill matrix: --fast (each mutant stopped at its first kill, a crash included: a mutant may show "
+             "killed-by-crash and a case WEAK where the full matrix shows killed and VERIFIED)"),
 }
 
 
