@@ -120,18 +120,6 @@ def test_mutation_flags_conflict_with_no_mutation(full, cli, flags):
     assert (result.code, result.err) == (2, "testplan: bad-input: --no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation\n")
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--matrix", "complete"], "--matrix complete: not a matrix mode; use one of decisive, full"),
-    (["--matrix", "full", "--fast"], "--fast and --matrix full contradict each other (--fast stops each mutant at its "
-                                     "first kill, the full matrix runs every test); drop one"),
-])
-def test_a_bad_matrix_mode_is_a_usage_error_before_any_test_runs(tmp_path, cli, flags, message):
-    root = copy(tmp_path, "shop")
-    result = cli("audit", *flags, "-C", root)
-    assert (result.code, result.err) == (2, f"testplan: bad-input: {message}\n")
-    assert not (root / ".testplan" / "audit.json").exists()
-
-
 @pytest.mark.parametrize("args, message", [
     (["--max-mutants", "0"], "--max-mutants 0: must be at least 1"),
     (["--max-mutants", "3", "--shard", "1/2"],
@@ -235,8 +223,11 @@ def test_min_mutants_judges_a_sample_when_the_diff_selects_nothing(full, cli, tm
                              "add --diff BASE or drop --min-mutants"),
     (["--min-mutants", "3", "--no-mutation"], "--no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants "
                                               "and --min-mutants are mutation options; drop them or drop --no-mutation"),
+    (["--matrix", "complete"], "--matrix complete: not a matrix mode; use one of decisive, full"),
+    (["--matrix", "full", "--fast"], "--fast and --matrix full contradict each other (--fast stops each mutant at its "
+                                     "first kill, the full matrix runs every test); drop one"),
 ])
-def test_bad_min_mutants_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
+def test_bad_min_mutants_or_matrix_is_a_usage_error_before_any_test_runs(tmp_path, cli, args, message):
     root = copy(tmp_path, "shop")
     result = cli("audit", *args, "-C", root)
     assert (result.code, result.err) == (2, f"testplan: bad-input: {message}\n")
