@@ -1,36 +1,42 @@
 #!/usr/bin/env python3
 """Benchmark: testplan's mutation audit against ``mutmut run`` on real PyPI sdists.
 
-For each project of the corpus (``<repo>/../shared/bench/corpus.txt``; one line per project:
+For each project of the corpus files (``<repo>/../shared/bench/corpus.txt`` and
+``bench/corpus-extra.txt``; one line per project:
 ``name==version | unpacked dir | package | test deps | pytest args | notes``), in one run:
 
 1. download the sdist (``pip download --no-deps --no-binary :all:``), unpack it, create (or reuse)
-   a virtualenv with the project, its test deps, mutmut==3.8.1 and this repo (editable), and check
-   that the suite passes;
-2. ``mutmut run --max-children 2`` in a fresh copy (``[tool.mutmut]`` written per project), timed
+   a virtualenv with the project, its test deps, mutmut==3.8.1 and this repo (editable; a venv made
+   from another checkout gets ``pip install -e`` of this one), and check that the suite passes;
+2. the two tools, mutmut first for the 1st, 3rd, ... project of the run and testplan first for the
+   others;
+3. ``mutmut run --max-children 2`` in a fresh copy (``[tool.mutmut]`` written per project), timed
    (wall, and peak RSS through ``/usr/bin/time -v`` when it exists); every mutant's verdict and
    diff are read back with ``bench/mutmut_dump.py``;
-3. testplan in another fresh copy: ``testplan init --from-code PACKAGE``, a ``[tool.testplan.links]``
-   table linking every test to every drafted requirement (``"*" = [...]``), then the full audit
-   (``--jobs 2``: the whole kill matrix), an unchanged re-run (the cache), a re-run after editing
-   one test (which mutants ran, against the ones that test covered in the full run), and
-   ``--fast`` (after clearing the cache), each timed;
-4. agreement: testplan's mutants (``.testplan/audit.json``) matched to mutmut's, by mutmut's name
-   (testplan's worker job records it) and independently by (file, line, mutated text) from
+4. testplan in another fresh copy: ``testplan init --from-code PACKAGE``, a ``[tool.testplan.links]``
+   table linking every test to every drafted requirement (``"*" = [...]``), then, each timed and
+   cold (``.testplan/cache`` deleted first): the default audit (``--jobs 2``), ``--matrix full``
+   (when ``testplan audit --help`` lists it; otherwise the default run is the full matrix and is
+   labelled so), an unchanged re-run (the cache) and a re-run after editing one test (which mutants
+   ran, against the ones that test covered in the full run), and ``--fast``; the default's
+   per-mutant statuses against the full matrix's, and each run's ``seconds.worker`` against
+   ``estimate.seconds`` (audit.json's ``mutation_stats``);
+5. agreement: the default audit's mutants (``.testplan/audit.json``) matched to mutmut's, by mutmut's
+   name (testplan's worker job records it) and independently by (file, line, mutated text) from
    mutmut's diff; detected/undetected agreement over the mutants both tools produced, and the
    disagreements; then mutmut re-checks each disagreement itself (``mutmut run NAME``, three
    times, each with another ``PYTHONHASHSEED``), which tells a verdict mutmut reproduces from one
    it does not;
-5. a table of the figures; ``--json OUT`` saves them.
+6. a table of the figures; ``--json OUT`` saves them.
 
 Nothing here asserts on timings: the figures depend on the machine and on its load, which is
 recorded (``uptime`` before and after every timed run).
 
 Usage::
 
-    .venv/bin/python bench/compare_mutmut.py                 # semver only
-    .venv/bin/python bench/compare_mutmut.py --only iniconfig --only schema
-    .venv/bin/python bench/compare_mutmut.py --all --json ../main-bench/figures.json
+    .venv/bin/python bench/compare_mutmut.py --workdir /work/bench-work                 # semver only
+    .venv/bin/python bench/compare_mutmut.py --workdir /work/bench-work --only iniconfig --only mistune
+    .venv/bin/python bench/compare_mutmut.py --workdir /work/bench-work --all --json /work/bench-work/figures.json
     .venv/bin/python bench/compare_mutmut.py --skip-mutmut   # testplan side only; reuses the last mutmut figures
 """
 
