@@ -46,7 +46,9 @@ class StopRule:
     of that requirement's tests are not run (the timeout is paid once: a later ``assert`` would
     have made the mutant ``killed`` instead, which :func:`status` ranks first). A test outside
     every group (an ``--all-tests`` extra) runs while any group is unsettled; a test only in
-    settled groups is not run. Empty groups are dropped (they have nothing to settle).
+    settled groups is not run. Empty groups are dropped (they have nothing to settle). The worker's
+    child applies the same rule inline on these attributes (``Driver._child``): it must call no
+    testplan function once a mutant is active, since testplan's own audit mutates this module.
     """
 
     def __init__(self, groups: Iterable[Iterable[str]], settle: Iterable[str]):

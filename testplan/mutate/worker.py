@@ -128,9 +128,16 @@ class Driver:
             if mutant:
                 set_mutant_under_test(mutant)
             out = os.fdopen(wfd, "w", buffering=1)
+            # the stop rule as plain data, applied inline: when testplan audits itself, this child's
+            # own modules are the scratch copy's mutants, and with MUTANT_UNDER_TEST=fail any call of
+            # a testplan function here (StopRule's methods) would raise before the first test
+            groups = None if rule is None else list(rule.groups)
+            judges = set() if rule is None else rule.judges
+            settle = frozenset() if rule is None else rule.settle
             for index, item in enumerate(items):
-                if rule is not None and not rule.wanted(item.nodeid):
-                    continue  # its requirements' statuses are settled
+                if groups is not None and not (any(item.nodeid in g for g in groups) if item.nodeid in judges
+                                               else bool(groups)):
+                    continue  # its requirements' statuses are settled (StopRule.wanted)
                 out.write(json.dumps({"ev": "start", "id": item.nodeid}) + "\n")
                 started = time.perf_counter()
                 nextitem = items[index + 1] if index + 1 < len(items) else None
@@ -142,9 +149,9 @@ class Driver:
                                       "mem": item.nodeid in self.memory_hits}) + "\n")
                 if item.nodeid in self.memory_hits and self._reserve is None:
                     self._reserve = bytearray(RESERVE_BYTES)
-                if rule is not None:
-                    rule.note(item.nodeid, verdict)
-                    if rule.done():
+                if groups is not None and verdict in settle:  # StopRule.note, then StopRule.done
+                    groups = [g for g in groups if item.nodeid not in g]
+                    if not groups:
                         break
             out.close()
         finally:
