@@ -161,15 +161,27 @@ def find_function(tree: ast.Module, line: int, name: str | None = None) -> Funct
     With ``name``, the function must also have that name; when no function starts at
     ``line``, a function with that name is used if it is the only one in the file.
     """
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    for function in functions:
-        if line in (function.lineno, _first_line(function)) and (name is None or function.name == name):
+    functions, by_line = _functions(tree)
+    for function in by_line.get(line, ()):
+        if name is None or function.name == name:
             return function
     if name is not None:
         named = [f for f in functions if f.name == name]
         if len(named) == 1:
             return named[0]
     return None
+
+
+@lru_cache(maxsize=512)
+def _functions(tree: ast.Module) -> tuple[list[FunctionNode], dict[int, list[FunctionNode]]]:
+    """Every function of ``tree`` in ``ast.walk`` order, and by the lines it can be found at (its
+    ``def`` line, its first decorator's line): one walk per file, not one per test."""
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    by_line: dict[int, list[FunctionNode]] = {}
+    for function in functions:
+        for line in dict.fromkeys((function.lineno, _first_line(function))):
+            by_line.setdefault(line, []).append(function)
+    return functions, by_line
 
 
 @lru_cache(maxsize=512)

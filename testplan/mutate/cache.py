@@ -83,14 +83,22 @@ def _dump(node: ast.AST) -> str:
     return ast.dump(node, annotate_fields=False)
 
 
-def _context(body: list[ast.stmt], keep: ast.AST | None) -> str:
-    """Everything in a module or class body except *other* tests: helpers, fixtures, imports."""
+def _context(body: list[ast.stmt], keep: ast.AST | None, dumps: dict[int, str] | None = None) -> str:
+    """Everything in a module or class body except *other* tests: helpers, fixtures, imports.
+    ``dumps`` (statement id -> dump) keeps each statement's dump for the next test of that body."""
     parts = []
     for st in body:
         named = isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         if named and st is not keep and st.name.startswith(_TEST_PREFIXES):
             continue
-        parts.append(_dump(st) if st is not keep else "<the test>")
+        if st is keep:
+            parts.append("<the test>")
+        elif dumps is None:
+            parts.append(_dump(st))
+        else:
+            if id(st) not in dumps:
+                dumps[id(st)] = _dump(st)
+            parts.append(dumps[id(st)])
     return "\n".join(parts)
 
 
@@ -102,6 +110,7 @@ class _Files:
         self.search = search  # where absolute imports are looked up (root, source roots, tests' dirs)
         self.trees: dict[Path, ast.Module | None] = {}
         self.closures: dict[Path, frozenset[Path]] = {}
+        self.digests: dict[Path, str] = {}
 
     def tree(self, path: Path) -> ast.Module | None:
         if path not in self.trees:
@@ -112,10 +121,13 @@ class _Files:
         return self.trees[path]
 
     def digest(self, path: Path) -> str:
-        tree = self.tree(path)
-        if tree is None:
-            return "<missing>" if not path.exists() else "<unreadable>"
-        return hashlib.sha256(_dump(tree).encode()).hexdigest()[:16]
+        if path not in self.digests:
+            tree = self.tree(path)
+            if tree is None:
+                self.digests[path] = "<missing>" if not path.exists() else "<unreadable>"
+            else:
+                self.digests[path] = hashlib.sha256(_dump(tree).encode()).hexdigest()[:16]
+        return self.digests[path]
 
     def _module(self, bases: list[Path], dotted: str) -> list[Path]:
         """The files of module ``dotted`` (and its packages' ``__init__.py``) under every base that has it."""
@@ -186,6 +198,8 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
     files = _Files(root, sorted({p.resolve() for p in search}))
     trees: dict[str, ast.Module | None] = {}
     conftests: dict[Path, str] = {}
+    dumps: dict[int, str] = {}  # statement id -> AST dump: a module's helpers are dumped once, not once per test
+    resolved: dict[str, Path] = {}
     out = {}
     for nodeid in nodeids:
         path, *names = nodeid.partition("[")[0].split("::")  # parameters may contain '::'
@@ -206,7 +220,7 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
                              and st.name == name), None)
                 if node is None:
                     break
-                parts.append(_context(body, node))
+                parts.append(_context(body, node, dumps))
                 body = getattr(node, "body", [])
             parts.append(_dump(node) if node is not None else _dump(tree))
             digest.update("\n\0".join(parts).encode())
@@ -225,7 +239,9 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
         test_file = (root / path).resolve()
         depends = set(files.closure(test_file))
         for ran in (executed or {}).get(nodeid, []):
-            ran_path = Path(ran).resolve()
+            if ran not in resolved:
+                resolved[ran] = Path(ran).resolve()
+            ran_path = resolved[ran]
             if root in ran_path.parents and ran_path.suffix == ".py":
                 depends.add(ran_path)
                 depends.update(files.closure(ran_path))
