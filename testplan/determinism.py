@@ -100,3 +100,17 @@ def pytest_configure(config: pytest.Config) -> None:
         load_hypothesis_profile()
     elif importlib.util.find_spec("hypothesis") is not None:
         sys.meta_path.insert(0, _AfterImport("hypothesis", load_hypothesis_profile))
+
+
+HYPOTHESIS_PLUGIN = "hypothesispytest"  # Hypothesis' pytest11 entry point
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A suite that never imported Hypothesis has nothing for its plugin's terminal summary,
+    which imports Hypothesis anyway: about 1 s, since pytest assertion-rewrites a plugin's whole
+    distribution and, without bytecode, compiles it anew. Its plugin is unregistered first."""
+    if "hypothesis" not in sys.modules:
+        plugin = session.config.pluginmanager.get_plugin(HYPOTHESIS_PLUGIN)
+        if plugin is not None:
+            session.config.pluginmanager.unregister(plugin)

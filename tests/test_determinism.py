@@ -200,3 +200,41 @@ def test_the_message_for_missing_tests_tells_lacking_files_from_differing_ids(tm
                                       tmp_path, "see mutate.log")
     assert differing.startswith(f"1 test(s) of the trace were not collected in the scratch copy {tmp_path}: tests/t.py::test[0]; "
                                 "it collected tests/t.py::test[x] and 29 more instead: the test IDs differ")
+
+
+SUMMARY_CONFTEST = '''
+import sys
+
+
+def pytest_unconfigure(config):
+    with open("imported.txt", "w") as out:
+        out.write(str("hypothesis" in sys.modules))
+'''
+
+GIVEN_TEST = '''
+from hypothesis import given, strategies as st
+
+
+@given(st.integers())
+def test_ints(n):
+    assert isinstance(n, int)
+'''
+
+
+@pytest.mark.parametrize("uses_hypothesis", [False, True])
+def test_a_suite_that_never_imports_hypothesis_does_not_import_it_for_the_terminal_summary(tmp_path, uses_hypothesis):
+    import subprocess
+    import sys
+
+    (tmp_path / "conftest.py").write_text(SUMMARY_CONFTEST, encoding="utf-8")
+    (tmp_path / "test_it.py").write_text(GIVEN_TEST if uses_hypothesis else "def test_one():\n    assert 1 + 1 == 2\n",
+                                         encoding="utf-8")
+    # (--hypothesis-show-statistics makes Hypothesis' report hook import it: only with Hypothesis in use)
+    statistics = ["--hypothesis-show-statistics"] if uses_hypothesis else []
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "testplan.determinism", "-p", "no:cacheprovider",
+                          *statistics, "test_it.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (tmp_path / "imported.txt").read_text(encoding="utf-8") == str(uses_hypothesis)
+    # with Hypothesis in use, its plugin still reports (the statistics of the one @given test)
+    assert ("Hypothesis Statistics" in run.stdout) is uses_hypothesis
+    assert ("test_it.py::test_ints:" in run.stdout) is uses_hypothesis
