@@ -176,7 +176,9 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
                 pass
     finally:
         os.close(read_fd)
-        stop_group(proc)
+        # after "done" the worker has said all it will: its pytest session finish (a terminal
+        # summary that may import Hypothesis, ~1 s) is not waited for
+        stop_group(proc, grace=0.0 if result.done else STOP_GRACE_SECONDS)
         result.returncode = proc.returncode
         result.seconds = time.perf_counter() - started
     return result
