@@ -23,6 +23,7 @@ disk or returned) has ``score: null`` and every requirement's ``score: null``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,13 +88,20 @@ def default_mutation_hook(**options) -> MutateHook | None:
     """testplan's own mutation engine with ``options`` (jobs, fast, all_tests, diff_base, shard,
     progress: see :func:`testplan.mutate.run_mutation`), or None when it cannot be imported."""
     try:
-        from .mutate import run_mutation
+        from .mutate import run_mutation, start_generation
     except ImportError:
         return None
+    started: dict[str, Future] = {}
 
     def hook(config: Config, project: Project, trace: TraceData):
-        return run_mutation(config, project, trace, **options)
+        return run_mutation(config, project, trace, **options, generation=started.pop("generation", None))
 
+    def prepare(config: Config, project: Project) -> Future:
+        """Called by :func:`run_audit` before the trace: the mutants are generated meanwhile."""
+        started["generation"] = start_generation(config, project, **options)
+        return started["generation"]
+
+    hook.prepare = prepare  # type: ignore[attr-defined]
     return hook
 
 
@@ -152,6 +160,7 @@ def run_audit(
 
 def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | None, min_score, min_requirement_score,
          fail_on, extra_args: Sequence[str], env: dict[str, str] | None, jobs: int | None = None) -> AuditResult:
+    pending: Future | None = None  # the mutants' generation, when the hook starts it before the trace
     try:
         project = load_project(config)
         result.project = project.requirements.project
@@ -160,6 +169,9 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
 
         from .trace import run_trace  # lazily: the engine is the slow part
 
+        prepare = getattr(mutate, "prepare", None)  # a hook that can start before the trace
+        if prepare is not None:
+            pending = prepare(config, project)
         trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs)  # jobs: pytest-xdist workers
         result.hash_seed = trace.hash_seed
         _carry(result, build_result(project, trace, None))
@@ -203,6 +215,9 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
     except Exception as exc:
         _abandon(result, out, f"internal error: {type(exc).__name__}: {exc}")
         raise
+    finally:
+        if pending is not None:  # the trace failed or was interrupted: the generation ends before the lock is let go
+            wait([pending])
 
 
 def _generated(run: MutationRun) -> dict[str, int] | None:

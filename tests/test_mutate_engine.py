@@ -162,6 +162,40 @@ def test_the_users_tree_is_byte_identical(shop):
     assert not list(shop.root.rglob("__pycache__"))
 
 
+DROPPING_TEST = '''from pathlib import Path
+
+
+def test_leaves_a_file_in_the_users_tree():
+    if ".testplan" not in __file__:  # the trace, in the user's tree; not the worker, in the scratch copy
+        (Path(__file__).parent / "made-by-a-test.txt").write_text("x")
+'''
+
+
+def test_the_audit_generates_during_the_trace_from_a_copy_taken_before_the_tests_run(shop, tmp_path):
+    from testplan.audit import run_audit
+
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    (root / "tests" / "test_dropping.py").write_text(DROPPING_TEST, encoding="utf-8")
+    config, _ = load(root)
+    result = run_audit(config, mutation=True, mutation_options={"jobs": 2, "matrix": "full"})
+    assert (root / "tests" / "made-by-a-test.txt").exists()  # the trace ran it in the user's tree
+    assert not (root / ".testplan" / "mutants" / "tests" / "made-by-a-test.txt").exists()  # copied before
+    # the mutants generated meanwhile are those of run_mutation alone, with the same verdicts
+    assert {(m.line, m.mutated): (m.status, {k.removeprefix(T): v for k, v in m.verdicts.items()})
+            for m in result.mutants} == table(shop.run)
+    assert result.complete and result.mutation_stats["generated"] == shop.run.stats["generated"]
+
+
+def test_bad_options_are_refused_before_the_trace_runs(tmp_path):
+    from testplan.audit import run_audit
+
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    config, _ = load(root)
+    with pytest.raises(InputError, match=r"^--fast and --matrix full contradict each other"):
+        run_audit(config, mutation=True, mutation_options={"fast": True, "matrix": "full"})
+    assert not (root / ".testplan" / "trace").exists() and not (root / ".testplan" / "mutants").exists()
+
+
 @pytest.mark.verifies("MUT-1.1")
 def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypatch):
     """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "explain", "merge_shards", "parse_shard", "run_mutation"]
+__all__ = ["MutationIncomplete", "MutationRun", "audit_hook", "explain", "merge_shards", "parse_shard", "run_mutation",
+           "start_generation"]
 
 _WHERE = {"MutationIncomplete": "lab", "MutationRun": "lab", "audit_hook": "lab", "run_mutation": "lab",
-          "merge_shards": "shard", "parse_shard": "shard", "explain": "generate"}
+          "start_generation": "lab", "merge_shards": "shard", "parse_shard": "shard", "explain": "generate"}
 
 if TYPE_CHECKING:
-    from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation
+    from .lab import MutationIncomplete, MutationRun, audit_hook, run_mutation, start_generation
     from .generate import explain
     from .shard import merge_shards, parse_shard
 

@@ -475,12 +475,14 @@ def scope_files(config: Config, requirements) -> tuple[dict[str, list[CodeSpan]]
 
 
 def generate(config: Config, requirements, scratch: Path | None = None, *, write: bool = True,
-             only_files: set[str] | None = None, use_cache: bool = True) -> Generation:
+             only_files: set[str] | None = None, use_cache: bool = True, copied: str | None = None) -> Generation:
     """Copy the project to ``scratch`` (default ``.testplan/mutants``) and write mutmut's
     trampolined version of every file some requirement's ``code:`` touches into that copy.
     ``write=False`` only computes the mutants (nothing is copied or written). ``only_files``
     (paths relative to the root; ``--diff``) limits mutation to those files: the others are
-    copied unchanged, and their mutants and unmutated code are not computed at all."""
+    copied unchanged, and their mutants and unmutated code are not computed at all.
+    ``copied``: the token of a copy :func:`make_scratch` already made at ``scratch`` (it is
+    not made again)."""
     import time
 
     started = time.perf_counter()
@@ -492,7 +494,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
         spans = {req: [s for s in req_spans if _relative(s.file, root) in only_files]
                  for req, req_spans in spans.items()}
         outside = {}
-    token = make_scratch(root, scratch, list(config.mutation.also_copy)) if write else ""
+    token = (copied if copied is not None else make_scratch(root, scratch, list(config.mutation.also_copy))) if write else ""
     cache_dir = config.state_dir.resolve() / "cache" / GENERATION_CACHE if use_cache and write else None
     trampolined: dict[str, str] = {}
 

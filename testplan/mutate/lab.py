@@ -15,6 +15,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ from . import outcome
 from .cache import CACHE_FILE, MutationCache, hash_tests, pytest_config, tool_key
 from .diff import changed_lines, touches
 from .executor import WorkerError, run_worker
-from .generate import Mutant, generate, mutmut_version, scope_files, scratch_intact
+from .generate import SCRATCH_DIR, Generation, Mutant, generate, make_scratch, mutmut_version, scope_files, scratch_intact
 from .shard import in_shard, parse_shard
 
 NOT_RUNNABLE = ("skipped", "xfailed")  # outcomes of tests that never ran their body
@@ -162,7 +163,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                  min_mutants: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  on_estimate: Callable[[dict], None] | None = None,
-                 scratch: Path | None = None, use_cache: bool = True) -> MutationRun:
+                 scratch: Path | None = None, use_cache: bool = True,
+                 generation: Future | None = None) -> MutationRun:
     """Mutation-test the code in the scope of ``project``'s requirements.
 
     For each mutant (mutmut's, in a scratch copy under ``.testplan/mutants``), run the tests linked
@@ -186,6 +188,9 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     whole scope is generated and the selection is topped up to ``min_mutants`` with the lowest IDs
     of the other mutants with tests (``stats["topped_up"]``), so a CI job on a commit that changes
     no code still judges something.
+
+    ``generation``: what :func:`start_generation` returned for this run (with the same
+    options), started before the trace; without it the mutants are generated here.
 
     ``stats["estimate"]`` (:func:`estimate_cost`) is passed to ``on_estimate`` once: after the
     worker's baseline run when at most :data:`CALIBRATION_MUTANTS` mutants are to run, else
@@ -216,12 +221,13 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     changed: dict[str, set[int] | None] | None = None  # --diff: the changed lines per file in scope
     with SigtermAsInterrupt():
         try:
-            if diff_base:  # before generating: mutmut only has to process the changed files
-                changed = changed_lines(config.root, diff_base, sorted(scope_files(config, project.requirements)[1]))
+            if generation is None:
+                changed = _changed(config, project, diff_base)
+                gen = _generate(config, project, changed, min_mutants, scratch, use_cache, None)
+            else:
+                changed, gen = generation.result()
+            if changed is not None:
                 stats["changed_files"] = sorted(changed)
-            # --min-mutants may top up from any file in scope, so every file is generated then
-            only = None if changed is None or min_mutants is not None else set(changed)
-            gen = generate(config, project.requirements, scratch, only_files=only, use_cache=use_cache)
             unmutated = gen.unmutated
             generated_ids = {m.id for m in gen.mutants}
             stats["seconds"]["generate"] = round(gen.seconds, 3)
@@ -386,6 +392,43 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         stats["mutation_score_all_tests"] = round(stats["detected_by_any_test"] / len(mutants), 4)
     stats["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return MutationRun(mutants, unmutated, complete, reason, stats)
+
+
+def _changed(config, project, diff_base: str | None) -> dict[str, set[int] | None] | None:
+    """``--diff``: the changed lines of each file in scope (before generating: mutmut then only
+    has to process the changed files)."""
+    if not diff_base:
+        return None
+    return changed_lines(config.root, diff_base, sorted(scope_files(config, project.requirements)[1]))
+
+
+def _generate(config, project, changed, min_mutants: int | None, scratch: Path | None, use_cache: bool,
+              copied: str | None) -> Generation:
+    # --min-mutants may top up from any file in scope, so every file is generated then
+    only = None if changed is None or min_mutants is not None else set(changed)
+    return generate(config, project.requirements, scratch, only_files=only, use_cache=use_cache, copied=copied)
+
+
+def start_generation(config, project, *, fast: bool = False, matrix: str = "decisive", diff_base: str | None = None,
+                     shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
+                     min_mutants: int | None = None, scratch: Path | None = None, use_cache: bool = True,
+                     **_run_options) -> Future:
+    """Start the generation of a :func:`run_mutation` with these options before its trace, for
+    ``run_mutation(..., generation=...)``: mutmut's trampolines need only the code and the
+    requirements, so they are made in a thread while the trace's pytest runs. The options are
+    checked and the ``--diff`` lines and the scratch copy are taken here, before the tests run
+    (the copy holds the tree as it is, not files the tests write while it is copied). The
+    Future gives ``(changed lines, Generation)``; its errors are raised by ``result()``."""
+    check_options(shard, max_mutants, min_mutants, diff_base)
+    check_matrix(matrix, fast)
+    changed = _changed(config, project, diff_base)
+    where = (scratch or config.state_dir / SCRATCH_DIR).resolve()
+    copied = make_scratch(config.root.resolve(), where, list(config.mutation.also_copy))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="testplan-generate")
+    try:
+        return pool.submit(lambda: (changed, _generate(config, project, changed, min_mutants, where, use_cache, copied)))
+    finally:
+        pool.shutdown(wait=False)
 
 
 CALIBRATION_MUTANTS = 12  # the estimate is fitted on this many finished mutants (when more are to run)
