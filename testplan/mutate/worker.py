@@ -125,9 +125,17 @@ class Driver:
                 os.dup2(devnull, fd)
             from mutmut.mutation.trampoline import set_mutant_under_test
 
+            # nobody reads a child's failure reports (its output goes to /dev/null, its verdicts
+            # come from the exception): pytest's long traceback of each failure (source read and
+            # parsed for every frame) is not made. A lambda, not a function of this module: see below.
+            unformatted = lambda excinfo, style=None: "(a failure in a mutant's child: not formatted)"  # noqa: E731
+            for item in items:
+                item.repr_failure = item._repr_failure_py = unformatted
             if mutant:
                 set_mutant_under_test(mutant)
-            out = os.fdopen(wfd, "w", buffering=1)
+            # a test's "done" line goes out with the next test's "start" (flushed: the worker times
+            # each test from its start) or at the end, one write and one wake-up of the worker per test
+            out = os.fdopen(wfd, "w")
             # the stop rule as plain data, applied inline: when testplan audits itself, this child's
             # own modules are the scratch copy's mutants, and with MUTANT_UNDER_TEST=fail any call of
             # a testplan function here (StopRule's methods) would raise before the first test
@@ -139,6 +147,7 @@ class Driver:
                                                else bool(groups)):
                     continue  # its requirements' statuses are settled (StopRule.wanted)
                 out.write(json.dumps({"ev": "start", "id": item.nodeid}) + "\n")
+                out.flush()
                 started = time.perf_counter()
                 nextitem = items[index + 1] if index + 1 < len(items) else None
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
