@@ -73,8 +73,9 @@ Scores (DESIGN.md section 5)
   tests / mutants of R's scope that are *not* detected solely by crashes or timeouts. A mutant
   whose only detecting verdicts are ``crash`` or ``timeout`` (the mutated code raised, e.g.
   ``x = None`` then ``x.y``, or looped forever) is left out of both sides: any test that runs
-  the line notices it, so it says nothing about the tests' oracle. One ``assert`` verdict of
-  R's tests makes it killed whatever the others are. It still counts as detected in M_R and
+  the line notices it, so it says nothing about the tests' oracle. The first ``assert`` or
+  ``timeout`` of R's tests in suite order decides (:mod:`testplan.mutate.outcome`): an
+  ``assert`` makes it killed whatever the later tests say. It still counts as detected in M_R and
   is reported as ``killed-by-crash`` / ``timeout``. (DESIGN.md first gave crash kills half
   credit; that capped a suite with no survivor at the share of crash-prone lines in the code —
   0.79 on the example's PAY-1 — measuring the code rather than the tests. Timeouts counted as
@@ -361,17 +362,10 @@ _STATUS_CREDIT: dict[str, Fraction | None] = {"killed": Fraction(1), "timeout": 
 
 
 def oracle_credit(mutant: MutantResult, nodeids: Iterable[str]) -> Fraction | None:
-    """1 when an assertion of the given tests kills the mutant; ``None`` (the mutant does not
-    count) when only crashes or timeouts detect it; else 0. A mutant without any verdict is
-    credited from its status."""
-    if not mutant.verdicts:
-        return _STATUS_CREDIT.get(mutant.status, Fraction(0))
-    verdicts = {mutant.verdicts.get(n) for n in nodeids}
-    if "assert" in verdicts:
-        return Fraction(1)
-    if verdicts & {"crash", "timeout"}:
-        return None
-    return Fraction(0)
+    """1 when the given tests kill the mutant by an assertion (its status as they see it:
+    :func:`status_for`); ``None`` (the mutant does not count) when only crashes or timeouts
+    detect it; else 0. A mutant without any verdict is credited from its status."""
+    return _STATUS_CREDIT.get(status_for(mutant, nodeids), Fraction(0))
 
 
 def kills(mutant: MutantResult, nodeids: Iterable[str]) -> bool:

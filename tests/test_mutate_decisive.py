@@ -9,6 +9,7 @@ once) and a second test that runs only after the first one has already killed.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -233,3 +234,62 @@ def test_the_cache_serves_a_decisive_run_from_a_full_one_never_the_other_way(run
     again = run_mutation(config, project, trace, jobs=2)  # a full entry serves a decisive run
     assert (again.stats["executed"], again.stats["cache_hits"]) == (0, 16)
     assert {m.id: m.status for m in again.mutants} == {m.id: m.status for m in first.mutants}
+
+
+@pytest.mark.parametrize("verdicts, groups, expected", [
+    ({"a": "timeout", "b": "assert"}, None, "timeout"),  # the first settling verdict decides
+    ({"a": "assert", "b": "timeout"}, None, "killed"),
+    ({"a": "crash", "b": "timeout", "c": "assert"}, None, "timeout"),  # a crash settles nothing
+    ({"a": "crash", "b": "assert"}, None, "killed"),
+    ({"a": "crash", "b": "pass"}, None, "killed-by-crash"),
+    ({"a": "pass"}, None, "survived"),
+    ({"x": "assert"}, None, "no-coverage"),  # not a judge
+    # per requirement: R1's tests [a, b] time out first, R2's [c] assert: killed for R2, so killed
+    ({"a": "timeout", "b": "assert", "c": "assert"}, [["a", "b"], ["c"]], "killed"),
+    ({"a": "timeout", "b": "assert", "c": "crash"}, [["a", "b"], ["c"]], "timeout"),
+])
+def test_a_requirements_first_assert_or_timeout_in_suite_order_settles_the_status(verdicts, groups, expected):
+    from testplan.mutate.outcome import status
+
+    assert status(verdicts, ["a", "b", "c"], groups) == expected
+
+
+WALK = {
+    "pyproject.toml": FILES["pyproject.toml"],
+    "src/tally/__init__.py": (
+        "def walk(start, goal):\n"
+        "    steps = 0\n"
+        "    while start != goal:\n"
+        "        start += 1\n"
+        "        steps += 1\n"
+        "    return steps\n"
+    ),
+    "requirements.yaml": ("requirements:\n  - id: WALK-1\n    title: Walk\n    statement: walk counts the steps to the goal.\n"
+                          "    code: [tally:walk]\n"),
+    "plans/WALK-1.yaml": ("requirement: WALK-1\ncases:\n"
+                          "  - id: WALK-1.1\n    title: odd\n    kind: nominal\n    origin: human\n    status: approved\n"),
+    # `start += 2` never reaches an odd goal (test_odd times out) and reaches 4 in 2 steps (test_even asserts)
+    "tests/test_walk.py": ("import pytest\n\nfrom tally import walk\n\n\n"
+                           '@pytest.mark.verifies("WALK-1.1")\ndef test_odd():\n    assert walk(0, 3) == 3\n\n\n'
+                           '@pytest.mark.verifies("WALK-1.1")\ndef test_even():\n    assert walk(0, 4) == 4\n'),
+}
+
+
+@pytest.mark.verifies("MUT-1.7")
+def test_a_timeout_before_an_assert_is_a_timeout_in_the_full_matrix_as_in_a_decisive_run(tmp_path):
+    root = tmp_path / "walk"
+    for rel, text in WALK.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    config = load_config(root)
+    project = load_project(config)
+    trace = run_trace(config)
+    full = run_mutation(config, project, trace, jobs=2, use_cache=False, matrix="full")
+    decisive = run_mutation(config, project, trace, jobs=2, use_cache=False)
+    key = (4, "start += 2")
+    assert table(full)[key] == ("timeout", {"test_odd": "timeout", "test_even": "assert"})
+    assert table(decisive)[key] == ("timeout", {"test_odd": "timeout"})  # the timeout paid once
+    assert {m.id: m.status for m in decisive.mutants} == {m.id: m.status for m in full.mutants}
+    assert Counter(m.status for m in full.mutants)["timeout"] == 3  # start += 2, start -= 1, start = 1
+    full_result, decisive_result = (build_result(project, trace, r.mutants, r.unmutated) for r in (full, decisive))
+    assert requirement_view(decisive_result) == requirement_view(full_result)

@@ -377,7 +377,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         ordered = {n: verdicts[n] for n in plan.tests if n in verdicts}
         mutants.append(MutantResult(id=m.id, file=m.file, line=m.line, operator=m.operator, original=m.original,
                                     mutated=m.mutated, requirements=list(m.requirements),
-                                    status=outcome.status(ordered, plan.judges), verdicts=ordered))
+                                    status=outcome.status(ordered, plan.judges, plan.groups or None),
+                                    verdicts=ordered))
     mutants.sort(key=lambda r: (r.file, r.line, r.id))
     stats["executed_ids"].sort()
     counts = Counter(r.status for r in mutants)

@@ -1,9 +1,12 @@
 """One classifier: the verdicts of a mutant's tests -> its status.
 
-``killed`` (some test's assertion failed) > ``timeout`` (no assertion noticed it, but a test ran
-past its deadline: an infinite loop is as detected as a wrong answer) > ``killed-by-crash``
-(only exceptions escaping the code noticed it, not an oracle) > ``survived``. A mutant no test
-of its requirement executes is ``no-coverage`` and is not run.
+A requirement's tests are read in suite order, and the first of them that fails by an assertion
+or runs past its deadline settles the status: ``killed`` (an assertion noticed it) or ``timeout``
+(an infinite loop is as detected as a wrong answer; the tests after it are not run, so a
+decisive run and the full matrix give the same status). With neither, ``killed-by-crash`` (only
+exceptions escaping the code noticed it, not an oracle), else ``survived``. A mutant in the code
+of several requirements is ``killed`` when one of them says so, else ``timeout`` when one does.
+A mutant no test of its requirement executes is ``no-coverage`` and is not run.
 
 Which of a mutant's tests must run for its status (:class:`StopRule`), and which more runs the
 cases' states need after a decisive run (:func:`case_completion`), are decided here too.
@@ -16,15 +19,23 @@ from collections.abc import Iterable
 DETECTED = ("killed", "timeout", "killed-by-crash")
 
 
-def status(verdicts: dict[str, str], judges: Iterable[str]) -> str:
-    """Status from the verdicts of the ``judges`` (the tests linked to the mutant's requirements;
-    every selected test for a mutant outside all requirements)."""
-    seen = {verdicts[n] for n in judges if n in verdicts}
+def status(verdicts: dict[str, str], judges: Iterable[str], groups: Iterable[Iterable[str]] | None = None) -> str:
+    """Status from the verdicts (in suite order) of the ``judges`` (the tests linked to the
+    mutant's requirements; every selected test for a mutant outside all requirements).
+    ``groups``: the judges per requirement (default: one group), each settled by its own first
+    ``assert`` or ``timeout`` (see the module's docstring)."""
+    judges = set(judges)
+    seen = {v for n, v in verdicts.items() if n in judges}
     if not seen:
         return "no-coverage"
-    if "assert" in seen:
+    settled = set()
+    for group in ([judges] if groups is None else [set(g) for g in groups]):
+        first = next((v for n, v in verdicts.items() if n in group and v in SETTLING), None)
+        if first is not None:
+            settled.add(first)
+    if "assert" in settled:
         return "killed"
-    if "timeout" in seen:
+    if "timeout" in settled:
         return "timeout"
     if "crash" in seen:
         return "killed-by-crash"
@@ -42,9 +53,8 @@ class StopRule:
     ``groups``: for each requirement the mutant is in, the mutant's tests linked to it (for a
     mutant outside every requirement, under ``--all-tests``: all of them). A group is settled by
     one verdict in ``settle`` from one of its tests: with ``settle`` = :data:`SETTLING` an
-    ``assert`` makes the status ``killed`` whatever else runs, and after a ``timeout`` the rest
-    of that requirement's tests are not run (the timeout is paid once: a later ``assert`` would
-    have made the mutant ``killed`` instead, which :func:`status` ranks first). A test outside
+    ``assert`` or a ``timeout`` settles the requirement's status (:func:`status`: the first of
+    them in suite order decides), so the rest of its tests are not run and a timeout is paid once. A test outside
     every group (an ``--all-tests`` extra) runs while any group is unsettled; a test only in
     settled groups is not run. Empty groups are dropped (they have nothing to settle). The worker's
     child applies the same rule inline on these attributes (``Driver._child``): it must call no
