@@ -507,10 +507,30 @@ def _forget_shadowed(job: dict) -> list[str]:
     return sorted(dropped)
 
 
+def _expand(job: dict) -> None:
+    """A task's tests and its rule's groups come as ranges of indexes into ``job["tests"]``
+    ("0-52,60"); they become lists of those nodeids (the same ``str`` objects: a test named by a
+    thousand tasks is one string in the worker)."""
+    names = job["tests"]
+
+    def nodeids(text: str) -> list[str]:
+        out = []
+        for part in text.split(",") if text else []:
+            first, _, last = part.partition("-")
+            out.extend(names[int(first):int(last or first) + 1])
+        return out
+
+    for task in job["tasks"]:
+        task["tests"] = nodeids(task["tests"])
+        if task.get("rule"):
+            task["rule"]["groups"] = [nodeids(group) for group in task["rule"]["groups"]]
+
+
 def main(argv: list[str]) -> int:
     job_path, event_fd = argv[0], int(argv[1])
     with open(job_path, encoding="utf-8") as handle:
         job = json.load(handle)
+    _expand(job)
     events = os.fdopen(event_fd, "w", buffering=1)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
