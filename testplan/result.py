@@ -57,6 +57,7 @@ from pydantic_core import PydanticCustomError
 
 from . import __version__
 from .errors import InputError
+from .ranges import index_ranges
 
 FORMAT_VERSION = 2
 READS = (1, 2)  # the format versions load_result reads
@@ -151,35 +152,11 @@ class RequirementResult(_Model):
     tests: list[str] = Field(default_factory=list)  # nodeids linked to the requirement or its cases
     unmutated: list[str] = Field(default_factory=list)  # code mutmut cannot mutate (qualnames)
     mutants: MutantCounts | None = None
-    # file (relative to the project root) -> line ranges "3-7,9" (see line_ranges): the run-time
+    # file (relative to the project root) -> line ranges "3-7,9" (see testplan.ranges.line_ranges): the run-time
     # statement lines of the requirement's code, and those of them its linked tests executed
     code_lines: dict[str, str] = Field(default_factory=dict)
     covered_lines: dict[str, str] = Field(default_factory=dict)
     _may_be_absent: ClassVar[frozenset[str]] = frozenset({"code_lines", "covered_lines"})
-
-
-def line_ranges(lines: set[int] | list[int]) -> str:
-    """Line numbers as compact ranges: {3, 4, 5, 9} -> ``"3-5,9"``."""
-    out: list[str] = []
-    ordered = sorted(set(lines))
-    start = prev = None
-    for n in ordered + [None]:  # type: ignore[list-item]
-        if start is not None and (n is None or n != prev + 1):
-            out.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if n is not None and start is None:
-            start = n
-        prev = n
-    return ",".join(out)
-
-
-def parse_line_ranges(text: str) -> set[int]:
-    """The inverse of :func:`line_ranges`."""
-    lines: set[int] = set()
-    for part in filter(None, text.split(",")):
-        first, _, last = part.partition("-")
-        lines.update(range(int(first), int(last or first) + 1))
-    return lines
 
 
 class MutantResult(_Model):
@@ -310,18 +287,6 @@ class MatrixError(Exception):
         super().__init__(message)
         self.loc = loc
         self.message = message
-
-
-def index_ranges(indexes: Sequence[int]) -> str:
-    """Indexes in their order, each run of consecutive ascending ones as a range:
-    [0, 1, 2, 7, 3] -> ``"0-2,7,3"`` (:func:`line_ranges` sorts; this keeps the order)."""
-    runs: list[list[int]] = []
-    for i in indexes:
-        if runs and i == runs[-1][1] + 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
 
 
 def encode_verdicts(verdicts: dict[str, str], index: dict[str, int]) -> tuple[str, str]:

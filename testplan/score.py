@@ -124,8 +124,8 @@ from .result import (
     Problem,
     RequirementResult,
     TestResult,
-    line_ranges,
 )
+from .ranges import line_ranges
 from .review import Project, counted_requirement
 from .links import dedupe, matches
 from .mutate.outcome import status as outcome_status

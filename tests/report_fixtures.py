@@ -307,7 +307,7 @@ _REQUIREMENTS = [
 def _code_lines(code: list[str], mutants: list[MutantResult]) -> tuple[dict[str, str], dict[str, str]]:
     """The example's real run-time lines of the code refs; covered: all but the lines of
     no-coverage mutants."""
-    from testplan.result import line_ranges
+    from testplan.ranges import line_ranges
     from testplan.scope import ref_spans
     from testplan.score import runtime_lines
 

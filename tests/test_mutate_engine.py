@@ -196,6 +196,31 @@ def test_bad_options_are_refused_before_the_trace_runs(tmp_path):
     assert not (root / ".testplan" / "trace").exists() and not (root / ".testplan" / "mutants").exists()
 
 
+def test_the_worker_reads_each_tasks_tests_and_groups_back_from_the_jobs_index_ranges():
+    """The job names every test once (``tests``); a task's tests and its rule's groups are index
+    ranges into that table, in the lab's order. In-process: the worker runs as a subprocess, so
+    the per-test trace never sees ``_expand`` run."""
+    from testplan.mutate.worker import _expand
+    from testplan.ranges import index_ranges, parse_index_ranges
+
+    table = [f"tests/test_a.py::test_{n}" for n in range(9)]
+    full = [table[n] for n in (0, 1, 2, 7, 3)]
+    job = {"tests": table, "tasks": [
+        {"id": "m1", "name": "a.x__mutmut_1", "tests": index_ranges([0, 1, 2, 7, 3]), "rule": None},
+        {"id": "m2", "name": "a.x__mutmut_2", "tests": index_ranges([4, 5, 6, 8]),
+         "rule": {"groups": [index_ranges([4, 5]), index_ranges([6, 8]), ""], "settle": ["assert", "timeout"]}},
+        {"id": "m3", "name": "a.x__mutmut_3", "tests": "", "rule": None}]}
+    assert [t["tests"] for t in job["tasks"]] == ["0-2,7,3", "4-6,8", ""]
+    _expand(job)
+    first, second, third = job["tasks"]
+    assert first == {"id": "m1", "name": "a.x__mutmut_1", "tests": full, "rule": None}
+    assert second["tests"] == [table[4], table[5], table[6], table[8]]
+    assert second["rule"] == {"groups": [[table[4], table[5]], [table[6], table[8]], []], "settle": ["assert", "timeout"]}
+    assert third["tests"] == []
+    assert all(a is b for a, b in zip(first["tests"], full))  # the table's strings, not copies
+    assert parse_index_ranges("12,3-5,0") == [12, 3, 4, 5, 0] and parse_index_ranges("") == []
+
+
 @pytest.mark.verifies("MUT-1.1")
 def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypatch):
     """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""

@@ -269,7 +269,8 @@ def test_in_a_real_browser(tmp_path: Path) -> None:
 def test_code_and_covered_lines_are_saved_as_ranges_and_may_be_absent_in_older_results(tmp_path: Path) -> None:
     import json
 
-    from testplan.result import line_ranges, load_result, parse_line_ranges, save_result
+    from testplan.ranges import line_ranges, parse_line_ranges
+    from testplan.result import load_result, save_result
 
     assert line_ranges({48, 26, 27, 28, 33, 35, 34}) == "26-28,33-35,48" and line_ranges(set()) == ""
     assert parse_line_ranges("26-28,33-35,48") == {26, 27, 28, 33, 34, 35, 48}

@@ -18,6 +18,7 @@ import pytest
 
 from report_fixtures import EXAMPLE_ROOT, pet_insurance_result
 from testplan.model import json_schema
+from testplan.ranges import index_ranges
 from testplan.result import (
     CODE_VERDICT,
     VERDICT_CODE,
@@ -25,7 +26,6 @@ from testplan.result import (
     MutantResult,
     TestResult,
     Verdict,
-    index_ranges,
     json_line,
     matrix_tests,
     load_result,

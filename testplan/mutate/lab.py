@@ -23,7 +23,8 @@ from pathlib import Path
 from ..errors import BaselineError, IncompleteError, InputError, SigtermAsInterrupt
 from ..review import counted_requirement
 from ..statedir import DEFAULT_NAME
-from ..result import MutantResult, index_ranges
+from ..ranges import index_ranges
+from ..result import MutantResult
 from ..trace import TraceData
 from . import outcome
 from .cache import CACHE_FILE, MutationCache, hash_tests, pytest_config, tool_key

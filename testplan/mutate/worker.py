@@ -47,6 +47,7 @@ import sys
 import time
 from collections import deque
 
+from ..ranges import parse_index_ranges
 from .outcome import KILLING, StopRule, case_completion
 
 ASSERT_TYPES = ("AssertionError", "Failed")  # Failed: pytest.fail(), pytest.raises' DID NOT RAISE
@@ -509,16 +510,13 @@ def _forget_shadowed(job: dict) -> list[str]:
 
 def _expand(job: dict) -> None:
     """A task's tests and its rule's groups come as ranges of indexes into ``job["tests"]``
-    ("0-52,60"); they become lists of those nodeids (the same ``str`` objects: a test named by a
-    thousand tasks is one string in the worker)."""
+    ("0-52,60", :func:`~testplan.ranges.index_ranges`); they become lists of those nodeids in
+    the ranges' order (the same ``str`` objects: a test named by a thousand tasks is one string
+    in the worker)."""
     names = job["tests"]
 
     def nodeids(text: str) -> list[str]:
-        out = []
-        for part in text.split(",") if text else []:
-            first, _, last = part.partition("-")
-            out.extend(names[int(first):int(last or first) + 1])
-        return out
+        return [names[i] for i in parse_index_ranges(text)]
 
     for task in job["tasks"]:
         task["tests"] = nodeids(task["tests"])

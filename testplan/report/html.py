@@ -32,7 +32,8 @@ import json
 from typing import IO, Any
 
 from ..errors import InputError
-from ..result import VERDICT_CODE, AuditResult, MutantResult, RequirementResult, parse_line_ranges
+from ..ranges import parse_line_ranges
+from ..result import VERDICT_CODE, AuditResult, MutantResult, RequirementResult
 from ..score import METRIC_MEANING, MUTANT_STATUS_MEANING, VERDICT_MEANING
 from .report_core import (
     matrix_text,

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ..result import AuditResult, line_ranges, parse_line_ranges
+from ..ranges import line_ranges, parse_line_ranges
+from ..result import AuditResult
 from .report_core import ReportContext, plan_file, status_in
 
 DRIFT = "its code changed, but none of its linked tests and not its plan did: check the change still does what {id} promises"
