@@ -435,7 +435,7 @@ def approve_one_case_each(root: Path, venv: Path, ids: list[str]) -> None:
 
 
 def audit(project: cm.Project, root: Path, work: Path, venv: Path, label: str) -> dict:
-    """``testplan audit --jobs 2`` in ``root`` (the whole kill matrix), timed; audit.json is kept as
+    """``testplan audit --jobs 2`` in ``root`` (the default decisive run: the statuses and scores of the full matrix), timed; audit.json is kept as
     ``work/testplan-LABEL.audit.json``. A src-layout package goes first on PYTHONPATH: pytest itself may
     import the installed copy before the project's pythonpath applies (iniconfig), and testplan refuses
     to measure a copy the tests never ran; its mutation worker puts its scratch copy first anyway."""

@@ -177,7 +177,8 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     whose tests saw no kill, its tests on the mutants they did not run, up to the case's first
     kill (:func:`~testplan.mutate.outcome.case_completion`): statuses, O, M, case and
     requirement states are those of the full matrix. ``matrix="full"`` runs every selected test
-    on every mutant (the complete kill matrix). ``fast`` stops each requirement's tests at their
+    on every mutant (the complete kill matrix), except a requirement's tests after a ``timeout``
+    (the hang is paid once; the status is settled), then the same case completion. ``fast`` stops each requirement's tests at their
     first kill of any kind (a ``crash`` too, as mutmut stops at its first failing test), without
     the case completion: a mutant a later test would kill by an assertion may be
     ``killed-by-crash``, and a case may show WEAK where the full matrix shows VERIFIED; ``all_tests`` also runs covering tests of other requirements (their
@@ -280,7 +281,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
                 else:
                     to_run.append(plan)
             stats["cache_misses"] = len(to_run)
-            cases = _case_scopes(project, trace, plans) if mode == "decisive" else []
+            cases = _case_scopes(project, trace, plans) if mode != "fast" else []
             known = {p.mutant.id: {"name": p.mutant.name, "tests": p.tests, "verdicts": results[p.mutant.id]}
                      for p in plans if p.mutant.id in results}
             completing = bool(cases) and bool(outcome.case_completion(cases, known))
@@ -480,8 +481,8 @@ def estimate_cost(to_run: list[_Plan], durations: dict[str, float], per_mutant: 
     calibration; else ``workers``, at most the cores). Uncalibrated (``calibrated_on`` = 0),
     ``per_mutant`` is the baseline child's own overhead and ``factor`` 1; calibrated, both come
     from :func:`calibrate` over the first finished mutants. For ``mode`` "full" every selected
-    test runs; for "decisive" and "fast" (a mutant stops at its first kill) it is an upper
-    bound (``upper_bound``)."""
+    test runs (but for a requirement's tests after a timeout, which no baseline foresees); for
+    "decisive" and "fast" (a mutant stops at its first kill) it is an upper bound (``upper_bound``)."""
     import math
 
     parallel = max(1, min(workers, os.cpu_count() or 1))
@@ -638,14 +639,13 @@ def _run_worker(config, gen, to_run: list[_Plan], trace: TraceData, workers: int
         "timeout_min_seconds": config.mutation.timeout_min_seconds,
         "memory_limit_mb": config.mutation.memory_limit_mb,
         # decisive: each requirement's tests up to its first assert/timeout; --fast: up to its first
-        # kill of any kind, crashes included, as mutmut stops (StopRule)
+        # kill of any kind, crashes included, as mutmut stops; full: all of them, but none after a
+        # timeout (outcome.SETTLE, StopRule)
         # a task's tests and its rule's groups as ranges of indexes into "tests" ("0-52,60"): written
         # as nodeids, mistune's job was 28 MB and its 1.2 million strings 150 MB of the worker that
         # every child's fork copies the page tables of
         "tasks": [{"id": p.mutant.id, "name": p.mutant.name, "tests": ranges(p.tests),
-                   "rule": None if mode == "full" else {
-                       "groups": [ranges(g) for g in p.groups],
-                       "settle": list(outcome.KILLING if mode == "fast" else outcome.SETTLING)}}
+                   "rule": {"groups": [ranges(g) for g in p.groups], "settle": list(outcome.SETTLE[mode])}}
                   for p in calibration_first(to_run)],
         "cases": list(cases),
         "known": dict(known or {}) if cases else {},  # cached mutants' verdicts: only the cases' completion reads them

@@ -45,6 +45,10 @@ def status(verdicts: dict[str, str], judges: Iterable[str], groups: Iterable[Ite
 KILLING = ("assert", "crash", "timeout")  # a (mutant, test) verdict that detects the mutant
 SETTLING = ("assert", "timeout")  # a requirement's status is settled by one of these (see :class:`StopRule`)
 MATRIX_MODES = ("decisive", "full")
+# what settles a requirement's tests on a mutant (:class:`StopRule`), per mode: decisive, its
+# status (the first assert or timeout); --fast, any kill; the full matrix, only a timeout (a
+# hanging mutant pays it once per requirement, not on test after test: the status is settled)
+SETTLE = {"decisive": SETTLING, "fast": KILLING, "full": ("timeout",)}
 
 
 class StopRule:

@@ -13,9 +13,10 @@ How it avoids mutmut's traps:
   children, so each child starts from the same post-collection module state (no state leaks
   from one run into the next, no reset hook needed);
 * tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
-  (:class:`~testplan.mutate.outcome.StopRule`: decisive and ``--fast`` runs) leaves out the
-  tests that can no longer change the mutant's status, a full-matrix task has none; after a
-  decisive run, the runs the cases' states still need (``job["cases"]``) are made the same way;
+  (:class:`~testplan.mutate.outcome.StopRule`, :data:`~testplan.mutate.outcome.SETTLE`) leaves
+  out the tests that can no longer change the mutant's status (a full-matrix task: only those of
+  a requirement after its timeout); then the runs the cases' states still need
+  (``job["cases"]``) are made the same way;
 * the verdict of each (mutant, test) comes from the exception object, not the exit code:
   ``assert`` (AssertionError raised outside the mutated code, ``pytest.fail``, ``DID NOT RAISE``),
   ``crash`` (any other exception, a setup/teardown error, a child that dies), ``timeout``

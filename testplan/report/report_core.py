@@ -162,7 +162,8 @@ def no_score_reason(result: AuditResult, requirement: RequirementResult) -> str 
 
 
 MATRIX_TEXT = {
-    "full": "kill matrix: full (every linked covering test ran on every mutant)",
+    "full": ("kill matrix: full (every linked covering test ran on every mutant, but for a requirement's tests "
+             "after a timeout: a hang is paid once)"),
     "decisive": ("kill matrix: decisive (each mutant's tests ran until its status was settled: the statuses, scores "
                  "and case states are the full matrix's; a mutant's list of tests may stop at its first kill, "
                  "--matrix full lists them all)"),
