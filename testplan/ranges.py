@@ -1,6 +1,7 @@
 """Numbers as compact ranges ("3-5,9"): line numbers in audit.json, test indexes in the kill
-matrix and in the mutation job. No imports: the mutation worker reads the job with these before
-pytest starts, and every fork of it copies what it imported."""
+matrix and in the mutation job. Nothing but the standard library (no pydantic, no testplan module):
+the mutation worker reads the job with these before pytest starts, and every fork of it copies
+what it imported."""
 
 from __future__ import annotations
 
