@@ -221,6 +221,27 @@ def test_the_worker_reads_each_tasks_tests_and_groups_back_from_the_jobs_index_r
     assert parse_index_ranges("12,3-5,0") == [12, 3, 4, 5, 0] and parse_index_ranges("") == []
 
 
+@pytest.mark.verifies("MUT-1")
+def test_the_baseline_is_cut_into_one_contiguous_run_of_about_equal_trace_time_per_worker():
+    """In-process, as ``_expand``: the worker's baseline runs these segments side by side."""
+    from testplan.mutate.worker import baseline_segments
+
+    names = [f"t{n}" for n in range(6)]
+    even = dict.fromkeys(names, 1.0)
+    assert baseline_segments(names, even, 2) == [["t0", "t1", "t2"], ["t3", "t4", "t5"]]
+    assert baseline_segments(names, even, 3) == [["t0", "t1"], ["t2", "t3"], ["t4", "t5"]]
+    assert baseline_segments(names, even, 1) == [names]
+    # a long first test is a run of its own; the order inside and across runs is the suite's
+    assert baseline_segments(names, {"t0": 10.0, **dict.fromkeys(names[1:], 1.0)}, 2) == [["t0"], names[1:]]
+    # the cut is made before the test whose midpoint passes the share (6 of 12 s): t2 ends at 7 s
+    assert baseline_segments(names[:4], {"t0": 2.0, "t1": 3.0, "t2": 2.0, "t3": 5.0}, 2) == [["t0", "t1", "t2"], ["t3"]]
+    # tests the trace did not time count 1 ms each, never zero
+    assert baseline_segments(names[:4], {}, 2) == [["t0", "t1"], ["t2", "t3"]]
+    # more workers than tests: one test a run; no test: one empty run (the worker reports an empty baseline)
+    assert baseline_segments(names[:2], even, 8) == [["t0"], ["t1"]]
+    assert baseline_segments([], {}, 2) == [[]]
+
+
 @pytest.mark.verifies("MUT-1.1")
 def test_a_test_of_another_requirement_is_not_credited(shop, tmp_path, monkeypatch):
     """test_cart_total (CART-1) would fail for SHIP-1's `parcels=2`; that mutant still survives."""

@@ -54,7 +54,7 @@ class WorkerResult:
     # mutant ID -> the tests whose run hit the memory limit (their verdict is ``crash``)
     memory: dict[str, list[str]] = field(default_factory=dict)
     memory_limit_mb: int | None = None
-    child_overhead: float = 0.0  # the baseline child's wall time minus its tests' durations
+    child_overhead: float = 0.0  # the baseline children's wall time minus their tests' durations, per child
     baseline_peak_mb: float | None = None
     error: str | None = None
     done: bool = False

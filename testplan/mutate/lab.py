@@ -301,7 +301,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
             def on_baseline(durations: dict[str, float], overhead: float) -> None:
                 clock["baseline"] = time.perf_counter()
                 baseline.update(durations)
-                # a first estimate from the baseline child alone, kept when the run is too short to calibrate
+                # a first estimate from the baseline children alone, kept when the run is too short to calibrate
                 stats["estimate"] = estimate_cost(to_run, baseline, overhead, 1.0, workers, mode, 0)
                 if len(to_run) <= CALIBRATION_MUTANTS:
                     announce(overhead, 1.0, 0)
@@ -479,7 +479,7 @@ def estimate_cost(to_run: list[_Plan], durations: dict[str, float], per_mutant: 
     run, ``per_mutant`` seconds and ``factor`` times the worker's baseline durations of the tests
     each one runs, divided by the children that run at once (``at_once``, measured during the
     calibration; else ``workers``, at most the cores). Uncalibrated (``calibrated_on`` = 0),
-    ``per_mutant`` is the baseline child's own overhead and ``factor`` 1; calibrated, both come
+    ``per_mutant`` is a baseline child's own overhead and ``factor`` 1; calibrated, both come
     from :func:`calibrate` over the first finished mutants. For ``mode`` "full" every selected
     test runs (but for a requirement's tests after a timeout, which no baseline foresees); for
     "decisive" and "fast" (a mutant stops at its first kill) it is an upper bound (``upper_bound``)."""

@@ -11,7 +11,8 @@ How it avoids mutmut's traps:
 
 * **the worker never runs a test**: baseline, forced-fail and every mutant run in forked
   children, so each child starts from the same post-collection module state (no state leaks
-  from one run into the next, no reset hook needed);
+  from one run into the next, no reset hook needed); the baseline runs as ``workers``
+  contiguous segments of suite order side by side (:func:`baseline_segments`);
 * tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
   (:class:`~testplan.mutate.outcome.StopRule`, :data:`~testplan.mutate.outcome.SETTLE`) leaves
   out the tests that can no longer change the mutant's status (a full-matrix task: only those of
@@ -26,7 +27,7 @@ How it avoids mutmut's traps:
   test started dies with it), and its end is seen by its exit, not by its pipe closing (a
   process a test forked may hold the pipe open);
 * each mutant child runs under a memory limit (``RLIMIT_DATA``: ``[tool.testplan.mutation]
-  memory_limit_mb``, default max(2048 MB, 4 x the baseline child's peak RSS)): a runaway
+  memory_limit_mb``, default max(2048 MB, 4 x the baseline children's peak RSS)): a runaway
   allocation raises MemoryError, a ``crash`` verdict (never ``assert``), reported in the
   ``mutant`` event's ``memory`` list and in the log (stderr).
 * the trace's conditions: its ``PYTHONHASHSEED`` (set by the executor) and the derandomized
@@ -360,14 +361,20 @@ class Driver:
             results[key] = (verdicts, durs)
 
         generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
-        self.run_pool([("baseline", "", base_items, None, None)], generous, 1, keep)
-        verdicts, durs = results["baseline"]
+        segments = [(f"baseline:{n}", "", [by_id[i] for i in part], None, None)
+                    for n, part in enumerate(baseline_segments([i.nodeid for i in base_items], durations, job["workers"]))]
+        self.run_pool(segments, generous, job["workers"], keep)
+        verdicts, durs = {}, {}
+        for key, *_ in segments:  # suite order: the segments are contiguous
+            verdicts.update(results[key][0])
+            durs.update(results[key][1])
         peak_mb = self.peak_kb / 1024
         limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
         self.memory_limit = limit_mb << 20
         tests_seconds = {k: v for k, v in durs.items() if not k.startswith("setup:")}
-        # what a child costs besides its tests' own time: fork, start-up, exit, reaping
-        overhead = max(0.0, self.child_seconds.get("baseline", 0.0) - sum(tests_seconds.values()))
+        # what a child costs besides its tests' own time: fork, start-up, exit, reaping (per child)
+        spent = sum(self.child_seconds.get(key, 0.0) for key, *_ in segments)
+        overhead = max(0.0, (spent - sum(tests_seconds.values())) / len(segments))
         self.emit(ev="baseline", verdicts=verdicts, durations=tests_seconds, child_overhead=round(overhead, 4),
                   peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
         if any(verdicts.get(n) != "pass" for n in job["tests"]):
@@ -415,6 +422,27 @@ class Driver:
                           memory=self.memory_reports.pop(key, []))
 
         self.run_pool(tasks, timeouts, job["workers"], report)
+
+
+def baseline_segments(nodeids: list[str], durations: dict[str, float], workers: int) -> list[list[str]]:
+    """The baseline's tests (in suite order) cut into at most ``workers`` contiguous runs of about
+    the same trace time, to run side by side. Each runs in its own child from the state right
+    after collection, as every mutant's tests do, so the cut changes no verdict. A test goes to
+    the next run when its midpoint lies past the current run's share; a test the trace did not
+    time counts 1 ms. Never empty: no test gives one empty run."""
+    cost = [max(durations.get(n, 0.0), 0.001) for n in nodeids]
+    total, wanted = sum(cost), max(1, min(workers, len(nodeids)))
+    runs: list[list[str]] = []
+    current: list[str] = []
+    spent = 0.0
+    for nodeid, seconds in zip(nodeids, cost):
+        if current and len(runs) < wanted - 1 and spent + seconds / 2 > total * (len(runs) + 1) / wanted:
+            runs.append(current)
+            current = []
+        current.append(nodeid)
+        spent += seconds
+    runs.append(current)
+    return runs
 
 
 def _kill_group(pid: int) -> None:
