@@ -235,11 +235,47 @@ def test_the_baseline_is_cut_into_one_contiguous_run_of_about_equal_trace_time_p
     assert baseline_segments(names, {"t0": 10.0, **dict.fromkeys(names[1:], 1.0)}, 2) == [["t0"], names[1:]]
     # the cut is made before the test whose midpoint passes the share (6 of 12 s): t2 ends at 7 s
     assert baseline_segments(names[:4], {"t0": 2.0, "t1": 3.0, "t2": 2.0, "t3": 5.0}, 2) == [["t0", "t1", "t2"], ["t3"]]
-    # tests the trace did not time count 1 ms each, never zero
+    # tests the trace did not time count 1 ms each, never zero (nor a second)
     assert baseline_segments(names[:4], {}, 2) == [["t0", "t1"], ["t2", "t3"]]
+    assert baseline_segments(names[:4], {"t0": 0.003}, 2) == [["t0"], ["t1", "t2", "t3"]]
+    assert baseline_segments(names[:4], {"t0": 0.0018}, 2) == [["t0", "t1"], ["t2", "t3"]]
     # more workers than tests: one test a run; no test: one empty run (the worker reports an empty baseline)
     assert baseline_segments(names[:2], even, 8) == [["t0"], ["t1"]]
     assert baseline_segments([], {}, 2) == [[]]
+
+
+@pytest.mark.verifies("MUT-1")
+def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_verdicts(shop, tmp_path, monkeypatch):
+    """The worker's own loop (collection, the baseline in segments, forced-fail, the pool of
+    mutant children), run in this process on the job the audit wrote, so the trace sees it (the
+    audit runs it as a subprocess, which no test's coverage follows)."""
+    from testplan.mutate import worker
+
+    job_path = shop.root / ".testplan" / "mutate-job.json"
+    job = json.loads(job_path.read_text(encoding="utf-8"))
+    events_path = tmp_path / "events.jsonl"
+    modules, handlers = dict(sys.modules), {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for name in [n for n in sys.modules if n == "conftest" or n.startswith(("test_", "shop"))]:
+        del sys.modules[name]  # the shop's conftest and tests import under these names
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(job["scratch"])
+    monkeypatch.delenv("MUTANT_UNDER_TEST", raising=False)
+    try:
+        code = worker.main([str(job_path), str(os.open(events_path, os.O_WRONLY | os.O_CREAT, 0o600))])
+    finally:
+        sys.modules.clear()
+        sys.modules.update(modules)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    events = [json.loads(line) for line in events_path.read_text(encoding="utf-8").splitlines()]
+    kinds = Counter(e["ev"] for e in events)
+    assert (code, kinds) == (0, Counter(collected=1, live=1, baseline=1, forced_fail=1, mutant=len(job["tasks"]), done=1))
+    collected, baseline = events[0], next(e for e in events if e["ev"] == "baseline")
+    assert (collected["n"], collected["missing"], collected["extra_count"]) == (len(job["trace_tests"]), [], 0)
+    assert baseline["verdicts"] == dict.fromkeys(job["tests"], "pass")  # every test once, suite order, both segments
+    assert list(baseline["durations"]) == job["tests"] and baseline["memory_limit_mb"] == 2048
+    audited = {m.id: m.verdicts for m in shop.run.mutants}
+    assert {e["id"]: e["verdicts"] for e in events if e["ev"] == "mutant"} == {t["id"]: audited[t["id"]] for t in job["tasks"]}
 
 
 @pytest.mark.verifies("MUT-1.1")

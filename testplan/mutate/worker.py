@@ -81,7 +81,7 @@ class Driver:
         self.memory_limit: int | None = None  # bytes, for mutant children (set after the baseline)
         self.memory_hits: set[str] = set()  # child side: tests that raised MemoryError
         self.peak_kb = 0  # worker side: the largest ru_maxrss of a finished child
-        self.child_seconds: dict[str, float] = {}  # worker side: task key -> wall time of its children
+        self.child_seconds: dict[str | int, float] = {}  # worker side: task key -> wall time of its children
         self.memory_reports: dict[str, list[str]] = {}  # worker side: task key -> tests that hit the limit
         self._reserve: bytearray | None = None
 
@@ -355,26 +355,26 @@ class Driver:
         durations = dict(job["durations"])
         base_items = items_of(job["tests"])
 
-        results: dict[str, tuple[dict, dict]] = {}
+        results: dict[str | int, tuple[dict, dict]] = {}
 
         def keep(key, verdicts, durs):
             results[key] = (verdicts, durs)
 
         generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
-        segments = [(f"baseline:{n}", "", [by_id[i] for i in part], None, None)
-                    for n, part in enumerate(baseline_segments([i.nodeid for i in base_items], durations, job["workers"]))]
-        self.run_pool(segments, generous, job["workers"], keep)
+        # the baseline's segments are tasks 0, 1, ...: keys no mutant ID can be
+        parts = baseline_segments([item.nodeid for item in base_items], durations, job["workers"])
+        self.run_pool([(n, "", items_of(part), None, None) for n, part in enumerate(parts)], generous, job["workers"], keep)
         verdicts, durs = {}, {}
-        for key, *_ in segments:  # suite order: the segments are contiguous
-            verdicts.update(results[key][0])
-            durs.update(results[key][1])
+        for n in range(len(parts)):  # suite order: the segments are contiguous
+            verdicts.update(results[n][0])
+            durs.update(results[n][1])
         peak_mb = self.peak_kb / 1024
         limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
         self.memory_limit = limit_mb << 20
         tests_seconds = {k: v for k, v in durs.items() if not k.startswith("setup:")}
         # what a child costs besides its tests' own time: fork, start-up, exit, reaping (per child)
-        spent = sum(self.child_seconds.get(key, 0.0) for key, *_ in segments)
-        overhead = max(0.0, (spent - sum(tests_seconds.values())) / len(segments))
+        spent = sum(self.child_seconds.get(n, 0.0) for n in range(len(parts)))
+        overhead = max(0.0, (spent - sum(tests_seconds.values())) / len(parts))
         self.emit(ev="baseline", verdicts=verdicts, durations=tests_seconds, child_overhead=round(overhead, 4),
                   peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
         if any(verdicts.get(n) != "pass" for n in job["tests"]):
