@@ -273,7 +273,9 @@ def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_ve
     collected, baseline = events[0], next(e for e in events if e["ev"] == "baseline")
     assert (collected["n"], collected["missing"], collected["extra_count"]) == (len(job["trace_tests"]), [], 0)
     assert baseline["verdicts"] == dict.fromkeys(job["tests"], "pass")  # every test once, suite order, both segments
-    assert list(baseline["durations"]) == job["tests"] and baseline["memory_limit_mb"] == 2048
+    assert list(baseline["durations"]) == job["tests"]
+    # the default limit, from the children's peak (a fork of this process: its size depends on where the suite runs)
+    assert baseline["memory_limit_mb"] == pytest.approx(max(2048, 4 * baseline["peak_mb"]), abs=1)
     audited = {m.id: m.verdicts for m in shop.run.mutants}
     assert {e["id"]: e["verdicts"] for e in events if e["ev"] == "mutant"} == {t["id"]: audited[t["id"]] for t in job["tasks"]}
 
