@@ -121,6 +121,7 @@ def run_audit(
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     mutation_options: dict | None = None,
+    linked_only: bool = False,
 ) -> AuditResult:
     """Run one audit and return its result (also written to ``out_dir/audit.json``).
 
@@ -133,7 +134,8 @@ def run_audit(
     :func:`testplan.mutate.audit_hook`). The gate is applied with ``min_score``/``min_requirement_score``/``fail_on``
     overriding the config. ``mutation_options["jobs"]`` (≥ 2) also runs the trace on that many
     pytest-xdist workers (when installed; :func:`testplan.trace.run_trace`), with or without
-    mutation; without it the trace is serial. Raises InputError on bad requirements/plans/flags, whatever
+    mutation; without it the trace is serial. ``linked_only`` traces only the tests that link
+    a requirement or case (the others are not run; ``linked_only`` in audit.json). Raises InputError on bad requirements/plans/flags, whatever
     ``trace.run_trace`` raises (BaselineError, ...), and IncompleteError on Ctrl-C.
     """
     options = dict(mutation_options or {})
@@ -154,6 +156,7 @@ def run_audit(
             result.shard = f"{k}/{n}"
         _save(result, out)
         with SigtermAsInterrupt():
+            result.linked_only = linked_only
             return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env,
                         options.get("jobs"))
 
@@ -172,7 +175,8 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
         prepare = getattr(mutate, "prepare", None)  # a hook that can start before the trace
         if prepare is not None:
             pending = prepare(config, project)
-        trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs)  # jobs: pytest-xdist workers
+        trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs,  # jobs: pytest-xdist workers
+                          linked_only=result.linked_only)
         result.hash_seed = trace.hash_seed
         _carry(result, build_result(project, trace, None))
         if mutate is not None:  # not the --no-mutation "cases only" basis: mutants are on their way

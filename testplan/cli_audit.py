@@ -94,6 +94,9 @@ def print_result(result: AuditResult) -> None:
                 if "sampled.ran" in stats else "")
         out.print(f"note: {', '.join(told[k] for k in scope)}: O and M count only the mutants this run judged{what}; "
                   "a requirement with none of them is UNJUDGED (no score)")
+    if result.linked_only:
+        out.print(f"note: --linked-only: only the {len(result.tests)} tests that link a requirement or case ran; "
+                  "unlinked tests were not traced (none is ORPHAN)")
     print_survivors(result)
     for req in result.requirements:
         code = [u for u in req.unmutated if not u.endswith(("(module-level code)", "(class-level code)"))]
@@ -158,6 +161,7 @@ def audit(
     matrix: Annotated[str, typer.Option("--matrix", metavar="MODE", help="decisive (default): run a mutant's tests only until its status is settled (first assertion kill; a timeout paid once), with the statuses, scores and case states of the full matrix; full: every linked covering test on every mutant (the complete kill matrix; a hang is paid once per requirement, its later tests not run).")] = "decisive",
     fast: Annotated[bool, typer.Option("--fast", help="Stop each mutant at its first kill of any kind, a crash included (as mutmut does), without the decisive run's extra runs for the cases: a mutant may show killed-by-crash, a case WEAK, where the full matrix says killed, VERIFIED.")] = False,
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,
+    linked_only: Annotated[bool, typer.Option("--linked-only", help="Trace only the tests that link a requirement or case (a verifies marker or [tool.testplan.links]); the others do not run (no test is ORPHAN), e.g. in CI after the whole suite has run.")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only mutants on lines changed since the git revision BASE.", show_default=False)] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Run shard K of N (deterministic split by mutant ID); combine with 'testplan merge'.", show_default=False)] = None,
     max_mutants: Annotated[Optional[int], typer.Option("--max-mutants", metavar="N", help="Judge exactly N mutants (all if fewer): a deterministic sample stratified by requirement and covered/uncovered, e.g. to bound a CI job.", show_default=False)] = None,
@@ -175,6 +179,9 @@ def audit(
     if no_mutation and (fast or all_tests or diff or shard or max_mutants is not None or min_mutants is not None
                         or matrix != "decisive"):
         raise InputError("--no-mutation: --fast, --matrix, --all-tests, --diff, --shard, --max-mutants and --min-mutants are mutation options; drop them or drop --no-mutation")
+    if linked_only and all_tests:
+        raise InputError("--linked-only and --all-tests: --all-tests runs unlinked tests on the mutants, and "
+                         "--linked-only does not trace them; drop one")
     if not no_mutation:
         from .mutate.lab import check_matrix, check_options
 
@@ -186,7 +193,8 @@ def audit(
                    **({"on_estimate": _print_estimate} if not as_json else {}),
                    **({"min_mutants": min_mutants} if min_mutants is not None else {})}
         result = run_audit(config, mutation=not no_mutation, out_dir=out_dir, min_score=min_score,
-                           min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options)
+                           min_requirement_score=min_requirement_score, fail_on=fail_on, mutation_options=options,
+                           linked_only=linked_only)
     show(result, as_json)
     if report_formats:
         _write_reports(result, report_formats, out_dir if out_dir is not None else config.state_dir, config)

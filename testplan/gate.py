@@ -14,7 +14,8 @@ What each ``fail_on`` value matches:
 ``unjudged``    a requirement in state UNJUDGED (no evidence: no run-time line, no mutant, only
                 crash/timeout-detected mutants, or none in this run's selection).
 ``dangling``    a test in state DANGLING.
-``orphan``      a test in state ORPHAN.
+``orphan``      a test in state ORPHAN; on a result traced with ``--linked-only`` (no unlinked
+                test ran) it cannot be checked, and the gate fails saying so.
 
 An incomplete result (``complete: false``) never passes, and :func:`exit_code` maps it to 4.
 A complete result in which no requirement has a score (``score: null``) never passes either,
@@ -129,6 +130,9 @@ def apply_gate(result: AuditResult, config: Config, min_score: float | None = No
             reasons.append(f"{test.nodeid} ({test.file}:{test.line}) links an unknown ID: {', '.join(unknown)}")
         if "orphan" in states and test.state == "ORPHAN":
             reasons.append(f"{test.nodeid} ({test.file}:{test.line}) is ORPHAN: it links no requirement or case")
+    if "orphan" in states and result.linked_only:
+        reasons.append("fail on orphan cannot be checked: the audit traced only the linked tests (--linked-only), so "
+                       "no unlinked test ran; audit without --linked-only, or drop orphan from fail_on")
     return GateResult(passed=not reasons, min_score=threshold, min_requirement_score=per_requirement,
                       fail_on=states, reasons=reasons, requirements=by_requirement)
 

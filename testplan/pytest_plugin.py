@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 RECORDER_NAME = "testplan-recorder"
+MARKER = "verifies"
 
 
 def _record_path(value: str) -> Path:
@@ -51,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --testplan-record under 'coverage run': switch coverage.py's dynamic context to each test's nodeid",
     )
     group.addoption(
+        "--testplan-linked-only",
+        metavar="TABLE",
+        type=_record_path,
+        default=None,
+        help="run only the tests that link a requirement or case: a verifies marker, or a pattern of TABLE (the "
+             "[tool.testplan.links] table as a JSON object, {} for none); testplan audit --linked-only",
+    )
+    group.addoption(
         "--testplan-coverage-rc",
         metavar="RCFILE",
         type=_record_path,
@@ -58,6 +67,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --testplan-record, --testplan-contexts and pytest-xdist: each worker measures its own tests "
              "with coverage.py configured by RCFILE and writes its own records and data (the parallel trace)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--testplan-linked-only=TABLE``: deselect every test that links nothing, neither by a
+    ``verifies`` marker nor by a pattern of TABLE (the ``[tool.testplan.links]`` table as JSON). A
+    link naming an unknown ID keeps its test: that link is DANGLING, which the audit reports."""
+    path = config.getoption("testplan_linked_only", None)
+    if path is None:
+        return
+    import json
+
+    from .links import table_links
+
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--testplan-linked-only: cannot read the links table {path}: {exc}") from None
+    keep = [item.get_closest_marker(MARKER) is not None or bool(table_links(item.nodeid, table)) for item in items]
+    if not all(keep):
+        config.hook.pytest_deselected(items=[item for item, kept in zip(items, keep) if not kept])
+        items[:] = [item for item, kept in zip(items, keep) if kept]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,10 @@ FORMAT_VERSION history:
     (one letter per index: ``p`` pass, ``a`` assert, ``c`` crash, ``t`` timeout), in place
     of version 1's ``verdicts: {nodeid: verdict}``. semver's 846 mutants x 45,269 verdicts:
     5.4 MB in version 1, 0.8 MB in version 2. Nothing else changed. Version 1 files still read.
+    (2026-12-02, additive) linked_only: the trace ran only the tests that link a requirement or
+    case, by a marker or [tool.testplan.links] (``audit --linked-only``), so ``tests`` has no
+    ORPHAN test and the gate cannot check ``fail_on: orphan``. Absent in a result written before
+    (read as false).
 
 The models in memory are the same for both versions: :class:`AuditResult` with each
 :class:`MutantResult`'s ``verdicts`` a dict nodeid -> verdict; the compaction happens only at
@@ -213,7 +217,7 @@ class Inputs(_Model):
 
 
 class AuditResult(_Model):
-    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"inputs", "hash_seed", "critique"})
+    _may_be_absent: ClassVar[frozenset[str]] = frozenset({"inputs", "hash_seed", "critique", "linked_only"})
 
     schema_version: int = FORMAT_VERSION
     tool: str = f"testplan {__version__}"
@@ -234,6 +238,7 @@ class AuditResult(_Model):
     problems: list[Problem] = Field(default_factory=list)  # dangling links, links to rejected cases, ...
     inputs: Inputs | None = None  # the files this result is about (None: written by an older testplan)
     hash_seed: int | None = None  # PYTHONHASHSEED of the traced pytest and the mutation worker
+    linked_only: bool = False  # the trace ran only the tests that link something (audit --linked-only)
     critique: list[CritiqueFinding] = Field(default_factory=list)  # advisory, never scored (testplan critique)
 
     def withhold_scores(self) -> AuditResult:

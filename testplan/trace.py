@@ -138,6 +138,10 @@ class TracePaths:
         return self.dir / COVERAGE_FILE
 
     @property
+    def links(self) -> Path:  # the links table, for --testplan-linked-only
+        return self.dir / "links.json"
+
+    @property
     def rcfile(self) -> Path:
         return self.dir / RCFILE
 
@@ -245,6 +249,7 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
 
 
 XDIST_MINIMUM = (3, 6)  # --no-loadscope-reorder
+LINKED_ONLY = "--testplan-linked-only"  # the plugin deselects the tests that link nothing
 
 
 def trace_workers(jobs: int | None, env: Mapping[str, str]) -> int:
@@ -308,6 +313,7 @@ def run_trace(
     packages: Sequence[str] | None = None,
     timeout: float | None = None,
     jobs: int | None = None,
+    linked_only: bool = False,
 ) -> TraceData:
     """Run the project's tests once under coverage with a context per test; return TraceData.
 
@@ -328,10 +334,17 @@ def run_trace(
     ``--no-loadscope-reorder`` the files are handed out in collection order, so each worker runs
     its tests in the suite's order: the first test of the suite to import a module (and run its
     module-level lines) is the first to do so in its worker (:func:`once_per_suite`).
+
+    With ``linked_only`` only the tests that link a requirement or case run, by a ``verifies``
+    marker or ``[tool.testplan.links]`` (``--testplan-linked-only``): the others are deselected,
+    so the data has no ORPHAN test.
     """
     root = config.root.resolve()
     paths = trace_paths(config)
     paths.dir.mkdir(parents=True, exist_ok=True)
+    if linked_only:
+        paths.links.write_text(json.dumps(config.links), encoding="utf-8")
+        extra_args = (*extra_args, f"{LINKED_ONLY}={paths.links}")
     for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr,
                   *_worker_files(paths.records), *_worker_files(paths.coverage)):
         stale.unlink(missing_ok=True)
@@ -597,6 +610,9 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     if exit_code in (0, 1) and records is not None:
         return None
     tests = " ".join(config.tests)
+    if exit_code == 5 and any(arg.startswith(LINKED_ONLY) for arg in extra_args):
+        return (f"no test in {tests} links a requirement or case, and --linked-only runs only those (pytest exit code 5); "
+                "link tests with @pytest.mark.verifies or [tool.testplan.links], or audit without --linked-only")
     if exit_code == 5:
         return f"no tests were collected from {tests} (pytest exit code 5); check [tool.testplan] tests and pytest_args and the project's pytest configuration"
     if "while loading conftest" in output:

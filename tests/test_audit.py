@@ -106,6 +106,53 @@ def test_orphan_and_dangling_tests(tmp_path, cli):
     assert cli("gate", "-C", root, "--fail-on", "dangling,orphan").code == 1
 
 
+@pytest.mark.verifies("TRACE-1", "GATE-1")
+def test_linked_only_traces_the_tests_with_a_verifies_marker_and_the_gate_refuses_to_judge_orphans(tmp_path, cli):
+    root = copy_fixture(tmp_path, "audit_links")
+    approve_plans(root)
+    assert cli("audit", "--no-mutation", "-C", root, "--fail-on", "dangling").code == 1
+    everything = saved(root)
+    run = cli("audit", "--no-mutation", "-C", root, "--linked-only", "--jobs", "2", "--fail-on", "dangling,orphan")
+    assert run.code == 1
+    result = saved(root)
+    # the same tests, outcomes and states but the one without a marker, which did not run
+    assert [(t.nodeid, t.outcome, t.state) for t in result.tests] == [
+        (t.nodeid, t.outcome, t.state) for t in everything.tests if t.nodeid != "tests/check_links.py::test_orphan"]
+    assert [t.state for t in everything.tests].count("ORPHAN") == 1
+    assert (result.linked_only, everything.linked_only, states(result)) == (True, False, states(everything))
+    assert result.gate.reasons == [
+        "tests/check_links.py::test_unknown_case (tests/check_links.py:11) links an unknown ID: PRICE-1.9",
+        "tests/check_links.py::test_unknown_requirement (tests/check_links.py:16) links an unknown ID: NOPE-1",
+        "tests/check_links.py::test_malformed_id (tests/check_links.py:21) links an unknown ID: price-1",
+        "fail on orphan cannot be checked: the audit traced only the linked tests (--linked-only), so no unlinked test "
+        "ran; audit without --linked-only, or drop orphan from fail_on",
+    ]
+    assert (f"note: --linked-only: only the {len(result.tests)} tests that link a requirement or case ran; unlinked tests were "
+            "not traced (none is ORPHAN)") in run.out
+    gate = cli("gate", "-C", root, "--fail-on", "orphan")  # the saved result says how it was traced
+    assert gate.code == 1 and "fail on orphan cannot be checked" in gate.out
+    both = cli("audit", "-C", root, "--linked-only", "--all-tests")
+    assert (both.code, both.err) == (2, "testplan: bad-input: --linked-only and --all-tests: --all-tests runs unlinked tests on the "
+                                        "mutants, and --linked-only does not trace them; drop one\n")
+
+
+@pytest.mark.verifies("TRACE-1")
+def test_linked_only_on_a_suite_without_a_linked_test_is_a_baseline_error_saying_so(tmp_path, cli):
+    from test_faults_process import make_project
+
+    root = make_project(tmp_path / "proj", "from tiny import halve_count\n\n\ndef test_plain():\n    assert halve_count(8) == 3\n")
+    run = cli("audit", "--no-mutation", "-C", root, "--linked-only")
+    assert (run.code, run.err) == (3, "testplan: baseline-failing: no test in tests links a requirement or case, and "
+                                      "--linked-only runs only those (pytest exit code 5); link tests with "
+                                      "@pytest.mark.verifies or [tool.testplan.links], or audit without --linked-only\n")
+    assert cli("audit", "--no-mutation", "-C", root).code == 0  # the plain test runs without the flag
+    with open(root / "pyproject.toml", "a", encoding="utf-8") as handle:  # a links-table entry links it too
+        handle.write('\n[tool.testplan.links]\n"tests/test_tiny.py::test_plain" = ["TINY-1"]\n')
+    run = cli("audit", "--no-mutation", "-C", root, "--linked-only")
+    assert (run.code, [(t.nodeid, t.links, t.state) for t in saved(root).tests]) == (
+        0, [("tests/test_tiny.py::test_plain", ["TINY-1"], "LINKED")]), run.err
+
+
 def test_worked_example_end_to_end_with_a_mutation_hook(tmp_path):
     root = copy_fixture(tmp_path)
     approve_plans(root)
