@@ -153,6 +153,17 @@ def test_linked_only_on_a_suite_without_a_linked_test_is_a_baseline_error_saying
         0, [("tests/test_tiny.py::test_plain", ["TINY-1"], "LINKED")]), run.err
 
 
+def test_run_audit_gives_its_env_to_the_traced_tests(tmp_path):
+    from test_faults_process import make_project
+
+    root = make_project(tmp_path / "proj", "import os\nfrom tiny import halve_count\n\n\ndef test_env():\n"
+                                           "    assert halve_count(8) == 3\n    assert os.environ.get('TP_AUDIT_ENV') == 'on'\n")
+    result = run_audit(load_config(root), env={"TP_AUDIT_ENV": "on"})
+    assert [(t.nodeid, t.outcome) for t in result.tests] == [("tests/test_tiny.py::test_env", "passed")]
+    result = run_audit(load_config(root))
+    assert [(t.nodeid, t.outcome, t.failure_class) for t in result.tests] == [("tests/test_tiny.py::test_env", "failed", "assert")]
+
+
 def test_worked_example_end_to_end_with_a_mutation_hook(tmp_path):
     root = copy_fixture(tmp_path)
     approve_plans(root)

@@ -256,3 +256,53 @@ def test_empty_record_path_is_a_usage_error(pytester: pytest.Pytester):
     result = pytester.runpytest("--testplan-record=")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--testplan-record needs a file path*"])
+
+
+LINKS = """
+import pytest
+
+
+@pytest.mark.verifies("A-1.1")
+def test_marked():
+    assert True
+
+
+@pytest.mark.verifies("NOPE-9")
+def test_dangling():
+    assert True
+
+
+def test_in_table():
+    assert True
+
+
+def test_unlinked():
+    assert True
+
+
+@pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.verifies("A-1.2"), id="one"), 2])
+def test_param(x):
+    assert x
+"""
+
+
+def test_linked_only_deselects_the_tests_that_link_nothing_by_marker_or_table(pytester: pytest.Pytester):
+    pytester.makepyfile(test_links=LINKS)
+    (pytester.path / "table.json").write_text(json.dumps({"test_links.py::test_in_table": ["A-1"]}), encoding="utf-8")
+    (pytester.path / "empty.json").write_text("{}", encoding="utf-8")
+    result, data = records(pytester, "--testplan-linked-only=table.json")
+    result.assert_outcomes(passed=4, deselected=2)
+    # a marker (an unknown ID too: DANGLING is the audit's to report) or a pattern of the table keeps a test
+    assert [t["nodeid"] for t in data["tests"]] == ["test_links.py::test_marked", "test_links.py::test_dangling",
+                                                   "test_links.py::test_in_table", "test_links.py::test_param[one]"]
+    pytester.runpytest("--testplan-linked-only=empty.json").assert_outcomes(passed=3, deselected=3)
+    pytester.runpytest().assert_outcomes(passed=6)  # without the option nothing is deselected
+    missing = pytester.runpytest("--testplan-linked-only=missing.json")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["ERROR: --testplan-linked-only: cannot read the links table missing.json: "
+                                  "[[]Errno 2[]] No such file or directory: 'missing.json'"])
+    usage = pytester.runpytest("--help")
+    usage.stdout.fnmatch_lines(["*--testplan-linked-only=TABLE*"])
+    assert ("run only the tests that link a requirement or case: a verifies marker, or a pattern of TABLE (the "
+            "[tool.testplan.links] table as a JSON object, {} for none); testplan audit --linked-only"
+            ) in " ".join(usage.stdout.str().split())
