@@ -245,6 +245,29 @@ def test_the_baseline_is_cut_into_one_contiguous_run_of_about_equal_trace_time_p
 
 
 @pytest.mark.verifies("MUT-1")
+def test_the_worker_compiles_the_regexes_its_baseline_children_compiled_before_forking_the_mutants():
+    """In-process, as ``_expand``: what a baseline child reports (``_compiled``), the worker
+    compiles into ``re``'s cache (``_warm``), so no mutant's child compiles it again."""
+    import gc
+    import re
+
+    from testplan.mutate.worker import _compiled, _warm
+
+    pattern = f"tp-warm-{os.getpid()}-{time.time_ns()}-[a-z]+"
+    before = set(_compiled())
+    assert (pattern, re.IGNORECASE) not in before
+    try:
+        _warm({(pattern, re.IGNORECASE), ("(unbalanced", 0)})  # a pattern that does not compile is left out
+    finally:
+        gc.unfreeze()
+    after = set(_compiled())
+    assert after - before == {(pattern, re.IGNORECASE)}
+    assert re.compile(pattern, re.IGNORECASE) is re.compile(pattern, re.IGNORECASE)  # served from the cache
+    re.compile(b"tp-bytes-[0-9]+")
+    assert all(isinstance(p, str) and isinstance(f, int) for p, f in _compiled())  # str patterns only (JSON)
+
+
+@pytest.mark.verifies("MUT-1")
 def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_verdicts(shop, tmp_path, monkeypatch):
     """The worker's own loop (collection, the baseline in segments, forced-fail, the pool of
     mutant children), run in this process on the job the audit wrote, so the trace sees it (the

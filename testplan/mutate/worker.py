@@ -12,7 +12,8 @@ How it avoids mutmut's traps:
 * **the worker never runs a test**: baseline, forced-fail and every mutant run in forked
   children, so each child starts from the same post-collection module state (no state leaks
   from one run into the next, no reset hook needed); the baseline runs as ``workers``
-  contiguous segments of suite order side by side (:func:`baseline_segments`);
+  contiguous segments of suite order side by side (:func:`baseline_segments`), and the regexes
+  they compiled are compiled in the worker before the mutants' children fork (:func:`_warm`);
 * tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
   (:class:`~testplan.mutate.outcome.StopRule`, :data:`~testplan.mutate.outcome.SETTLE`) leaves
   out the tests that can no longer change the mutant's status (a full-matrix task: only those of
@@ -83,6 +84,7 @@ class Driver:
         self.peak_kb = 0  # worker side: the largest ru_maxrss of a finished child
         self.child_seconds: dict[str | int, float] = {}  # worker side: task key -> wall time of its children
         self.memory_reports: dict[str, list[str]] = {}  # worker side: task key -> tests that hit the limit
+        self.patterns: set[tuple[str, int]] = set()  # worker side: regexes the baseline children compiled
         self._reserve: bytearray | None = None
 
     # --- child side ---------------------------------------------------------------------------
@@ -139,6 +141,7 @@ class Driver:
             # a test's "done" line goes out with the next test's "start" (flushed: the worker times
             # each test from its start) or at the end, one write and one wake-up of the worker per test
             out = os.fdopen(wfd, "w")
+            cached = set(_compiled()) if not mutant else None  # a baseline child says what it compiled
             # the stop rule as plain data, applied inline: when testplan audits itself, this child's
             # own modules are the scratch copy's mutants, and with MUTANT_UNDER_TEST=fail any call of
             # a testplan function here (StopRule's methods) would raise before the first test
@@ -165,6 +168,8 @@ class Driver:
                     groups = [g for g in groups if item.nodeid not in g]
                     if not groups:
                         break
+            if cached is not None:
+                out.write(json.dumps({"ev": "patterns", "p": [k for k in _compiled() if k not in cached]}) + "\n")
             out.close()
         finally:
             os._exit(0)
@@ -302,6 +307,8 @@ class Driver:
         if event["ev"] == "start":
             child["cur"] = event["id"]
             child["deadline"] = now + timeouts.get(event["id"], IDLE_SECONDS)
+        elif event["ev"] == "patterns":
+            self.patterns.update(map(tuple, event["p"]))
         elif event["ev"] == "done":
             verdicts[child["key"]][event["id"]] = event["v"]
             durations[child["key"]][event["id"]] = event["dur"]
@@ -379,6 +386,7 @@ class Driver:
                   peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
         if any(verdicts.get(n) != "pass" for n in job["tests"]):
             return
+        _warm(self.patterns)
         setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [0.0])
         timeouts = {n: max(minimum, multiplier * (max(durs.get(n, 0.0), durations.get(n, 0.0)) + setup))
                     for n in job["tests"]}
@@ -443,6 +451,30 @@ def baseline_segments(nodeids: list[str], durations: dict[str, float], workers: 
         spent += seconds
     runs.append(current)
     return runs
+
+
+def _compiled() -> list[tuple[str, int]]:
+    """The (pattern, flags) of the ``str`` regexes in the ``re`` module's cache."""
+    import re
+
+    return [(key[1], key[2]) for key in list(getattr(re, "_cache", {}))
+            if isinstance(key, tuple) and len(key) == 3 and key[0] is str and isinstance(key[2], int)]
+
+
+def _warm(patterns) -> None:
+    """Compile in the worker the regexes its baseline children compiled while running the tests
+    (a parser that compiles its patterns on first use, as mistune does, made each mutant's child
+    compile them again: a third of a child's time there). ``re`` caches them, so every child
+    forked afterwards finds them compiled; the cache holds equivalent pattern objects either way,
+    so no verdict changes. Then frozen with the rest of the worker's objects."""
+    import re
+
+    for pattern, flags in patterns:
+        try:
+            re.compile(pattern, flags)
+        except (re.error, TypeError, ValueError, OverflowError):
+            pass
+    gc.freeze()
 
 
 def _kill_group(pid: int) -> None:
