@@ -14,6 +14,7 @@ from testplan.cli import main
 from tp_helpers import EXAMPLE
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (-p no:xdist) must not fail on it
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (pyproject's addopts) starts one worker more than the cores: many tests here wait
     on a subprocess (a nested audit, a timeout running out, a sleeper being killed), and a waiting
