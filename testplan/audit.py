@@ -148,7 +148,8 @@ def run_audit(
         if out_dir is not None:
             config = config.with_state_dir(out_dir)  # its own trace, scratch copy and caches
         out = state / AUDIT_FILE
-        result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running")
+        result = AuditResult(started_at=_now(), mutation=mutate is not None, incomplete_reason="the audit is running",
+                             linked_only=linked_only)
         if mutate is not None and options.get("shard"):
             from .mutate import parse_shard
 
@@ -156,7 +157,6 @@ def run_audit(
             result.shard = f"{k}/{n}"
         _save(result, out)
         with SigtermAsInterrupt():
-            result.linked_only = linked_only
             return _run(result, out, config, mutate, min_score, min_requirement_score, fail_on, extra_args, env,
                         options.get("jobs"))
 

@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 RECORDER_NAME = "testplan-recorder"
-MARKER = "verifies"
 
 
 def _record_path(value: str) -> Path:
@@ -78,13 +77,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     import json
 
-    from .links import table_links
+    from .links import combine
+    from .trace import marker_links  # the recorder's own reading of a test's links
 
     try:
         table = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise pytest.UsageError(f"--testplan-linked-only: cannot read the links table {path}: {exc}") from None
-    keep = [item.get_closest_marker(MARKER) is not None or bool(table_links(item.nodeid, table)) for item in items]
+    keep = [bool(combine(marker_links(item), item.nodeid, table)) for item in items]
     if not all(keep):
         config.hook.pytest_deselected(items=[item for item, kept in zip(items, keep) if not kept])
         items[:] = [item for item, kept in zip(items, keep) if kept]

@@ -280,6 +280,11 @@ def test_unlinked():
     assert True
 
 
+@pytest.mark.verifies()
+def test_bare_marker():
+    assert True
+
+
 @pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.verifies("A-1.2"), id="one"), 2])
 def test_param(x):
     assert x
@@ -291,12 +296,13 @@ def test_linked_only_deselects_the_tests_that_link_nothing_by_marker_or_table(py
     (pytester.path / "table.json").write_text(json.dumps({"test_links.py::test_in_table": ["A-1"]}), encoding="utf-8")
     (pytester.path / "empty.json").write_text("{}", encoding="utf-8")
     result, data = records(pytester, "--testplan-linked-only=table.json")
-    result.assert_outcomes(passed=4, deselected=2)
-    # a marker (an unknown ID too: DANGLING is the audit's to report) or a pattern of the table keeps a test
+    result.assert_outcomes(passed=4, deselected=3)
+    # a marker (an unknown ID too: DANGLING is the audit's to report) or a pattern of the table keeps a test;
+    # a bare verifies() names nothing, so it links nothing (ORPHAN to a whole-suite audit) and is deselected
     assert [t["nodeid"] for t in data["tests"]] == ["test_links.py::test_marked", "test_links.py::test_dangling",
                                                    "test_links.py::test_in_table", "test_links.py::test_param[one]"]
-    pytester.runpytest("--testplan-linked-only=empty.json").assert_outcomes(passed=3, deselected=3)
-    pytester.runpytest().assert_outcomes(passed=6)  # without the option nothing is deselected
+    pytester.runpytest("--testplan-linked-only=empty.json").assert_outcomes(passed=3, deselected=4)
+    pytester.runpytest().assert_outcomes(passed=7)  # without the option nothing is deselected
     missing = pytester.runpytest("--testplan-linked-only=missing.json")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
     missing.stderr.fnmatch_lines(["ERROR: --testplan-linked-only: cannot read the links table missing.json: "
