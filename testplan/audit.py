@@ -132,8 +132,8 @@ def run_audit(
 
     Mutation runs when ``mutate`` is given, or with ``mutation=True`` (the default engine,
     :func:`testplan.mutate.audit_hook`). The gate is applied with ``min_score``/``min_requirement_score``/``fail_on``
-    overriding the config. ``mutation_options["jobs"]`` (≥ 2) also runs the trace on that many
-    pytest-xdist workers (when installed; :func:`testplan.trace.run_trace`), with or without
+    overriding the config. ``mutation_options["jobs"]`` (≥ 2) also runs the trace in that many
+    worker processes forked after one collection (:func:`testplan.trace.run_trace`), with or without
     mutation; without it the trace is serial. ``linked_only`` traces only the tests that link
     a requirement or case (the others are not run; ``linked_only`` in audit.json). Raises InputError on bad requirements/plans/flags, whatever
     ``trace.run_trace`` raises (BaselineError, ...), and IncompleteError on Ctrl-C.
@@ -175,7 +175,7 @@ def _run(result: AuditResult, out: Path, config: Config, mutate: MutateHook | No
         prepare = getattr(mutate, "prepare", None)  # a hook that can start before the trace
         if prepare is not None:
             pending = prepare(config, project)
-        trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs,  # jobs: pytest-xdist workers
+        trace = run_trace(config, extra_args=tuple(extra_args), env=env, jobs=jobs,  # jobs: forked trace workers
                           linked_only=result.linked_only)
         result.hash_seed = trace.hash_seed
         _carry(result, build_result(project, trace, None))

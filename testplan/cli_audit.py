@@ -157,7 +157,7 @@ def audit(
     min_score: MinScore = None,
     min_requirement_score: MinReqScore = None,
     fail_on: FailOn = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Mutants run in parallel (default: the number of cores); with pytest-xdist installed, N ≥ 2 also traces the tests on N xdist workers (without --jobs the trace is serial).", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Mutants run in parallel (default: the number of cores); N ≥ 2 also traces the tests in N worker processes forked after one collection (without --jobs the trace is serial).", show_default=False)] = None,
     matrix: Annotated[str, typer.Option("--matrix", metavar="MODE", help="decisive (default): run a mutant's tests only until its status is settled (first assertion kill; a timeout paid once), with the statuses, scores and case states of the full matrix; full: every linked covering test on every mutant (the complete kill matrix; a hang is paid once per requirement, its later tests not run).")] = "decisive",
     fast: Annotated[bool, typer.Option("--fast", help="Stop each mutant at its first kill of any kind, a crash included (as mutmut does), without the decisive run's extra runs for the cases: a mutant may show killed-by-crash, a case WEAK, where the full matrix says killed, VERIFIED.")] = False,
     all_tests: Annotated[bool, typer.Option("--all-tests", help="Also run unlinked tests that cover a mutant (recorded; the status still counts linked tests only).")] = False,

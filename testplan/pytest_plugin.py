@@ -11,8 +11,8 @@ and parametrized cases (``pytest.param(..., marks=pytest.mark.verifies(...))``).
 This module stays thin. It registers the marker (so ``--strict-markers`` accepts it) and the
 options; only with ``--testplan-record=PATH`` does it register the recorder
 (:class:`testplan.trace.Recorder`), which writes one JSON record per test at session end (under
-pytest-xdist: in the controller, unless ``--testplan-coverage-rc`` asks for the parallel trace,
-where each worker records and measures its own tests instead).
+pytest-xdist: in the controller; with ``--testplan-workers=N``, the parallel trace, the tests run in
+N processes forked after collection, each recording and measuring its own tests).
 ``testplan audit`` passes that option itself; run it by hand to see what testplan sees::
 
     pytest --testplan-record=records.json
@@ -27,6 +27,12 @@ from pathlib import Path
 import pytest
 
 RECORDER_NAME = "testplan-recorder"
+
+
+def _workers(value: str) -> int:
+    if not value.isdigit() or int(value) < 2:
+        raise pytest.UsageError(f"--testplan-workers needs a number of processes of 2 or more, not {value!r}")
+    return int(value)
 
 
 def _record_path(value: str) -> Path:
@@ -63,8 +69,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="RCFILE",
         type=_record_path,
         default=None,
-        help="with --testplan-record, --testplan-contexts and pytest-xdist: each worker measures its own tests "
-             "with coverage.py configured by RCFILE and writes its own records and data (the parallel trace)",
+        help="with --testplan-workers and --testplan-contexts: each worker measures its own tests with coverage.py "
+             "configured by RCFILE and writes its own data",
+    )
+    group.addoption(
+        "--testplan-workers",
+        metavar="N",
+        type=_workers,
+        default=0,
+        help="with --testplan-record: collect once, then run the tests in N forked processes, each taking whole "
+             "test files in suite order and writing its own records (the parallel trace; testplan audit --jobs N)",
     )
 
 
@@ -98,13 +112,11 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("testplan_record", None)
     if path is None:
         return
-    coverage_rc = config.getoption("testplan_coverage_rc", None)
-    workerinput = getattr(config, "workerinput", None)
-    # without --testplan-coverage-rc, pytest-xdist workers do not record; with it, only they do
-    if (workerinput is None) != (coverage_rc is None):
-        return
+    if getattr(config, "workerinput", None) is not None:
+        return  # a pytest-xdist worker: its controller records the reports it sends
     from .trace import Recorder  # only when enabled: plain pytest runs never import the tracer
 
     recorder = Recorder(path, contexts=bool(config.getoption("testplan_contexts", False)), rootpath=config.rootpath,
-                        coverage_rc=coverage_rc, worker=workerinput["workerid"] if workerinput else None)
+                        coverage_rc=config.getoption("testplan_coverage_rc", None),
+                        workers=config.getoption("testplan_workers", 0))
     config.pluginmanager.register(recorder, RECORDER_NAME)

@@ -35,13 +35,17 @@ How a trace runs (:func:`run_trace`)::
   an example database;
 - ``pytest-randomly`` is disabled (suite order must be stable for mutation); pytest-xdist is
   turned off (``-n 0`` after the project's options, so an ``addopts = "-n auto"`` keeps working):
-  the contexts live in one process;
+  the contexts live in testplan's own processes;
 - except in the parallel trace (``run_trace(jobs=N)``, ``audit --jobs N``): pytest runs without
-  ``coverage run`` and with ``-n N --dist loadfile --no-loadscope-reorder``, each xdist worker's
-  recorder starts a Coverage of its own (``--testplan-coverage-rc``) and writes its own records
-  and data file (:func:`worker_path`), and :func:`combine_records` / :func:`build_trace` make of
-  them the serial trace's data (:func:`once_per_suite` for the module-level lines a module runs
-  once per process).
+  ``coverage run``, collects once, and the recorder forks N workers after collection
+  (``--testplan-workers``, :meth:`Recorder.pytest_runtestloop`) that take whole test files off
+  one queue in suite order; each worker starts a Coverage of its own (``--testplan-coverage-rc``)
+  and writes its own records, data file and output (:func:`worker_path`), and
+  :func:`combine_records` / :func:`build_trace` make of them the serial trace's data
+  (:func:`once_per_suite` for the module-level lines a module runs once per process). Unlike
+  pytest-xdist workers, forked workers neither start an interpreter nor collect the suite
+  again: on a 3-s suite (python-semver) the trace takes 0.6x the serial one on 2 workers, where
+  xdist took longer than serially.
 
 A broken suite (collection errors, usage errors, no tests, internal errors, interruption)
 raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are data.
@@ -49,13 +53,15 @@ raises :class:`~testplan.errors.BaselineError` with one line. Failing tests are 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -222,7 +228,8 @@ def coverage_rc(config: Config, data_file: Path, packages: Sequence[str]) -> str
 def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] = (), *, load_plugin: bool = False,
                   workers: int = 0) -> list[str]:
     """The command :func:`run_trace` runs (cwd: the project root). With ``workers`` (≥ 2) pytest
-    itself is not under coverage: each pytest-xdist worker starts its own (``--testplan-coverage-rc``)."""
+    itself is not under coverage: it collects, then each of its forked workers starts its own
+    (``--testplan-workers``, ``--testplan-coverage-rc``)."""
     measured = [] if workers else [sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}"]
     command = [
         *(measured or [sys.executable]), "-m", "pytest", *config.tests,
@@ -239,46 +246,41 @@ def trace_command(config: Config, paths: TracePaths, extra_args: Sequence[str] =
         command += ["--no-cov"]
     command += [f"--testplan-record={paths.records}", "--testplan-contexts"]
     if workers:
-        command += [f"--testplan-coverage-rc={paths.rcfile}"]
+        command += [f"--testplan-coverage-rc={paths.rcfile}", f"--testplan-workers={workers}"]
     command += [*config.pytest_args, *extra_args]
-    if workers:  # last, over the project's own -n/--dist: see run_trace for why loadfile
-        command += ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
-    elif _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
-        command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in one process
+    if _installed("xdist") and not load_plugin:  # (with plugin autoload off, xdist is not loaded: no -n)
+        command += ["-n", "0"]  # last, over an addopts '-n auto': the contexts live in testplan's processes
     return command
 
 
-XDIST_MINIMUM = (3, 6)  # --no-loadscope-reorder
 LINKED_ONLY = "--testplan-linked-only"  # the plugin deselects the tests that link nothing
 
 
-def trace_workers(jobs: int | None, env: Mapping[str, str]) -> int:
-    """How many pytest-xdist workers a trace with ``jobs`` uses: 0 (serial) without ``jobs``, with
-    1, when pytest-xdist (≥ 3.6) is not installed, or with plugin autoload off (xdist would not load)."""
-    if not jobs or jobs < 2 or not _installed("xdist") or env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+def trace_workers(jobs: int | None) -> int:
+    """How many forked workers a trace with ``jobs`` uses: 0 (serial) without ``jobs``, with 1, or
+    where processes cannot fork (Windows)."""
+    if not jobs or jobs < 2 or not hasattr(os, "fork"):
         return 0
-    return jobs if _xdist_version() >= XDIST_MINIMUM else 0
-
-
-def _xdist_version() -> tuple[int, ...]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return tuple(int(part) for part in re.findall(r"\d+", version("pytest-xdist"))[:2])
-    except PackageNotFoundError:
-        return (0,)
+    return jobs
 
 
 def worker_path(path: Path, worker: str) -> Path:
-    """Where worker ``worker`` (pytest-xdist's ``gw0``...) of a parallel trace writes what the
-    serial trace writes to ``path``: ``records.json`` -> ``records.gw0.json``."""
+    """Where worker ``worker`` (``w0``, ``w1``...) of a parallel trace writes what the serial trace
+    writes to ``path``: ``records.json`` -> ``records.w0.json``."""
     return path.with_name(f"{path.stem}.{worker}{path.suffix}")
 
 
+def worker_output(records: Path, worker: str) -> Path:
+    """Where worker ``worker`` of a parallel trace writes what it prints (stdout and stderr), next
+    to its records: ``records.w0.out``."""
+    return worker_path(records, worker).with_suffix(".out")
+
+
 def _worker_files(path: Path) -> list[Path]:
-    """The per-worker files of ``path`` (any worker ID), in worker order (gw0, gw1, ..., gw10)."""
-    found = path.parent.glob(f"{path.stem}.gw*{path.suffix}")
-    return sorted(found, key=lambda p: int(re.sub(r"\D", "", p.name[len(path.stem) + 3:]) or 0))
+    """The per-worker files of ``path`` (any worker ID), in worker order (w0, w1, ..., w10)."""
+    found = [p for p in path.parent.glob(f"{path.stem}.w*{path.suffix}")
+             if re.fullmatch(r"w\d+", p.name[len(path.stem) + 1:len(p.name) - len(path.suffix)])]
+    return sorted(found, key=lambda p: int(p.name[len(path.stem) + 2:len(p.name) - len(path.suffix)]))
 
 
 def _installed(module: str) -> bool:
@@ -324,16 +326,17 @@ def run_trace(
     (default ``[tool.testplan] trace_timeout_seconds``) expire. ``complete`` is
     False when some collected test has no outcome (``-x``, ``--maxfail``).
 
-    With ``jobs`` ≥ 2 (and pytest-xdist installed, :func:`trace_workers`) the tests run on
-    ``jobs`` pytest-xdist workers, ``--dist loadfile``: each worker measures its own tests with
-    the same per-test contexts and writes its own records and coverage data
-    (:func:`worker_path`), combined here into the serial trace's data (:func:`combine_records`).
-    ``loadfile`` sends a test file's tests to one worker, in the file's order: a module-scoped
-    fixture is set up once, as serially, and a module whose tests depend on each other's order
-    runs as it does serially. (Session fixtures are set up once per worker.) With
-    ``--no-loadscope-reorder`` the files are handed out in collection order, so each worker runs
-    its tests in the suite's order: the first test of the suite to import a module (and run its
-    module-level lines) is the first to do so in its worker (:func:`once_per_suite`).
+    With ``jobs`` ≥ 2 (where processes fork, :func:`trace_workers`) pytest collects once and the
+    tests run in ``jobs`` workers forked after collection: each measures its own tests with the
+    same per-test contexts and writes its own records and coverage data (:func:`worker_path`),
+    combined here into the serial trace's data (:func:`combine_records`). A test file's tests go
+    to one worker, in the file's order (:func:`test_file_groups`, pytest-xdist's ``loadfile``): a
+    module-scoped fixture is set up once, as serially, and a module whose tests depend on each
+    other's order runs as it does serially. (Session fixtures are set up once per worker.) The
+    files are handed out in collection order, so each worker runs its tests in the suite's order:
+    the first test of the suite to import a module (and run its module-level lines) is the first
+    to do so in its worker (:func:`once_per_suite`). A worker that dies (a test's ``os._exit``, a
+    signal) is a BaselineError naming the test it was running.
 
     With ``linked_only`` only the tests that link a requirement or case run, by a ``verifies``
     marker or ``[tool.testplan.links]`` (``--testplan-linked-only``): the others are deselected,
@@ -346,7 +349,8 @@ def run_trace(
         paths.links.write_text(json.dumps(config.links), encoding="utf-8")
         extra_args = (*extra_args, f"{LINKED_ONLY}={paths.links}")
     for stale in (paths.records, paths.coverage, paths.log, paths.progress, paths.stdout, paths.stderr,
-                  *_worker_files(paths.records), *_worker_files(paths.coverage)):
+                  *_worker_files(paths.records), *_worker_files(paths.coverage), *_worker_files(paths.progress),
+                  *paths.dir.glob("records.w*.out")):
         stale.unlink(missing_ok=True)
     if packages is None:
         packages = code_packages(config)
@@ -354,7 +358,7 @@ def run_trace(
         timeout = config.trace_timeout_seconds
     paths.rcfile.write_text(coverage_rc(config, paths.coverage, packages), encoding="utf-8")
     run_env = trace_env(paths, env)
-    workers = trace_workers(jobs, run_env)
+    workers = trace_workers(jobs)
     command = trace_command(config, paths, extra_args, load_plugin=bool(run_env.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")),
                             workers=workers)
     # output goes to files, and the wait is for pytest itself: a process a test started (and
@@ -362,19 +366,20 @@ def run_trace(
     with open(paths.stdout, "wb") as stdout, open(paths.stderr, "wb") as stderr:
         code = run_in_group(command, cwd=root, env=run_env, stdout=stdout, stderr=stderr, timeout=timeout)
     out_text, err_text = _read_output(paths.stdout), _read_output(paths.stderr)
+    for output in sorted(paths.dir.glob("records.w*.out"), key=lambda p: p.name.split(".")[1].zfill(9)):
+        out_text += f"\n--- worker {output.name.split('.')[1]} (stdout and stderr) ---\n{_read_output(output)}"
     _write_log(paths, command, code, out_text, err_text)
     if code is None:
         raise IncompleteError(f"the test run did not finish within {timeout:g} s ([tool.testplan] trace_timeout_seconds); "
                               f"{_running_test(paths.progress)}; see {paths.log}")
     proc = subprocess.CompletedProcess(command, code, out_text, err_text)
-    if workers:
-        crashed = _crashed_worker(out_text)
+    records = _read_records(paths.records)
+    if workers and records is not None:
+        crashed = next((w["crashed"] for w in records.get("workers", []) if w.get("crashed")), None)
         if crashed:
-            raise BaselineError(f"a pytest-xdist worker crashed while running {crashed} (a test ended its process: "
+            raise BaselineError(f"a trace worker crashed while running {crashed} (a test ended its process: "
                                 f"os._exit, a signal); fix the test, or trace without --jobs; see {paths.log}")
-        records = combine_records([r for r in map(_read_records, _worker_files(paths.records)) if r is not None])
-    else:
-        records = _read_records(paths.records)
+        records = combine_records([records, *filter(None, map(_read_records, _worker_files(paths.records)))])
     problem = baseline_problem(proc.returncode, records, proc.stdout + "\n" + proc.stderr, config, extra_args)
     if problem:
         raise BaselineError(problem)
@@ -430,24 +435,41 @@ def _read_output(path: Path) -> str:
     return text
 
 
-def _running_test(progress: Path) -> str:
-    """Which test was running when the trace was stopped (from the recorder's progress file)."""
+def _unfinished(files: Sequence[Path]) -> tuple[dict[str, float], str | None]:
+    """From progress files: the tests started and not finished (nodeid -> start time), and the
+    last test to finish."""
     started: dict[str, float] = {}
     last_end = None
-    try:
-        lines = progress.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
-    for line in lines:
-        kind, _, rest = line.partition(" ")
-        stamp, _, nodeid = rest.partition(" ")
-        if kind == "start":
-            started[nodeid] = float(stamp)
-        elif kind == "end":
-            started.pop(nodeid, None)
-            last_end = nodeid
+    for path in files:
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            kind, _, rest = line.partition(" ")
+            stamp, _, nodeid = rest.partition(" ")
+            if kind == "start":
+                started[nodeid] = float(stamp)
+            elif kind == "end":
+                started.pop(nodeid, None)
+                last_end = nodeid
+    return started, last_end
+
+
+def _running_test_of(progress: Path) -> str:
+    """The test a worker of a parallel trace was running when it died (from its progress file)."""
+    started, last_end = _unfinished([progress])
     if started:
-        nodeid, since = max(started.items(), key=lambda item: -item[1])
+        return max(started, key=lambda nodeid: started[nodeid])
+    return f"no test (after {last_end})" if last_end else "no test (before its first)"
+
+
+def _running_test(progress: Path) -> str:
+    """Which test was running when the trace was stopped (from the recorder's progress file, and
+    its workers' in a parallel trace)."""
+    started, last_end = _unfinished([progress, *_worker_files(progress)])
+    if started:
+        nodeid, since = min(started.items(), key=lambda item: item[1])
         return f"still running: {nodeid} (for {time.time() - since:.0f} s)"
     if last_end:
         return f"no test was running (the last one to finish was {last_end}): a fixture teardown or the session end hung"
@@ -638,20 +660,13 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     return _one_line(f"pytest exited with code {exit_code}: {_last_line(output)}")
 
 
-_WORKER_CRASH = re.compile(r"worker '(gw\d+)' crashed while running '([^']*)'")
-
-
-def _crashed_worker(output: str) -> str | None:
-    match = _WORKER_CRASH.search(output)
-    return match.group(2) if match else None
-
-
 def combine_records(parts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The records of a parallel trace's workers (in worker order) as one document, as the serial
-    trace would have written it: every worker collects the whole suite (pytest-xdist checks they
-    agree), so the tests come in the first worker's collection order, each with the record of the
-    worker that ran it (``worker``: whose coverage data holds its lines); the collection errors
-    are the first worker's that has any. None when no worker wrote records."""
+    """The records of a parallel trace as one document, as the serial trace would have written it:
+    ``parts`` are the collecting process's records (every test collected, none run) and then its
+    workers' (in worker order; each holds the collection too, and outcomes for the tests it ran).
+    The tests come in the first part's collection order, each with the record of the worker that
+    ran it (``worker``: whose coverage data holds its lines); the collection errors are the first
+    part's that has any. None when there are no parts."""
     if not parts:
         return None
     ran: dict[str, dict[str, Any]] = {}
@@ -935,6 +950,31 @@ def describe_collection_error(node: pytest.Collector, exc: BaseException, rootpa
     }
 
 
+def test_file_groups(items: Sequence[pytest.Item]) -> list[list[pytest.Item]]:
+    """The tests as runs of one test file each, in suite order: a parallel trace's units of work
+    (pytest-xdist's ``--dist loadfile``). A file's tests stay in one worker in the file's order, so
+    a module-scoped fixture is set up once and tests that depend on their module's order run as
+    they do serially."""
+    groups: list[list[pytest.Item]] = []
+    for item in items:
+        file = item.nodeid.split("::", 1)[0]
+        if groups and groups[-1][0].nodeid.split("::", 1)[0] == file:
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    return groups
+
+
+_QUEUE_ENTRY = 4  # bytes per group index in a parallel trace's work queue (a pipe)
+
+
+def _next_group(queue: int, groups: list[list[pytest.Item]]) -> list[pytest.Item] | None:
+    """A worker takes the next test file off the queue (None once it is empty). Each index is
+    written in whole pipe-atomic chunks, so each read of one entry returns exactly one."""
+    entry = os.read(queue, _QUEUE_ENTRY)
+    return groups[int.from_bytes(entry, "little")] if entry else None
+
+
 def start_worker_coverage(rcfile: Path, worker: str) -> Any:
     """A started Coverage configured by a trace's ``rcfile``, writing to the worker's own data file."""
     import coverage
@@ -962,17 +1002,22 @@ class Recorder:
     happened to be last to use it (so the data does not depend on how a parallel trace split the
     suite: there, a session fixture is set up and torn down once per worker).
 
-    In a pytest-xdist worker of a parallel trace (``worker``: ``gw0``...), ``coverage_rc`` is the
-    trace's coverage configuration: the recorder starts a Coverage of its own with it (the worker
-    process is not under ``coverage run``), writes its data to ``worker_path(<data_file>, worker)``
-    and its records to ``worker_path(path, worker)``."""
+    With ``workers`` (≥ 2, a parallel trace: ``--testplan-workers``) the session collects once,
+    unmeasured, and then the recorder runs the tests itself (:meth:`pytest_runtestloop`) in
+    ``workers`` forked processes that take whole test files (:func:`test_file_groups`) off one
+    queue in suite order. Each worker starts a Coverage of its own configured by ``coverage_rc``
+    (the trace's configuration), and writes its data to ``worker_path(<data_file>, worker)``, its
+    records to ``worker_path(path, worker)`` and its progress lines likewise; the collecting
+    process writes the collection and ``workers`` (each worker's ID, exit and, when it died
+    without records, the test it was running: ``crashed``)."""
 
     def __init__(self, path: Path, *, contexts: bool = False, rootpath: Path | None = None,
-                 coverage_rc: Path | None = None, worker: str | None = None):
-        self.worker = worker
+                 coverage_rc: Path | None = None, workers: int = 0):
+        self.worker: str | None = None  # this process's worker ID, in a parallel trace's worker
+        self.workers = workers
+        self.worker_exits: list[dict[str, Any]] = []
+        self._coverage_rc = coverage_rc
         self._own_coverage: Any = None
-        if worker is not None:
-            path = worker_path(Path(path), worker)
         self.path = Path(path)
         self.rootpath = (rootpath or Path.cwd()).resolve()
         self.tests: dict[str, dict[str, Any]] = {}
@@ -985,10 +1030,8 @@ class Recorder:
         self._teardowns: dict[int, str] = {}  # id(FixtureDef) -> the context its teardown interrupted
         progress = os.environ.get(PROGRESS_ENV)  # set by run_trace: which test runs now (for its timeout)
         self._progress = open(progress, "a", encoding="utf-8", buffering=1) if progress else None
-        if contexts and coverage_rc is not None and worker is not None:
-            self._own_coverage = start_worker_coverage(Path(coverage_rc), worker)
-            self._coverage = self._own_coverage
-        elif contexts:
+        self._contexts = contexts
+        if contexts and workers < 2:
             import coverage
 
             self._coverage = coverage.Coverage.current()
@@ -1043,8 +1086,139 @@ class Recorder:
         record["fixture_contexts"] = used
 
     def pytest_report_header(self, config: pytest.Config) -> str:
+        if self.workers >= 2:
+            contexts = "per-test coverage contexts" if self._contexts and self._coverage_rc else "no coverage contexts"
+            return f"testplan: recording tests to {self.path} ({contexts}, {self.workers} forked workers)"
         contexts = "per-test coverage contexts" if self._coverage is not None else "no coverage contexts"
         return f"testplan: recording tests to {self.path} ({contexts})"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """A parallel trace's run: fork the workers, hand them the test files, wait for them."""
+        if self.workers < 2 or session.config.option.collectonly or (
+                session.testsfailed and not session.config.option.continue_on_collection_errors):
+            return None  # pytest's own loop: it runs nothing, or stops on the collection errors
+        groups = test_file_groups(session.items)
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # where the workers write
+        if self._contexts and self._coverage_rc is not None:
+            import coverage  # noqa: F401 - imported once here, not once per worker
+
+        gc.freeze()  # what collection made stays in pages the workers share (no collector writes to them)
+        queue, feed = os.pipe()
+        pids: dict[int, str] = {}
+        for index in range(min(self.workers, len(groups))):
+            worker = f"w{index}"
+            for stale in (worker_path(self.path, worker), worker_output(self.path, worker),
+                          self._worker_progress(worker)):
+                stale.unlink(missing_ok=True)  # (run by hand, a worker that dies must not leave last run's)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - measured by its own Coverage, not the caller's
+                self._work(session, groups, queue, feed, worker)
+            pids[pid] = worker
+        gc.unfreeze()
+        os.close(queue)
+        entries = b"".join(index.to_bytes(_QUEUE_ENTRY, "little") for index in range(len(groups)))
+        chunk = select.PIPE_BUF - select.PIPE_BUF % _QUEUE_ENTRY  # whole entries per atomic write
+        for start in range(0, len(entries), chunk):
+            os.write(feed, entries[start:start + chunk])
+        os.close(feed)
+        exits = {worker: os.waitpid(pid, 0)[1] for pid, worker in pids.items()}  # only our own children
+        interrupted = None
+        for worker, status in exits.items():
+            records = _read_records(worker_path(self.path, worker))
+            entry: dict[str, Any] = {"worker": worker, "exit": os.waitstatus_to_exitcode(status)}
+            if records is None:
+                entry["crashed"] = _running_test_of(self._worker_progress(worker))
+            else:
+                failed = [t for t in records.get("tests", []) if t.get("outcome") in ("failed", "error")]
+                session.testsfailed += len(failed)
+                interrupted = interrupted or records.get("interrupted")
+            self.worker_exits.append(entry)
+        reporter = session.config.pluginmanager.getplugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("-", f"the tests ran in {len(exits)} forked workers, each printing to "
+                                    f"{worker_output(self.path, 'w<N>').name}; pytest's counts below include none of them")
+            for entry in self.worker_exits:
+                if "crashed" in entry:
+                    reporter.write_line(f"testplan: worker {entry['worker']} died (exit {entry['exit']}) "
+                                        f"while running {entry['crashed']}")
+        if interrupted:
+            raise session.Interrupted(interrupted)
+        return True
+
+    def _worker_progress(self, worker: str) -> Path:
+        """A worker's progress file, next to the records (``progress.w0.log``): whatever the
+        environment says, so a worker that dies can be told by the test it was running."""
+        return worker_path(self.path.with_name(PROGRESS_FILE), worker)
+
+    def _work(self, session: pytest.Session, groups: list[list[pytest.Item]], queue: int, feed: int,
+              worker: str) -> None:  # pragma: no mutate block - only a forked child runs it: test_trace_parallel.py
+        """A forked worker of a parallel trace: its output to a file of its own, then
+        :meth:`run_worker` on the test files it takes off ``queue``; exit. Never returns."""
+        code = 70  # EX_SOFTWARE, unless the records are written
+        try:
+            os.close(feed)  # the queue's end is when every writer has closed it
+            capture = session.config.pluginmanager.getplugin("capturemanager")
+            capturing = capture is not None and capture.is_globally_capturing()
+            if capturing:  # pytest's global capture files are shared with the other workers since the fork
+                capture.stop_global_capturing()
+            output = os.open(worker_output(self.path, worker), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            for fd in (1, 2):  # what this worker prints goes to a file of its own, read into the trace's log
+                os.dup2(output, fd)
+            os.close(output)
+            if capturing:  # and it captures into files of its own
+                capture.start_global_capturing()
+                capture.suspend_global_capture()
+            self.run_worker(session, worker, lambda: _next_group(queue, groups))
+            code = 0
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(code)
+
+    def run_worker(self, session: pytest.Session, worker: str, take: Callable[[], list[pytest.Item] | None]) -> None:
+        """Be worker ``worker`` of a parallel trace in this process: measure (with the trace's
+        coverage configuration) and run the test files ``take()`` returns, in that order, until it
+        returns None; then print this worker's failures and counts, and write its records."""
+        self.worker = worker
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._progress is not None:
+            self._progress.close()
+        self._progress = open(self._worker_progress(worker), "a", encoding="utf-8", buffering=1)
+        self.path = worker_path(self.path, worker)
+        if self._contexts and self._coverage_rc is not None:
+            self._own_coverage = start_worker_coverage(Path(self._coverage_rc), worker)
+            self._coverage = self._own_coverage
+        interrupted = None
+        group = take()
+        try:
+            while group is not None:
+                following = None
+                for index, item in enumerate(group):
+                    if index + 1 < len(group):
+                        nextitem = group[index + 1]
+                    else:
+                        following = take()
+                        nextitem = following[0] if following else None
+                    item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                    if session.shouldfail or session.shouldstop:
+                        following = None
+                        break
+                group = following
+        except (KeyboardInterrupt, pytest.exit.Exception) as exc:
+            interrupted = f"{type(exc).__name__}: {exc}"
+        reporter = session.config.pluginmanager.getplugin("terminalreporter")
+        if reporter is not None:  # the failures' tracebacks and the counts of this worker's tests
+            reporter.summary_errors()
+            reporter.summary_failures()
+            reporter.summary_stats()
+        if self._own_coverage is not None:
+            self._own_coverage.stop()
+            self._own_coverage.save()
+        self.write(2 if interrupted else 1 if session.testsfailed else 0, interrupted=interrupted)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
@@ -1108,12 +1282,14 @@ class Recorder:
             self._progress.close()
             self._progress = None
 
-    def write(self, exitstatus: int) -> None:
+    def write(self, exitstatus: int, interrupted: str | None = None) -> None:
         document = {
             "version": RECORDS_VERSION,
             "rootdir": str(self.rootpath),
             "exitstatus": exitstatus,
             "worker": self.worker,
+            **({"workers": self.worker_exits} if self.workers >= 2 else {}),
+            **({"interrupted": interrupted} if interrupted else {}),
             "coverage_contexts": self._coverage is not None,
             "tests": list(self.tests.values()),
             "collection_errors": self.collection_errors,

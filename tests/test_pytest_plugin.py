@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -312,3 +313,107 @@ def test_linked_only_deselects_the_tests_that_link_nothing_by_marker_or_table(py
     assert ("run only the tests that link a requirement or case: a verifies marker, or a pattern of TABLE (the "
             "[tool.testplan.links] table as a JSON object, {} for none); testplan audit --linked-only"
             ) in " ".join(usage.stdout.str().split())
+
+
+WORKERS = {
+    "test_one": "def test_a():\n    assert True\n\n\ndef test_b():\n    assert 1 == 2\n",
+    "test_two": "def test_c():\n    assert True\n",
+    "test_three": "import pytest\n\n\n@pytest.mark.skip(reason='no')\ndef test_d():\n    pass\n",
+}
+
+
+def test_workers_run_whole_test_files_in_forked_processes_and_the_session_counts_their_failures(pytester: pytest.Pytester):
+    pytester.makepyfile(**WORKERS)
+    result, main = records(pytester, "--testplan-workers=2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # test_b failed in a worker
+    result.stdout.fnmatch_lines(["*testplan: recording tests to *records.json (no coverage contexts, 2 forked workers)",
+                                 "*- the tests ran in 2 forked workers, each printing to records.w<N>.out; pytest's "
+                                 "counts below include none of them -*"])
+    # the collecting process records the collection (nothing ran there) and how each worker ended
+    assert [(t["nodeid"], t["outcome"]) for t in main["tests"]] == [
+        ("test_one.py::test_a", None), ("test_one.py::test_b", None), ("test_three.py::test_d", None),
+        ("test_two.py::test_c", None)]
+    assert main["workers"] == [{"worker": "w0", "exit": 0}, {"worker": "w1", "exit": 0}]
+    ran = {}
+    for worker in ("w0", "w1"):
+        part = json.loads((pytester.path / "out" / f"records.{worker}.json").read_text(encoding="utf-8"))
+        assert part["worker"] == worker
+        ran.update({t["nodeid"]: (worker, t["outcome"]) for t in part["tests"] if t["outcome"] is not None})
+    assert {nodeid: outcome for nodeid, (_, outcome) in ran.items()} == {
+        "test_one.py::test_a": "passed", "test_one.py::test_b": "failed", "test_three.py::test_d": "skipped",
+        "test_two.py::test_c": "passed"}
+    assert ran["test_one.py::test_a"][0] == ran["test_one.py::test_b"][0]  # a file's tests in one worker
+    # (what each worker prints goes to records.wN.out: tests/test_trace_parallel.py, where pytest runs in a process)
+
+
+def test_a_worker_that_dies_is_recorded_with_the_test_it_was_running(pytester: pytest.Pytester):
+    pytester.makepyfile(test_ok="def test_ok():\n    assert True\n",
+                        test_dies="import os\n\n\ndef test_first():\n    assert True\n\n\ndef test_exit():\n    os._exit(3)\n")
+    result, main = records(pytester, "--testplan-workers=2")
+    assert [w for w in main["workers"] if "crashed" in w] == [
+        {"worker": next(w["worker"] for w in main["workers"] if w["exit"] == 3), "exit": 3,
+         "crashed": "test_dies.py::test_exit"}]
+    result.stdout.fnmatch_lines(["testplan: worker w? died (exit 3) while running test_dies.py::test_exit"])
+
+
+def test_a_worker_stopped_by_pytest_exit_interrupts_the_session(pytester: pytest.Pytester):
+    pytester.makepyfile(test_stop="import pytest\n\n\ndef test_stop():\n    pytest.exit('enough')\n")
+    result, main = records(pytester, "--testplan-workers=2")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*!!! Interrupted: Exit: enough !!!*"])
+    part = json.loads((pytester.path / "out" / "records.w0.json").read_text(encoding="utf-8"))
+    assert (part["exitstatus"], part["interrupted"]) == (2, "Exit: enough")
+
+
+def test_workers_need_two_or_more(pytester: pytest.Pytester):
+    for value in ("1", "two"):
+        result = pytester.runpytest("--testplan-record=out/records.json", f"--testplan-workers={value}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"ERROR: --testplan-workers needs a number of processes of 2 or more, not '{value}'"])
+
+
+RUN_WORKER_HERE = """
+import pytest
+
+from testplan.pytest_plugin import RECORDER_NAME
+from testplan.trace import test_file_groups
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    groups = iter(test_file_groups(session.items)[::-1])  # the files in the order take() hands them out
+    session.config.pluginmanager.get_plugin(RECORDER_NAME).run_worker(session, "w7", lambda: next(groups, None))
+    return True
+"""
+
+
+def test_a_worker_runs_what_it_takes_in_that_order_measures_it_and_writes_its_records(pytester: pytest.Pytester):
+    """run_worker in this process (a forked worker runs it the same way)."""
+    pytester.makepyfile(**WORKERS)
+    pytester.makeconftest(RUN_WORKER_HERE)
+    data_file = pytester.path / "out" / "coverage.sqlite"
+    (pytester.path / "rc").write_text(f"[run]\ndata_file = {data_file}\nsource =\n    {pytester.path}\n", encoding="utf-8")
+    result = pytester.runpytest("--testplan-record=out/records.json", "--testplan-contexts", "--testplan-coverage-rc=rc", "-v")
+    part = json.loads((pytester.path / "out" / "records.w7.json").read_text(encoding="utf-8"))
+    assert (part["worker"], part["exitstatus"]) == ("w7", 1)
+    assert [t["nodeid"] for t in part["tests"]] == ["test_one.py::test_a", "test_one.py::test_b", "test_three.py::test_d",
+                                                   "test_two.py::test_c"]
+    ran = [m.group(1) for m in map(re.compile(r"(test_\w+\.py::test_\w) (PASSED|FAILED|SKIPPED) ").match, result.stdout.lines) if m]
+    assert ran == ["test_two.py::test_c", "test_three.py::test_d", "test_one.py::test_a", "test_one.py::test_b"]
+    result.stdout.fnmatch_lines(["*1 failed, 2 passed, 1 skipped*"])
+    from coverage import CoverageData
+
+    data = CoverageData(basename=str(pytester.path / "out" / "coverage.w7.sqlite"))
+    data.read()
+    assert {"test_one.py::test_a", "test_one.py::test_b", "test_two.py::test_c"} <= data.measured_contexts()
+
+
+def test_test_file_groups_keep_each_files_tests_together_in_suite_order():
+    from types import SimpleNamespace
+
+    from testplan.trace import test_file_groups
+
+    items = [SimpleNamespace(nodeid=n) for n in ("a.py::t1", "a.py::C::t2", "b.py::t3", "docs/x.rst::x.rst", "a.py::t4")]
+    assert [[i.nodeid for i in g] for g in test_file_groups(items)] == [
+        ["a.py::t1", "a.py::C::t2"], ["b.py::t3"], ["docs/x.rst::x.rst"], ["a.py::t4"]]
+    assert test_file_groups([]) == []

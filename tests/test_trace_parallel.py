@@ -1,5 +1,5 @@
-"""The parallel trace (``audit --jobs N``: N pytest-xdist workers) gives the serial trace's data:
-real pytest runs, serial and parallel, on the same small projects."""
+"""The parallel trace (``audit --jobs N``: pytest collects once, then N forked workers run the test
+files) gives the serial trace's data: real pytest runs, serial and parallel, on the same small projects."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ import pytest
 from testplan.config import load_config
 from testplan.errors import BaselineError, IncompleteError
 from testplan.trace import TraceData, import_time_lines, run_trace, trace_command, trace_paths, trace_workers
-
-pytest.importorskip("xdist")
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "fixtures" / "trace_parallel"
@@ -42,7 +40,7 @@ def worker_outcomes(root: Path) -> dict[str, list[str]]:
     """What each worker's records say it ran (nodeids with an outcome)."""
     trace_dir = root / ".testplan" / "trace"
     ran = {}
-    for path in sorted(trace_dir.glob("records.gw*.json")):
+    for path in sorted(trace_dir.glob("records.w*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
         ran[document["worker"]] = [t["nodeid"] for t in document["tests"] if t["outcome"] is not None]
     return ran
@@ -64,11 +62,14 @@ def traces(tmp_path_factory) -> tuple[Path, TraceData, TraceData, dict[str, list
 @pytest.mark.verifies("TRACE-1.4")
 def test_the_parallel_trace_gives_the_serial_traces_data(traces):
     root, serial, parallel, ran, log = traces
-    # it did run in parallel: two workers, each test file on one of them (--dist loadfile)
-    assert log.splitlines()[0].endswith(" -n 2 --dist loadfile --no-loadscope-reorder")
-    assert sorted(ran) == ["gw0", "gw1"] and all(ran.values())
+    # it did run in parallel: two workers, each test file on one of them
+    assert " --testplan-workers=2 " in log.splitlines()[0]
+    assert sorted(ran) == ["w0", "w1"] and all(ran.values())
     files = {worker: {nodeid.split("::")[0] for nodeid in nodeids} for worker, nodeids in ran.items()}
-    assert not files["gw0"] & files["gw1"]
+    assert not files["w0"] & files["w1"]
+    # what each worker printed (its tests, its failures' tracebacks, its counts) is in the trace's log
+    assert "\n--- worker w0 (stdout and stderr) ---\n" in log and "\n--- worker w1 (stdout and stderr) ---\n" in log
+    assert "E           ValueError: negative price" in log
     assert sorted(n for nodeids in ran.values() for n in nodeids) == sorted(t.nodeid for t in serial.tests)
     # and gave the serial trace's data: tests in collection order, outcomes, links, lines per test
     assert comparable(parallel) == comparable(serial)
@@ -147,12 +148,9 @@ def test_import_time_lines_are_module_and_class_bodies_not_functions(tmp_path):
 
 
 def test_how_many_workers(monkeypatch):
-    assert [trace_workers(jobs, {}) for jobs in (None, 1, 2, 3)] == [0, 0, 2, 3]
-    assert trace_workers(2, {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}) == 0  # xdist would not load
-    monkeypatch.setattr("testplan.trace._xdist_version", lambda: (3, 5))  # no --no-loadscope-reorder yet
-    assert trace_workers(2, {}) == 0
-    monkeypatch.setattr("testplan.trace._installed", lambda module: module != "xdist")
-    assert trace_workers(2, {}) == 0
+    assert [trace_workers(jobs) for jobs in (None, 1, 2, 3)] == [0, 0, 2, 3]
+    monkeypatch.delattr(os, "fork")  # Windows: the trace stays serial
+    assert trace_workers(2) == 0
 
 
 def test_the_serial_and_the_parallel_commands(tmp_path):
@@ -162,9 +160,10 @@ def test_the_serial_and_the_parallel_commands(tmp_path):
     serial = trace_command(config, paths)
     parallel = trace_command(config, paths, workers=2)
     assert serial[:6] == [sys.executable, "-m", "coverage", "run", f"--rcfile={paths.rcfile}", "-m"]
-    assert serial[-2:] == ["-n", "0"]
+    assert serial[-2:] == ["-n", "0"]  # over an addopts "-n auto" (pytest-xdist is installed here)
     assert parallel[:3] == [sys.executable, "-m", "pytest"]
-    assert parallel[-6:] == [f"--testplan-coverage-rc={paths.rcfile}", "-n", "2", "--dist", "loadfile", "--no-loadscope-reorder"]
+    assert parallel[-4:] == [f"--testplan-coverage-rc={paths.rcfile}", "--testplan-workers=2", "-n", "0"]
+    assert parallel[3:-4] == serial[7:-2]  # the same pytest arguments before them
 
 
 # --- a broken suite: the same errors as serially --------------------------------------------------
@@ -224,7 +223,7 @@ def test_the_cli_gives_the_same_exit_codes_and_audit(tmp_path):
 def test_a_test_that_ends_its_worker_is_a_baseline_error(tmp_path):
     root = _project(tmp_path / "exits", {"tests/test_ok.py": OK_TEST,
                                          "tests/test_exit.py": "import os\n\n\ndef test_exit():\n    os._exit(3)\n"})
-    with pytest.raises(BaselineError, match=r"^a pytest-xdist worker crashed while running tests/test_exit\.py::test_exit "
+    with pytest.raises(BaselineError, match=r"^a trace worker crashed while running tests/test_exit\.py::test_exit "
                                             r"\(a test ended its process: os\._exit, a signal\); fix the test, or trace "
                                             r"without --jobs; see .*/\.testplan/trace/pytest\.log$"):
         run_trace(load_config(root), jobs=2)
