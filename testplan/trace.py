@@ -277,10 +277,8 @@ def worker_output(records: Path, worker: str) -> Path:
 
 
 def _worker_files(path: Path) -> list[Path]:
-    """The per-worker files of ``path`` (any worker ID), in worker order (w0, w1, ..., w10)."""
-    found = [p for p in path.parent.glob(f"{path.stem}.w*{path.suffix}")
-             if re.fullmatch(r"w\d+", p.name[len(path.stem) + 1:len(p.name) - len(path.suffix)])]
-    return sorted(found, key=lambda p: int(p.name[len(path.stem) + 2:len(p.name) - len(path.suffix)]))
+    """The per-worker files of ``path`` (any worker ID: ``records.w0.json``, ...), by name."""
+    return sorted(path.parent.glob(f"{path.stem}.w*{path.suffix}"))
 
 
 def _installed(module: str) -> bool:
@@ -366,8 +364,10 @@ def run_trace(
     with open(paths.stdout, "wb") as stdout, open(paths.stderr, "wb") as stderr:
         code = run_in_group(command, cwd=root, env=run_env, stdout=stdout, stderr=stderr, timeout=timeout)
     out_text, err_text = _read_output(paths.stdout), _read_output(paths.stderr)
-    for output in sorted(paths.dir.glob("records.w*.out"), key=lambda p: p.name.split(".")[1].zfill(9)):
-        out_text += f"\n--- worker {output.name.split('.')[1]} (stdout and stderr) ---\n{_read_output(output)}"
+    for worker in (f"w{index}" for index in range(workers)):  # in worker order
+        output = worker_output(paths.records, worker)
+        if output.exists():
+            out_text += f"\n--- worker {worker} (stdout and stderr) ---\n{_read_output(output)}"
     _write_log(paths, command, code, out_text, err_text)
     if code is None:
         raise IncompleteError(f"the test run did not finish within {timeout:g} s ([tool.testplan] trace_timeout_seconds); "
@@ -957,8 +957,7 @@ def test_file_groups(items: Sequence[pytest.Item]) -> list[list[pytest.Item]]:
     they do serially."""
     groups: list[list[pytest.Item]] = []
     for item in items:
-        file = item.nodeid.split("::", 1)[0]
-        if groups and groups[-1][0].nodeid.split("::", 1)[0] == file:
+        if groups and groups[-1][0].nodeid.partition("::")[0] == item.nodeid.partition("::")[0]:
             groups[-1].append(item)
         else:
             groups.append([item])
@@ -968,9 +967,19 @@ def test_file_groups(items: Sequence[pytest.Item]) -> list[list[pytest.Item]]:
 _QUEUE_ENTRY = 4  # bytes per group index in a parallel trace's work queue (a pipe)
 
 
-def _next_group(queue: int, groups: list[list[pytest.Item]]) -> list[pytest.Item] | None:
-    """A worker takes the next test file off the queue (None once it is empty). Each index is
-    written in whole pipe-atomic chunks, so each read of one entry returns exactly one."""
+def feed_queue(feed: int, count: int) -> None:
+    """Put the indexes 0..count-1 on a parallel trace's work queue (the write end of a pipe), in
+    whole entries per write of at most ``PIPE_BUF`` bytes: such writes are atomic, so the pipe
+    never holds part of an entry and each worker's read of one entry gets exactly one."""
+    entries = b"".join(index.to_bytes(_QUEUE_ENTRY, "little") for index in range(count))
+    chunk = select.PIPE_BUF - select.PIPE_BUF % _QUEUE_ENTRY
+    for start in range(0, len(entries), chunk):
+        os.write(feed, entries[start:start + chunk])
+
+
+def next_group(queue: int, groups: list[list[pytest.Item]]) -> list[pytest.Item] | None:
+    """A worker takes the next test file off the work queue (the read end of the pipe
+    :func:`feed_queue` writes): None once the queue is empty and every writer has closed it."""
     entry = os.read(queue, _QUEUE_ENTRY)
     return groups[int.from_bytes(entry, "little")] if entry else None
 
@@ -1100,9 +1109,6 @@ class Recorder:
             return None  # pytest's own loop: it runs nothing, or stops on the collection errors
         groups = test_file_groups(session.items)
         self.path.parent.mkdir(parents=True, exist_ok=True)  # where the workers write
-        if self._contexts and self._coverage_rc is not None:
-            import coverage  # noqa: F401 - imported once here, not once per worker
-
         gc.freeze()  # what collection made stays in pages the workers share (no collector writes to them)
         queue, feed = os.pipe()
         pids: dict[int, str] = {}
@@ -1117,10 +1123,7 @@ class Recorder:
             pids[pid] = worker
         gc.unfreeze()
         os.close(queue)
-        entries = b"".join(index.to_bytes(_QUEUE_ENTRY, "little") for index in range(len(groups)))
-        chunk = select.PIPE_BUF - select.PIPE_BUF % _QUEUE_ENTRY  # whole entries per atomic write
-        for start in range(0, len(entries), chunk):
-            os.write(feed, entries[start:start + chunk])
+        feed_queue(feed, len(groups))
         os.close(feed)
         exits = {worker: os.waitpid(pid, 0)[1] for pid, worker in pids.items()}  # only our own children
         interrupted = None
@@ -1129,10 +1132,9 @@ class Recorder:
             entry: dict[str, Any] = {"worker": worker, "exit": os.waitstatus_to_exitcode(status)}
             if records is None:
                 entry["crashed"] = _running_test_of(self._worker_progress(worker))
-            else:
-                failed = [t for t in records.get("tests", []) if t.get("outcome") in ("failed", "error")]
-                session.testsfailed += len(failed)
-                interrupted = interrupted or records.get("interrupted")
+            interrupted = interrupted or (records or {}).get("interrupted")
+            if records is None or records["exitstatus"] == pytest.ExitCode.TESTS_FAILED:
+                session.testsfailed += 1  # a test failed there (or ended the worker): pytest exits 1
             self.worker_exits.append(entry)
         reporter = session.config.pluginmanager.getplugin("terminalreporter")
         if reporter is not None:
@@ -1169,7 +1171,7 @@ class Recorder:
             if capturing:  # and it captures into files of its own
                 capture.start_global_capturing()
                 capture.suspend_global_capture()
-            self.run_worker(session, worker, lambda: _next_group(queue, groups))
+            self.run_worker(session, worker, lambda: next_group(queue, groups))
             code = 0
         finally:
             for stream in (sys.stdout, sys.stderr):

@@ -350,6 +350,7 @@ def test_a_worker_that_dies_is_recorded_with_the_test_it_was_running(pytester: p
     pytester.makepyfile(test_ok="def test_ok():\n    assert True\n",
                         test_dies="import os\n\n\ndef test_first():\n    assert True\n\n\ndef test_exit():\n    os._exit(3)\n")
     result, main = records(pytester, "--testplan-workers=2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert [w for w in main["workers"] if "crashed" in w] == [
         {"worker": next(w["worker"] for w in main["workers"] if w["exit"] == 3), "exit": 3,
          "crashed": "test_dies.py::test_exit"}]
@@ -382,7 +383,10 @@ from testplan.trace import test_file_groups
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     groups = iter(test_file_groups(session.items)[::-1])  # the files in the order take() hands them out
-    session.config.pluginmanager.get_plugin(RECORDER_NAME).run_worker(session, "w7", lambda: next(groups, None))
+    recorder = session.config.pluginmanager.get_plugin(RECORDER_NAME)
+    recorder.run_worker(session, "w7", lambda: next(groups, None))
+    # a forked worker exits here; this session goes on, and its end would write the records again
+    recorder.path.replace(recorder.path.with_name("worker.json"))
     return True
 """
 
@@ -390,17 +394,22 @@ def pytest_runtestloop(session):
 def test_a_worker_runs_what_it_takes_in_that_order_measures_it_and_writes_its_records(pytester: pytest.Pytester):
     """run_worker in this process (a forked worker runs it the same way)."""
     pytester.makepyfile(**WORKERS)
+    # a worker's progress line is on disk while its test runs: a worker that dies is told by it
+    pytester.makepyfile(test_zprogress="from pathlib import Path\n\n\ndef test_sees_its_own_start():\n"
+                                       "    last = Path('out/progress.w7.log').read_text().splitlines()[-1].split(' ')\n"
+                                       "    assert (last[0], last[2]) == ('start', 'test_zprogress.py::test_sees_its_own_start')\n")
     pytester.makeconftest(RUN_WORKER_HERE)
     data_file = pytester.path / "out" / "coverage.sqlite"
     (pytester.path / "rc").write_text(f"[run]\ndata_file = {data_file}\nsource =\n    {pytester.path}\n", encoding="utf-8")
     result = pytester.runpytest("--testplan-record=out/records.json", "--testplan-contexts", "--testplan-coverage-rc=rc", "-v")
-    part = json.loads((pytester.path / "out" / "records.w7.json").read_text(encoding="utf-8"))
+    part = json.loads((pytester.path / "out" / "worker.json").read_text(encoding="utf-8"))
     assert (part["worker"], part["exitstatus"]) == ("w7", 1)
     assert [t["nodeid"] for t in part["tests"]] == ["test_one.py::test_a", "test_one.py::test_b", "test_three.py::test_d",
-                                                   "test_two.py::test_c"]
-    ran = [m.group(1) for m in map(re.compile(r"(test_\w+\.py::test_\w) (PASSED|FAILED|SKIPPED) ").match, result.stdout.lines) if m]
-    assert ran == ["test_two.py::test_c", "test_three.py::test_d", "test_one.py::test_a", "test_one.py::test_b"]
-    result.stdout.fnmatch_lines(["*1 failed, 2 passed, 1 skipped*"])
+                                                   "test_two.py::test_c", "test_zprogress.py::test_sees_its_own_start"]
+    ran = [m.group(1) for m in map(re.compile(r"(test_\w+\.py::test_\w+) (PASSED|FAILED|SKIPPED) ").match, result.stdout.lines) if m]
+    assert ran == ["test_zprogress.py::test_sees_its_own_start", "test_two.py::test_c", "test_three.py::test_d",
+                   "test_one.py::test_a", "test_one.py::test_b"]
+    result.stdout.fnmatch_lines(["*1 failed, 3 passed, 1 skipped*"])
     from coverage import CoverageData
 
     data = CoverageData(basename=str(pytester.path / "out" / "coverage.w7.sqlite"))
@@ -417,3 +426,51 @@ def test_test_file_groups_keep_each_files_tests_together_in_suite_order():
     assert [[i.nodeid for i in g] for g in test_file_groups(items)] == [
         ["a.py::t1", "a.py::C::t2"], ["b.py::t3"], ["docs/x.rst::x.rst"], ["a.py::t4"]]
     assert test_file_groups([]) == []
+
+
+def test_the_work_queue_hands_out_each_test_file_once_in_order_then_says_it_is_empty():
+    import os
+    import threading
+
+    from testplan.trace import feed_queue, next_group
+
+    groups = [[f"file{index}"] for index in range(20_000)]  # 80,000 bytes: more than a pipe holds at once
+    queue, feed = os.pipe()
+    writer = threading.Thread(target=lambda: (feed_queue(feed, len(groups)), os.close(feed)))
+    writer.start()
+    taken = []
+    while (group := next_group(queue, groups)) is not None:
+        taken.append(group[0])
+    writer.join()
+    os.close(queue)
+    assert taken == [f"file{index}" for index in range(20_000)]
+
+
+def test_a_worker_stops_at_x_and_at_pytest_exit_and_says_why(pytester: pytest.Pytester):
+    """run_worker in this process: -x stops it after the first failure; pytest.exit() inside a test
+    stops it too, and its records say so (the collecting process then interrupts the session)."""
+    pytester.makepyfile(test_0="def test_last():\n    assert True\n",
+                        test_a="def test_fails():\n    assert 1 == 2\n",
+                        test_b="def test_first():\n    assert True\n")
+    pytester.makeconftest(RUN_WORKER_HERE)
+    pytester.runpytest("--testplan-record=out/records.json", "-x")
+    part = json.loads((pytester.path / "out" / "worker.json").read_text(encoding="utf-8"))
+    assert {t["nodeid"]: t["outcome"] for t in part["tests"]} == {
+        "test_0.py::test_last": None, "test_a.py::test_fails": "failed", "test_b.py::test_first": "passed"}
+    assert (part["exitstatus"], "interrupted" in part) == (1, False)
+    (pytester.path / "test_a.py").write_text("import pytest\n\n\ndef test_fails():\n    pytest.exit('enough')\n")
+    pytester.runpytest("--testplan-record=out/records.json")
+    part = json.loads((pytester.path / "out" / "worker.json").read_text(encoding="utf-8"))
+    assert [t["nodeid"] for t in part["tests"] if t["outcome"] is not None] == ["test_b.py::test_first"]
+    assert (part["exitstatus"], part["interrupted"]) == (2, "Exit: enough")
+
+
+def test_a_dead_workers_test_is_the_one_it_started_and_did_not_finish(tmp_path):
+    from testplan.trace import _running_test_of
+
+    progress = tmp_path / "progress.w0.log"
+    assert _running_test_of(progress) == "no test (before its first)"  # it died before writing a line
+    progress.write_text("start 1.0 t.py::a\nend 1.5 t.py::a\n", encoding="utf-8")
+    assert _running_test_of(progress) == "no test (after t.py::a)"
+    progress.write_text("start 1.0 t.py::a\nend 1.5 t.py::a\nstart 1.6 t.py::b[x y]\n", encoding="utf-8")
+    assert _running_test_of(progress) == "t.py::b[x y]"

@@ -64,11 +64,12 @@ def test_the_parallel_trace_gives_the_serial_traces_data(traces):
     root, serial, parallel, ran, log = traces
     # it did run in parallel: two workers, each test file on one of them
     assert " --testplan-workers=2 " in log.splitlines()[0]
+    assert "/.testplan/trace/records.json (per-test coverage contexts, 2 forked workers)\n" in log
     assert sorted(ran) == ["w0", "w1"] and all(ran.values())
     files = {worker: {nodeid.split("::")[0] for nodeid in nodeids} for worker, nodeids in ran.items()}
     assert not files["w0"] & files["w1"]
     # what each worker printed (its tests, its failures' tracebacks, its counts) is in the trace's log
-    assert "\n--- worker w0 (stdout and stderr) ---\n" in log and "\n--- worker w1 (stdout and stderr) ---\n" in log
+    assert 0 < log.index("\n--- worker w0 (stdout and stderr) ---\n") < log.index("\n--- worker w1 (stdout and stderr) ---\n")
     assert "E           ValueError: negative price" in log
     assert sorted(n for nodeids in ran.values() for n in nodeids) == sorted(t.nodeid for t in serial.tests)
     # and gave the serial trace's data: tests in collection order, outcomes, links, lines per test
