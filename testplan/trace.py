@@ -1127,6 +1127,7 @@ class Recorder:
         os.close(feed)
         exits = {worker: os.waitpid(pid, 0)[1] for pid, worker in pids.items()}  # only our own children
         interrupted = None
+        failing = 0  # workers with a failing test, or that died
         for worker, status in exits.items():
             records = _read_records(worker_path(self.path, worker))
             entry: dict[str, Any] = {"worker": worker, "exit": os.waitstatus_to_exitcode(status)}
@@ -1134,12 +1135,14 @@ class Recorder:
                 entry["crashed"] = _running_test_of(self._worker_progress(worker))
             interrupted = interrupted or (records or {}).get("interrupted")
             if records is None or records["exitstatus"] == pytest.ExitCode.TESTS_FAILED:
-                session.testsfailed += 1  # a test failed there (or ended the worker): pytest exits 1
+                failing += 1
             self.worker_exits.append(entry)
+        session.testsfailed += failing  # so pytest exits 1 when a test failed
         reporter = session.config.pluginmanager.getplugin("terminalreporter")
         if reporter is not None:
-            reporter.write_sep("-", f"the tests ran in {len(exits)} forked workers, each printing to "
-                                    f"{worker_output(self.path, 'w<N>').name}; pytest's counts below include none of them")
+            reporter.write_sep("-", f"the tests ran in {len(exits)} forked worker{'s' * (len(exits) != 1)} ({failing} with a failing test), each "
+                                    f"printing to {worker_output(self.path, 'w<N>').name}; pytest's counts below include "
+                                    f"none of them")
             for entry in self.worker_exits:
                 if "crashed" in entry:
                     reporter.write_line(f"testplan: worker {entry['worker']} died (exit {entry['exit']}) "

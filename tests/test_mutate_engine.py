@@ -242,6 +242,14 @@ def test_the_baseline_is_cut_into_one_contiguous_run_of_about_equal_trace_time_p
     # more workers than tests: one test a run; no test: one empty run (the worker reports an empty baseline)
     assert baseline_segments(names[:2], even, 8) == [["t0"], ["t1"]]
     assert baseline_segments([], {}, 2) == [[]]
+    # never inside a test file: its tests may count on each other in the file's order (mutate_traps'
+    # test_aa_second on test_zz_first); a file counts as the sum of its tests, and is cut by its midpoint
+    tests = ["a.py::t1", "a.py::t2", "a.py::C::t3", "b.py::t4", "c.py::t5", "c.py::t6"]
+    assert baseline_segments(tests, dict.fromkeys(tests, 1.0), 2) == [tests[:3], tests[3:]]
+    assert baseline_segments(tests, dict.fromkeys(tests, 1.0), 3) == [tests[:3], ["b.py::t4"], tests[4:]]
+    assert baseline_segments(tests[:3], dict.fromkeys(tests, 1.0), 2) == [tests[:3]]  # one file: one run
+    assert baseline_segments(tests, {"a.py::t1": 0.5, "a.py::t2": 0.5, "a.py::C::t3": 0.5, "b.py::t4": 0.25,
+                                     "c.py::t5": 1.5, "c.py::t6": 0.5}, 2) == [tests[:4], tests[4:]]
 
 
 @pytest.mark.verifies("MUT-1")

@@ -327,8 +327,8 @@ def test_workers_run_whole_test_files_in_forked_processes_and_the_session_counts
     result, main = records(pytester, "--testplan-workers=2")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # test_b failed in a worker
     result.stdout.fnmatch_lines(["*testplan: recording tests to *records.json (no coverage contexts, 2 forked workers)",
-                                 "*- the tests ran in 2 forked workers, each printing to records.w<N>.out; pytest's "
-                                 "counts below include none of them -*"])
+                                 "*- the tests ran in 2 forked workers (1 with a failing test), each printing to "
+                                 "records.w<N>.out; pytest's counts below include none of them -*"])
     # the collecting process records the collection (nothing ran there) and how each worker ended
     assert [(t["nodeid"], t["outcome"]) for t in main["tests"]] == [
         ("test_one.py::test_a", None), ("test_one.py::test_b", None), ("test_three.py::test_d", None),
@@ -354,14 +354,16 @@ def test_a_worker_that_dies_is_recorded_with_the_test_it_was_running(pytester: p
     assert [w for w in main["workers"] if "crashed" in w] == [
         {"worker": next(w["worker"] for w in main["workers"] if w["exit"] == 3), "exit": 3,
          "crashed": "test_dies.py::test_exit"}]
-    result.stdout.fnmatch_lines(["testplan: worker w? died (exit 3) while running test_dies.py::test_exit"])
+    result.stdout.fnmatch_lines(["*- the tests ran in 2 forked workers (1 with a failing test), each printing *",
+                                 "testplan: worker w? died (exit 3) while running test_dies.py::test_exit"])
 
 
 def test_a_worker_stopped_by_pytest_exit_interrupts_the_session(pytester: pytest.Pytester):
     pytester.makepyfile(test_stop="import pytest\n\n\ndef test_stop():\n    pytest.exit('enough')\n")
     result, main = records(pytester, "--testplan-workers=2")
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*!!! Interrupted: Exit: enough !!!*"])
+    result.stdout.fnmatch_lines(["*- the tests ran in 1 forked worker (0 with a failing test), each printing *",
+                                 "*!!! Interrupted: Exit: enough !!!*"])
     part = json.loads((pytester.path / "out" / "records.w0.json").read_text(encoding="utf-8"))
     assert (part["exitstatus"], part["interrupted"]) == (2, "Exit: enough")
 

@@ -12,7 +12,7 @@ How it avoids mutmut's traps:
 * **the worker never runs a test**: baseline, forced-fail and every mutant run in forked
   children, so each child starts from the same post-collection module state (no state leaks
   from one run into the next, no reset hook needed); the baseline runs as ``workers``
-  contiguous segments of suite order side by side (:func:`baseline_segments`), and the regexes
+  contiguous segments of suite order (whole test files) side by side (:func:`baseline_segments`), and the regexes
   they compiled are compiled in the worker before the mutants' children fork (:func:`_warm`);
 * tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
   (:class:`~testplan.mutate.outcome.StopRule`, :data:`~testplan.mutate.outcome.SETTLE`) leaves
@@ -434,20 +434,27 @@ class Driver:
 
 def baseline_segments(nodeids: list[str], durations: dict[str, float], workers: int) -> list[list[str]]:
     """The baseline's tests (in suite order) cut into at most ``workers`` contiguous runs of about
-    the same trace time, to run side by side. Each runs in its own child from the state right
-    after collection, as every mutant's tests do, so the cut changes no verdict. A test goes to
-    the next run when its midpoint lies past the current run's share; a test the trace did not
-    time counts 1 ms. Never empty: no test gives one empty run."""
-    cost = [max(durations.get(n, 0.0), 0.001) for n in nodeids]
-    total, wanted = sum(cost), max(1, min(workers, len(nodeids)))
+    the same trace time, to run side by side, never inside a test file: a file's tests run in one
+    child in the file's order, so a test that counts on an earlier test of its file (as serially)
+    still finds its state. Each run starts in its own child from the state right after collection,
+    as every mutant's tests do. A file goes to the next run when its midpoint lies past the current
+    run's share; a test the trace did not time counts 1 ms. Never empty: no test gives one empty run."""
+    files: list[list[str]] = []
+    for nodeid in nodeids:
+        if files and files[-1][0].partition("::")[0] == nodeid.partition("::")[0]:
+            files[-1].append(nodeid)
+        else:
+            files.append([nodeid])
+    cost = [sum(max(durations.get(n, 0.0), 0.001) for n in file) for file in files]
+    total, wanted = sum(cost), max(1, min(workers, len(files)))
     runs: list[list[str]] = []
     current: list[str] = []
     spent = 0.0
-    for nodeid, seconds in zip(nodeids, cost):
+    for file, seconds in zip(files, cost):
         if current and len(runs) < wanted - 1 and spent + seconds / 2 > total * (len(runs) + 1) / wanted:
             runs.append(current)
             current = []
-        current.append(nodeid)
+        current.extend(file)
         spent += seconds
     runs.append(current)
     return runs
