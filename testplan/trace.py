@@ -967,11 +967,11 @@ def test_file_groups(items: Sequence[pytest.Item]) -> list[list[pytest.Item]]:
 _QUEUE_ENTRY = 4  # bytes per group index in a parallel trace's work queue (a pipe)
 
 
-def feed_queue(feed: int, count: int) -> None:
-    """Put the indexes 0..count-1 on a parallel trace's work queue (the write end of a pipe), in
+def feed_queue(feed: int, start: int, stop: int) -> None:
+    """Put the indexes start..stop-1 on a parallel trace's work queue (the write end of a pipe), in
     whole entries per write of at most ``PIPE_BUF`` bytes: such writes are atomic, so the pipe
     never holds part of an entry and each worker's read of one entry gets exactly one."""
-    entries = b"".join(index.to_bytes(_QUEUE_ENTRY, "little") for index in range(count))
+    entries = b"".join(index.to_bytes(_QUEUE_ENTRY, "little") for index in range(start, stop))
     chunk = select.PIPE_BUF - select.PIPE_BUF % _QUEUE_ENTRY
     for start in range(0, len(entries), chunk):
         os.write(feed, entries[start:start + chunk])
@@ -982,6 +982,15 @@ def next_group(queue: int, groups: list[list[pytest.Item]]) -> list[pytest.Item]
     :func:`feed_queue` writes): None once the queue is empty and every writer has closed it."""
     entry = os.read(queue, _QUEUE_ENTRY)
     return groups[int.from_bytes(entry, "little")] if entry else None
+
+
+def worker_takes(first: list[pytest.Item], queue: int,
+                 groups: list[list[pytest.Item]]) -> Callable[[], list[pytest.Item] | None]:
+    """What a worker takes, one test file a call: the one dealt to it at the fork, then the
+    queue's (:func:`next_group`). Dealing each worker a first file (as pytest-xdist deals each of
+    its workers some) means every worker runs one, however late it starts."""
+    dealt = [first]
+    return lambda: dealt.pop() if dealt else next_group(queue, groups)
 
 
 def start_worker_coverage(rcfile: Path, worker: str) -> Any:
@@ -1119,11 +1128,11 @@ class Recorder:
                 stale.unlink(missing_ok=True)  # (run by hand, a worker that dies must not leave last run's)
             pid = os.fork()
             if pid == 0:  # pragma: no cover - measured by its own Coverage, not the caller's
-                self._work(session, groups, queue, feed, worker)
+                self._work(session, groups, queue, feed, index)
             pids[pid] = worker
         gc.unfreeze()
         os.close(queue)
-        feed_queue(feed, len(groups))
+        feed_queue(feed, len(pids), len(groups))  # the first len(pids) files are dealt at the fork
         os.close(feed)
         exits = {worker: os.waitpid(pid, 0)[1] for pid, worker in pids.items()}  # only our own children
         interrupted = None
@@ -1157,9 +1166,11 @@ class Recorder:
         return worker_path(self.path.with_name(PROGRESS_FILE), worker)
 
     def _work(self, session: pytest.Session, groups: list[list[pytest.Item]], queue: int, feed: int,
-              worker: str) -> None:  # pragma: no mutate block - only a forked child runs it: test_trace_parallel.py
-        """A forked worker of a parallel trace: its output to a file of its own, then
-        :meth:`run_worker` on the test files it takes off ``queue``; exit. Never returns."""
+              index: int) -> None:  # pragma: no mutate block - only a forked child runs it: test_trace_parallel.py
+        """Forked worker ``index`` of a parallel trace: its output to a file of its own, then
+        :meth:`run_worker` on the test file dealt to it and those it takes off ``queue``; exit.
+        Never returns."""
+        worker = f"w{index}"
         code = 70  # EX_SOFTWARE, unless the records are written
         try:
             os.close(feed)  # the queue's end is when every writer has closed it
@@ -1174,7 +1185,7 @@ class Recorder:
             if capturing:  # and it captures into files of its own
                 capture.start_global_capturing()
                 capture.suspend_global_capture()
-            self.run_worker(session, worker, lambda: next_group(queue, groups))
+            self.run_worker(session, worker, worker_takes(groups[index], queue, groups))
             code = 0
         finally:
             for stream in (sys.stdout, sys.stderr):

@@ -434,11 +434,11 @@ def test_the_work_queue_hands_out_each_test_file_once_in_order_then_says_it_is_e
     import os
     import threading
 
-    from testplan.trace import feed_queue, next_group
+    from testplan.trace import feed_queue, next_group, worker_takes
 
     groups = [[f"file{index}"] for index in range(20_000)]  # 80,000 bytes: more than a pipe holds at once
     queue, feed = os.pipe()
-    writer = threading.Thread(target=lambda: (feed_queue(feed, len(groups)), os.close(feed)))
+    writer = threading.Thread(target=lambda: (feed_queue(feed, 0, len(groups)), os.close(feed)))
     writer.start()
     taken = []
     while (group := next_group(queue, groups)) is not None:
@@ -446,6 +446,13 @@ def test_the_work_queue_hands_out_each_test_file_once_in_order_then_says_it_is_e
     writer.join()
     os.close(queue)
     assert taken == [f"file{index}" for index in range(20_000)]
+    # with 2 workers the first 2 files are dealt at the fork: each worker takes its own first, then the queue's
+    queue, feed = os.pipe()
+    feed_queue(feed, 2, 5)
+    os.close(feed)
+    second = worker_takes(groups[1], queue, groups)
+    assert [second(), second(), second(), second(), second()] == [["file1"], ["file2"], ["file3"], ["file4"], None]
+    os.close(queue)
 
 
 def test_a_worker_stops_at_x_and_at_pytest_exit_and_says_why(pytester: pytest.Pytester):
