@@ -432,10 +432,12 @@ def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop,
     assert {m.id for m in run.mutants} == diff_ids | set(rest[:3])
     assert len([m for m in run.mutants if m.verdicts]) == 5
     assert run.stats["topped_up"] == {"diff": 2, "added": 3}
+    assert run.stats["files"] == 2  # the changed file first: it holds 2 of 5, so every file in scope
 
-    # a diff that already selects N: no top-up
+    # a diff that already selects N: no top-up, and no file but the changed one is generated
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=2)
     assert {m.id for m in run.mutants} == diff_ids and "topped_up" not in run.stats
+    assert (run.stats["files"], run.stats["generated"]) == (1, 28)
 
     # .ci/run's --min-mutants N --max-mutants N: a top-up to N is not cut; a diff above N is sampled down to N
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=5, max_mutants=5)
@@ -443,6 +445,14 @@ def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop,
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=1, max_mutants=1)
     assert [m.id for m in run.mutants] == [min(diff_ids)]
     assert run.stats["sampled"] == {"ran": 1, "of": 2, "strata": {"SHIP-1/covered": {"ran": 1, "of": 2}}}
+
+    # the diff's mutants without tests count too (as the top-up counts them): 3 on lines 13-14, no top-up
+    core.write_text(core.read_text().replace("        return 0\n", "        return 0  # free shipping\n"))
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=3)
+    assert {(m.line, m.status) for m in run.mutants if m.id not in diff_ids} == {(14, "no-coverage")}
+    assert (len(run.mutants), run.stats["files"], "topped_up" in run.stats) == (3, 1, False)
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=4)
+    assert (len(run.mutants), run.stats["files"], run.stats["topped_up"]) == (4, 2, {"diff": 3, "added": 1})
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -187,7 +187,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
     deterministic sample stratified over requirements and covered/uncovered
     (:func:`stratified_sample`), recorded as ``stats["sampled"]`` with its strata.
     ``min_mutants`` (only with ``diff_base``): when the diff selects fewer mutants than that, the
-    whole scope is generated and the selection is topped up to ``min_mutants`` with the lowest IDs
+    whole scope is generated (else only the changed files) and the selection is topped up to ``min_mutants`` with the lowest IDs
     of the other mutants with tests (``stats["topped_up"]``), so a CI job on a commit that changes
     no code still judges something.
 
@@ -225,7 +225,7 @@ def run_mutation(config, project, trace: TraceData, *, jobs: int | None = None, 
         try:
             if generation is None:
                 changed = _changed(config, project, diff_base)
-                gen = _generate(config, project, changed, min_mutants, scratch, use_cache, None)
+                gen = _generate(config, project, changed, min_mutants, scratch, use_cache, None, all_tests)
             else:
                 changed, gen = generation.result()
             if changed is not None:
@@ -406,16 +406,27 @@ def _changed(config, project, diff_base: str | None) -> dict[str, set[int] | Non
 
 
 def _generate(config, project, changed, min_mutants: int | None, scratch: Path | None, use_cache: bool,
-              copied: str | None) -> Generation:
-    # --min-mutants may top up from any file in scope, so every file is generated then
-    only = None if changed is None or min_mutants is not None else set(changed)
-    return generate(config, project.requirements, scratch, only_files=only, use_cache=use_cache, copied=copied)
+              copied: str | None, all_tests: bool = False) -> Generation:
+    """The mutants of every file in scope, or under ``--diff`` of the changed files only. With
+    ``min_mutants`` the changed files come first: when their changed lines hold at least that
+    many candidates (mutants of a requirement's code, or any under ``all_tests``), which is what
+    :func:`_top_up` counts, nothing is topped up and that is all; else every file in scope is
+    generated, to sample the top-up from (the changed files again, from the generation cache)."""
+    if changed is None:
+        return generate(config, project.requirements, scratch, use_cache=use_cache, copied=copied)
+    first = generate(config, project.requirements, scratch, only_files=set(changed), use_cache=use_cache, copied=copied)
+    if min_mutants is None or sum(1 for m in first.mutants if (m.requirements or all_tests)
+                                  and touches(changed[m.file], m.line, m.end_line)) >= min_mutants:
+        return first
+    whole = generate(config, project.requirements, scratch, use_cache=use_cache, copied=first.token or copied)
+    whole.seconds += first.seconds
+    return whole
 
 
 def start_generation(config, project, *, fast: bool = False, matrix: str = "decisive", diff_base: str | None = None,
                      shard: str | tuple[int, int] | None = None, max_mutants: int | None = None,
                      min_mutants: int | None = None, scratch: Path | None = None, use_cache: bool = True,
-                     **_run_options) -> Future:
+                     all_tests: bool = False, **_run_options) -> Future:
     """Start the generation of a :func:`run_mutation` with these options before its trace, for
     ``run_mutation(..., generation=...)``: mutmut's trampolines need only the code and the
     requirements, so they are made in a thread while the trace's pytest runs. The options are
@@ -429,7 +440,8 @@ def start_generation(config, project, *, fast: bool = False, matrix: str = "deci
     copied = make_scratch(config.root.resolve(), where, list(config.mutation.also_copy))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="testplan-generate")
     try:
-        return pool.submit(lambda: (changed, _generate(config, project, changed, min_mutants, where, use_cache, copied)))
+        return pool.submit(lambda: (changed, _generate(config, project, changed, min_mutants, where, use_cache, copied,
+                                                       all_tests)))
     finally:
         pool.shutdown(wait=False)
 
