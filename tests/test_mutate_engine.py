@@ -401,6 +401,48 @@ def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
 
 
 @pytest.mark.verifies("MUT-1.5")
+def test_a_topped_up_diff_generates_the_changed_files_then_every_file_in_one_scratch_copy(shop, tmp_path, monkeypatch):
+    from testplan.mutate import lab
+    from testplan.mutate.generate import SCRATCH_DIR, make_scratch
+
+    root = copy_project(shop.root, tmp_path / "shop")
+    _git(root, "init", "-q")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "base")
+    core = root / "src" / "shop" / "core.py"
+    core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
+    config, project = load(root)
+    changed = lab._changed(config, project, "HEAD")
+    assert changed == {"src/shop/core.py": {13}}
+    calls = []  # (only_files, copied, the token and seconds of what came back), per call of the real generate
+    real = lab.generate
+
+    def spy(*args, **kwargs):
+        gen = real(*args, **kwargs)
+        calls.append((kwargs.get("only_files"), kwargs.get("copied"), gen.token, gen.seconds))
+        return gen
+
+    monkeypatch.setattr(lab, "generate", spy)
+    where = (config.state_dir / SCRATCH_DIR).resolve()
+    token = make_scratch(config.root.resolve(), where, [])
+    # line 13 holds 2 mutants: enough for 2, and only the changed file is generated, in the copy made before
+    gen = lab._generate(config, project, changed, 2, where, True, token)
+    assert ([c[:3] for c in calls], sorted(gen.files), gen.token) == ([({"src/shop/core.py"}, token, token)],
+                                                                      ["src/shop/core.py"], token)
+    assert {m.line for m in gen.mutants if m.line == 13} == {13} and gen.seconds == calls[0][3]
+    # not enough for 3: then every file in scope, in the same copy; the seconds are both calls'
+    calls.clear()
+    gen = lab._generate(config, project, changed, 3, where, True, token)
+    assert [c[:3] for c in calls] == [({"src/shop/core.py"}, token, token), (None, token, token)]
+    assert (len(gen.files), gen.token, gen.seconds) == (2, token, calls[0][3] + calls[1][3])
+    # without a copy made before: the first call makes it, the second generates into that one
+    calls.clear()
+    gen = lab._generate(config, project, changed, 3, where, True, None)
+    assert [c[:2] for c in calls] == [({"src/shop/core.py"}, None), (None, calls[0][2])]
+    assert calls[0][2] not in ("", token) and gen.token == calls[1][2] == calls[0][2]
+
+
+@pytest.mark.verifies("MUT-1.5")
 def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop, tmp_path):
     root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
     (root / ".gitignore").write_text(".testplan/\n")
