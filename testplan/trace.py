@@ -93,6 +93,7 @@ class TestRecord:
     outcome: str = "passed"  # passed | failed | error | skipped | xfailed | xpassed
     failure_class: str | None = None  # assert | crash | None
     duration: float = 0.0  # seconds, call phase
+    setup: float = 0.0  # seconds, setup phase (the fixtures it set up first)
     assertions: int = 0  # static count of assertion constructs in the test function
     flags: list[str] = field(default_factory=list)  # "no-assertion", "raises-without-match"
     # the IDs its verifies markers name (``links`` adds the links table's); None when unknown
@@ -108,6 +109,7 @@ class TraceData:
     lines: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     complete: bool = False
     hash_seed: int | None = None  # the PYTHONHASHSEED the tests ran with (None: not known)
+    peak_mb: float | None = None  # the largest peak RSS of a process that ran tests (None: not known)
 
     def test(self, nodeid: str) -> TestRecord | None:
         return next((t for t in self.tests if t.nodeid == nodeid), None)
@@ -660,6 +662,17 @@ def baseline_problem(exit_code: int, records: dict[str, Any] | None, output: str
     return _one_line(f"pytest exited with code {exit_code}: {_last_line(output)}")
 
 
+def peak_mb() -> float:
+    """The peak resident set size so far of this process or of a process it waited for (a
+    subprocess a test ran), the larger, in MB: what a mutant's child may need, as the mutation
+    worker measures its children (:func:`os.wait4`: a child's own and its waited-for descendants'),
+    whose memory limit is a multiple of it (:mod:`testplan.mutate.worker`)."""
+    import resource
+
+    kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return round((kb / 1024 if sys.platform == "darwin" else kb) / 1024, 1)
+
+
 def combine_records(parts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The records of a parallel trace as one document, as the serial trace would have written it:
     ``parts`` are the collecting process's records (every test collected, none run) and then its
@@ -678,6 +691,7 @@ def combine_records(parts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return {
         **first,
         "exitstatus": max(int(part.get("exitstatus") or 0) for part in parts),
+        "peak_mb": max((part["peak_mb"] for part in parts if part.get("peak_mb") is not None), default=None),
         "tests": [ran.get(record["nodeid"], record) for record in first.get("tests", [])],
         "collection_errors": next((p["collection_errors"] for p in parts if p.get("collection_errors")), []),
     }
@@ -704,6 +718,7 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
             outcome=record["outcome"],
             failure_class=record.get("failure_class"),
             duration=float(record.get("duration") or 0.0),
+            setup=float(record.get("setup") or 0.0),
             assertions=analysis.assertions if analysis else 0,
             flags=list(analysis.flags) if analysis else [],
             marker_links=list(record.get("links", [])),
@@ -728,6 +743,7 @@ def build_trace(config: Config, records: dict[str, Any], coverage_file: Path, *,
         for ran, contexts, _ in parts:
             trace.lines.update(credit(contexts, ran, shared))
     trace.complete = complete
+    trace.peak_mb = records.get("peak_mb")
     return trace
 
 
@@ -897,6 +913,8 @@ def apply_report(record: dict[str, Any], report: pytest.TestReport, failure_clas
     expected_failure = hasattr(report, "wasxfail")
     if report.when == "call":
         record["duration"] = report.duration
+    elif report.when == "setup":
+        record["setup"] = report.duration
     if report.passed:
         if report.when == "call":
             record["outcome"] = "xpassed" if expected_failure else "passed"
@@ -1307,6 +1325,7 @@ class Recorder:
             **({"workers": self.worker_exits} if self.workers >= 2 else {}),
             **({"interrupted": interrupted} if interrupted else {}),
             "coverage_contexts": self._coverage is not None,
+            "peak_mb": peak_mb(),
             "tests": list(self.tests.values()),
             "collection_errors": self.collection_errors,
         }

@@ -308,7 +308,7 @@ def test_the_estimated_mutation_time_is_printed_before_mutation_starts_and_recor
     assert result.code in (0, 1), result.err
     stats = load(tmp_path / "out" / "audit.json")["mutation_stats"]
     assert (stats["estimate.mutants"], stats["estimate.test_runs"], stats["estimate.jobs"]) == (3, 3, 2)
-    # 3 mutants: too few to calibrate on, so the baseline child's own figures are used
+    # 3 mutants: too few to calibrate on, and a lazy baseline: the trace's durations are used, no start-up
     assert (stats["estimate.calibrated_on"], stats["estimate.factor"]) == (0, 1.0)
     assert stats["estimate.seconds"] == pytest.approx(
         stats["estimate.startup"] + (3 * stats["estimate.per_mutant"] + stats["estimate.test_seconds"]) / 2, abs=0.01)
@@ -316,8 +316,9 @@ def test_the_estimated_mutation_time_is_printed_before_mutation_starts_and_recor
     lines = result.err.splitlines()
     line = next(t for t in lines if t.startswith("testplan: estimated mutation time"))
     assert re.fullmatch(r"testplan: estimated mutation time at most \d+\.\d s \(an upper bound: --fast stops each mutant "
-                        r"at its first kill\): 3 mutants to run, 3 test runs; from the baseline run: \d+\.\d s of baseline "
-                        r"test time x 1 \+ \d+ ms a mutant, / 2 at once \(--jobs 2\), \+ \d+\.\d s start-up", line), line
+                        r"at its first kill\): 3 mutants to run, 3 test runs; from the trace \(a lazy baseline\): \d+\.\d s of "
+                        r"traced test time x 1 \+ 0 ms a mutant, / 2 at once \(--jobs 2\), \+ 0\.0 s start-up", line), line
+    assert stats["estimate.from_trace"] == 1 and stats["baseline_lazy"] == 1  # 3 mutants: no baseline run before them
     # printed before any mutant finished
     assert lines.index(line) < next(i for i, t in enumerate(lines) if re.match(r"testplan: mutants [1-9]", t))
     # the full matrix's figure is the estimate itself; under --json nothing is printed on stderr for it
@@ -328,5 +329,11 @@ def test_the_estimated_mutation_time_is_printed_before_mutation_starts_and_recor
                           "at_once": 1.8, "startup": 3.04}) == (
         "testplan: estimated mutation time 12.3 s: 7 mutants to run, 40 test runs; calibrated on the first 12 "
         "mutants: 24.7 s of baseline test time x 2.5 + 50 ms a mutant, / 1.8 at once (--jobs 2), + 3.0 s start-up")
+    assert estimate_line({"seconds": 4.0, "test_seconds": 6.0, "test_runs": 9, "mutants": 3, "jobs": 2, "upper_bound": True,
+                          "matrix": "fast", "per_mutant": 0.0, "factor": 1.0, "calibrated_on": 0, "at_once": 2,
+                          "startup": 0.0, "from_trace": 1}) == (
+        "testplan: estimated mutation time at most 4.0 s (an upper bound: --fast stops each mutant at its first kill): 3 "
+        "mutants to run, 9 test runs; from the trace (a lazy baseline): 6.0 s of traced test time x 1 + 0 ms a mutant, "
+        "/ 2 at once (--jobs 2), + 0.0 s start-up")
     result = cli("audit", "-C", copy(tmp_path, "json"), "--max-mutants", "1", "--json", "--out", tmp_path / "json-out")
     assert "estimated mutation time" not in result.err

@@ -33,6 +33,8 @@ from tp_helpers import replaced
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mutate_shop"
 FAST_TIMEOUTS = {"timeout_min_seconds": 1.0, "timeout_multiplier": 5.0}
+# a comment on the line of gross(): --diff HEAD selects its 4 mutants (few: their baseline is lazy)
+GROSS_EDIT = ("    return net + net * RATE // 100\n", "    return net + net * RATE // 100  # gross\n")
 T = "tests/test_shop.py::"
 
 # (line, mutated text) -> (status, {test: verdict})
@@ -275,16 +277,14 @@ def test_the_worker_compiles_the_regexes_its_baseline_children_compiled_before_f
     assert all(isinstance(p, str) and isinstance(f, int) for p, f in _compiled())  # str patterns only (JSON)
 
 
-@pytest.mark.verifies("MUT-1")
-def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_verdicts(shop, tmp_path, monkeypatch):
-    """The worker's own loop (collection, the baseline in segments, forced-fail, the pool of
-    mutant children), run in this process on the job the audit wrote, so the trace sees it (the
-    audit runs it as a subprocess, which no test's coverage follows)."""
+def worker_in_process(job: dict, tmp_path: Path, monkeypatch) -> tuple[int, list[dict]]:
+    """Run the mutation worker's ``main`` in this process on ``job`` (in its scratch copy), so the
+    trace sees its lines (the audit runs it as a subprocess, which no test's coverage follows);
+    its exit code and the events it wrote. The shop's modules it imports are forgotten after."""
     from testplan.mutate import worker
 
-    job_path = shop.root / ".testplan" / "mutate-job.json"
-    job = json.loads(job_path.read_text(encoding="utf-8"))
-    events_path = tmp_path / "events.jsonl"
+    job_path, events_path = tmp_path / "job.json", tmp_path / "events.jsonl"
+    job_path.write_text(json.dumps(job), encoding="utf-8")
     modules, handlers = dict(sys.modules), {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     for name in [n for n in sys.modules if n == "conftest" or n.startswith(("test_", "shop"))]:
         del sys.modules[name]  # the shop's conftest and tests import under these names
@@ -298,7 +298,16 @@ def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_ve
         sys.modules.update(modules)
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-    events = [json.loads(line) for line in events_path.read_text(encoding="utf-8").splitlines()]
+    return code, [json.loads(line) for line in events_path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.verifies("MUT-1")
+def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_verdicts(shop, tmp_path, monkeypatch):
+    """The worker's own loop (collection, the baseline in segments, forced-fail, the pool of
+    mutant children), run in this process on the job the audit wrote, so the trace sees it (the
+    audit runs it as a subprocess, which no test's coverage follows)."""
+    job = json.loads((shop.root / ".testplan" / "mutate-job.json").read_text(encoding="utf-8"))
+    code, events = worker_in_process(job, tmp_path, monkeypatch)
     kinds = Counter(e["ev"] for e in events)
     assert (code, kinds) == (0, Counter(collected=1, live=1, baseline=1, forced_fail=1, mutant=len(job["tasks"]), done=1))
     collected, baseline = events[0], next(e for e in events if e["ev"] == "baseline")
@@ -309,6 +318,45 @@ def test_the_worker_run_in_process_on_the_shops_job_gives_the_subprocess_runs_ve
     assert baseline["memory_limit_mb"] == pytest.approx(max(2048, 4 * baseline["peak_mb"]), abs=1)
     audited = {m.id: m.verdicts for m in shop.run.mutants}
     assert {e["id"]: e["verdicts"] for e in events if e["ev"] == "mutant"} == {t["id"]: audited[t["id"]] for t in job["tasks"]}
+
+
+@pytest.mark.verifies("MUT-1")
+def test_timeouts_and_the_memory_limit_of_a_mutants_child():
+    from testplan.mutate.worker import generous_timeouts, memory_limit_mb, mutant_timeouts
+
+    job = {"tests": ["a", "b", "c", "d"], "durations": {"a": 0.5, "b": 2.0, "d": 0.01}, "timeout_multiplier": 5.0,
+           "timeout_min_seconds": 2.0, "setup_seconds": 0.25}
+    # the longer of the baseline's and the trace's duration, plus the longest setup (the trace's 0.25 s here), x 5, >= 2 s
+    assert mutant_timeouts(job, {"a": 0.75, "b": 1.0}) == {"a": 5.0, "b": 11.25, "c": 2.0, "d": 2.0}
+    # a baseline setup longer than the trace's counts instead; without the trace's, 0
+    assert mutant_timeouts(job, {"setup:d": 1.0})["b"] == 15.0
+    assert mutant_timeouts({**job, "setup_seconds": None}, {})["b"] == 10.0
+    assert generous_timeouts(job, ["a", "b", "c"]) == {"a": 60.0, "b": 100.0, "c": 60.0}  # 10 x 5 x 1 s without one
+    assert (memory_limit_mb(job, 100.0), memory_limit_mb(job, 800.4), memory_limit_mb({**job, "memory_limit_mb": 300}, 800.0)) == (
+        2048, 3201, 300)
+
+
+@pytest.mark.verifies("MUT-1")
+def test_the_worker_in_process_with_a_lazy_baseline_confirms_only_what_killed(shop, tmp_path, monkeypatch):
+    """The same job with ``lazy_baseline``: no baseline before the mutants, the same verdicts, then
+    the tests that killed a mutant run unmutated (one ``baseline`` event, last), all passing."""
+    from testplan.mutate.outcome import KILLING
+
+    job = json.loads((shop.root / ".testplan" / "mutate-job.json").read_text(encoding="utf-8"))
+    job.update(lazy_baseline=True, trace_peak_mb=100.0, setup_seconds=0.0)
+    code, events = worker_in_process(job, tmp_path, monkeypatch)
+    assert code == 0
+    assert [e["ev"] for e in events] == ["collected", "live", "forced_fail"] + ["mutant"] * len(job["tasks"]) + ["baseline", "done"]
+    audited = {m.id: m.verdicts for m in shop.run.mutants}
+    assert {e["id"]: e["verdicts"] for e in events if e["ev"] == "mutant"} == {t["id"]: audited[t["id"]] for t in job["tasks"]}
+    killers = {n for t in job["tasks"] for n, v in audited[t["id"]].items() if v in KILLING}
+    baseline = events[-2]
+    assert baseline["verdicts"] == {n: "pass" for n in job["tests"] if n in killers}
+    assert list(baseline["durations"]) == list(baseline["verdicts"]) and all(d > 0 for d in baseline["durations"].values())
+    assert len(killers) == len(job["tests"]) == 5  # in the full matrix each of the 5 tests killed some mutant
+    # 2048 MB: the default, as 4 x the trace's 100 MB is less; nothing timed out too soon
+    assert (baseline["lazy"], baseline["slow"], baseline["memory_limit_mb"]) == (True, [], 2048)
+    assert baseline["child_overhead"] >= 0 and baseline["peak_mb"] > 0
 
 
 @pytest.mark.verifies("MUT-1.1")
@@ -374,14 +422,23 @@ def _git(root: Path, *args: str) -> None:
                         "GIT_COMMITTER_EMAIL": "t@t"})
 
 
-def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
-    root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
+def commit_then_edit(root: Path, old: str | None = None, new: str | None = None) -> Path:
+    """Make ``root`` a git repository with one commit (``.testplan/`` ignored), then replace ``old``
+    with ``new`` in ``src/shop/core.py`` (nothing without them): ``--diff HEAD`` then selects the
+    mutants of the edited line. Returns core.py's path."""
     (root / ".gitignore").write_text(".testplan/\n")
     _git(root, "init", "-q")
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "base")
     core = root / "src" / "shop" / "core.py"
-    core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
+    if old is not None:
+        core.write_text(replaced(core.read_text(), old, new))
+    return core
+
+
+def test_diff_mode_mutates_only_changed_lines(shop, tmp_path):
+    root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
+    commit_then_edit(root, "if total >= 50:", "if total >= 40:")
     config, project = load(root)
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD")
     assert {(m.line, m.mutated): m.status for m in run.mutants} == {
@@ -406,11 +463,7 @@ def test_a_topped_up_diff_generates_the_changed_files_then_every_file_in_one_scr
     from testplan.mutate.generate import SCRATCH_DIR, make_scratch
 
     root = copy_project(shop.root, tmp_path / "shop")
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "base")
-    core = root / "src" / "shop" / "core.py"
-    core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
+    commit_then_edit(root, "if total >= 50:", "if total >= 40:")
     config, project = load(root)
     changed = lab._changed(config, project, "HEAD")
     assert changed == {"src/shop/core.py": {13}}
@@ -445,10 +498,7 @@ def test_a_topped_up_diff_generates_the_changed_files_then_every_file_in_one_scr
 @pytest.mark.verifies("MUT-1.5")
 def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop, tmp_path):
     root = copy_project(shop.root, tmp_path / "shop", keep_state=True)  # with the full run's cache
-    (root / ".gitignore").write_text(".testplan/\n")
-    _git(root, "init", "-q")
-    _git(root, "add", ".")
-    _git(root, "commit", "-q", "-m", "base")
+    core = commit_then_edit(root)
     config, project = load(root)
     with_tests = sorted(m.id for m in shop.run.mutants if m.verdicts)
     assert len(with_tests) == 33
@@ -464,7 +514,6 @@ def test_min_mutants_tops_a_diff_up_with_the_lowest_ids_of_the_whole_scope(shop,
     assert (run.stats["files"], run.stats["min_mutants"]) == (2, 4)  # the whole scope is generated to sample from
 
     # the diff selects 2 mutants with tests: topped up with the 3 lowest IDs of the other 31
-    core = root / "src" / "shop" / "core.py"
     core.write_text(core.read_text().replace("if total >= 50:", "if total >= 40:"))
     run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, diff_base="HEAD", min_mutants=5)
     diff_ids = {m.id for m in run.mutants if m.line == 13}
@@ -585,6 +634,71 @@ def test_a_test_failing_only_in_the_scratch_copy_is_a_baseline_error(tmp_path):
     config, project = load(root)
     with pytest.raises(BaselineError, match=r"fail unmutated in the scratch copy .*test_not_in_a_copy \(assert\)"):
         run_mutation(config, project, run_trace(config))
+
+
+@pytest.mark.verifies("MUT-1")
+def test_few_mutants_get_a_lazy_baseline_of_their_killing_tests_with_the_full_runs_verdicts(shop, tmp_path, monkeypatch):
+    from testplan.mutate import lab
+
+    root = copy_project(shop.root, tmp_path / "shop")
+    config, project = load(root)
+    workers = []
+    real = lab.run_worker
+    monkeypatch.setattr(lab, "run_worker", lambda *a, **k: workers.append(real(*a, **k)) or workers[-1])
+    full = {m.id: (m.status, m.verdicts) for m in shop.run.mutants}
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, matrix="full", max_mutants=12,
+                       use_cache=False)
+    assert len(run.mutants) == 12 and {m.id: (m.status, m.verdicts) for m in run.mutants} == {m.id: full[m.id] for m in run.mutants}
+    job = json.loads((root / ".testplan" / "mutate-job.json").read_text())
+    assert (job["lazy_baseline"], job["trace_peak_mb"]) == (True, shop.trace.peak_mb) and shop.trace.peak_mb > 0
+    assert job["setup_seconds"] == max(t.setup for t in shop.trace.tests if t.nodeid in job["tests"])
+    killers = {n for m in run.mutants for n, v in m.verdicts.items() if v != "pass"}
+    (worker,) = workers
+    # only the tests that killed a mutant ran unmutated, each passing, after the mutants
+    assert (worker.baseline_lazy, worker.slow, worker.baseline) == (True, [], {n: "pass" for n in sorted(killers, key=job["tests"].index)})
+    assert (run.stats["baseline_lazy"], run.stats["baseline_tests"]) == (1, len(killers)) and len(killers) < len(job["tests"])
+    assert worker.memory_limit_mb == max(2048, int(4 * shop.trace.peak_mb))
+    # 13 mutants: the baseline runs every selected test first, as before
+    workers.clear()
+    run = run_mutation(config, project, retarget(shop.trace, root), jobs=2, matrix="full", max_mutants=13,
+                       use_cache=False)
+    job = json.loads((root / ".testplan" / "mutate-job.json").read_text())
+    assert (job["lazy_baseline"], workers[0].baseline_lazy, run.stats["baseline_lazy"]) == (False, False, 0)
+    assert workers[0].baseline == {n: "pass" for n in job["tests"]}
+    assert {m.id: (m.status, m.verdicts) for m in run.mutants} == {m.id: full[m.id] for m in run.mutants}
+
+
+def test_a_kill_by_a_test_failing_only_in_the_scratch_copy_is_a_baseline_error_after_a_lazy_baseline(tmp_path):
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    (root / "tests" / "test_where.py").write_text(
+        'import pytest\n\nfrom shop.core import gross\n\n\n@pytest.mark.verifies("TAX-1.1")\n'
+        'def test_not_in_a_copy():\n    assert gross(5) == 6\n    assert ".testplan" not in __file__\n')
+    config, project = load(root)
+    commit_then_edit(root, *GROSS_EDIT)  # the 4 mutants of gross(): few, so the baseline is lazy
+    with pytest.raises(BaselineError, match=r"^1 test\(s\) fail unmutated in the scratch copy .*: "
+                                            r"tests/test_where.py::test_not_in_a_copy \(assert\); they pass in the project"):
+        run_mutation(config, project, run_trace(config), diff_base="HEAD", matrix="full")
+    # the kills it made are not kept: nothing is cached from a run whose baseline failed
+    cache = root / ".testplan" / "cache" / "mutation.json"
+    assert not cache.exists() or json.loads(cache.read_text())["mutants"] == {}
+
+
+def test_a_timeout_shorter_than_the_unmutated_run_needs_is_a_baseline_error_after_a_lazy_baseline(tmp_path):
+    """The trace said 0 s; unmutated in the scratch copy the test takes 1.5 s, over its 1-s timeout
+    (the trace's duration x 5, at least 1 s): its timeout verdicts on the mutants say nothing, and the
+    run stops, naming the test and what to do."""
+    root = copy_project(FIXTURE, tmp_path / "shop")
+    (root / "tests" / "test_slow_copy.py").write_text(
+        'import time\n\nimport pytest\n\nfrom shop.core import gross\n\n\n@pytest.mark.verifies("TAX-1.1")\n'
+        'def test_slower_in_a_copy():\n    if ".testplan" in __file__:\n        time.sleep(1.5)\n'
+        '    assert gross(5) == 6\n')
+    config, project = load(root)
+    commit_then_edit(root, *GROSS_EDIT)
+    with pytest.raises(BaselineError, match=r"^1 test\(s\) take as long unmutated in the scratch copy as the timeout "
+                                            r"they had on a mutant \(from the trace's durations\), so their timeouts say "
+                                            r"nothing: tests/test_slow_copy.py::test_slower_in_a_copy; raise "
+                                            r"\[tool.testplan.mutation\] timeout_multiplier, or judge more than 12 mutants"):
+        run_mutation(config, project, run_trace(config), diff_base="HEAD", matrix="full")
 
 
 def test_code_imported_from_outside_the_scratch_copy_is_refused(tmp_path):

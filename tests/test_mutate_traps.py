@@ -144,7 +144,8 @@ def test_module_state_is_fresh_in_every_mutants_child(traps):
     for run in (traps.one_job, traps.two_jobs):
         assert run.stats["statuses"] == {"killed": 5, "killed-by-crash": 2, "survived": 5}
         assert (run.stats["executed"], run.stats["cache_hits"], run.stats["not_run"]) == (N, 0, 0)
-        assert run.stats["baseline_tests"] == 3
+        # 12 mutants: a lazy baseline, after them, of only the 2 tests that killed one (not all 3 selected)
+        assert (run.stats["baseline_tests"], run.stats["baseline_lazy"]) == (2, 1)
         assert run.stats["forced_fail"]["failed"] >= 1
     assert (traps.one_job.stats["jobs"], traps.two_jobs.stats["jobs"]) == (1, 2)
     assert [m.id for m in traps.one_job.mutants] == [m.id for m in traps.two_jobs.mutants]
@@ -167,12 +168,13 @@ def test_tests_that_pass_whatever_the_code_does_fail_the_forced_fail_check(tmp_p
         run_mutation(config, project, trace, jobs=2, use_cache=False)
     assert info.value.exit_code == 3
     # it is the forced-fail check that stopped it: the code was imported from the scratch copy,
-    # the baseline passed, every test still passed with every mutant forced to fail, no mutant ran
+    # every test still passed with every mutant forced to fail, no mutant ran (12 of them: their
+    # baseline is lazy, after them, so none ran)
     (worker,) = workers
     scratch = (root / ".testplan" / "mutants").resolve()
     assert worker.live == {"traps.meter": str(scratch / METER), "traps.registry": str(scratch / REG)}
     tests = {T + "test_register_never_fails": "pass", T + "test_metered_never_fails": "pass"}
-    assert (worker.baseline, worker.forced_fail, worker.mutants) == (tests, tests, {})
+    assert (worker.baseline, worker.forced_fail, worker.mutants) == (None, tests, {})
 
     # the same through the CLI: the message and exit 3 (baseline failing)
     proc = subprocess.run([sys.executable, "-m", "testplan", "audit", "-C", str(root)], capture_output=True,

@@ -189,6 +189,47 @@ def test_records_locations_outcomes_failure_classes_and_durations(pytester: pyte
     assert document["rootdir"] == str(pytester.path.resolve())
 
 
+@pytest.mark.verifies("TRACE-1.2")
+def test_records_hold_each_tests_setup_time_and_the_processs_peak_memory(pytester: pytest.Pytester):
+    """What a lazy mutation baseline takes from the trace instead of running the tests first: the
+    setup phase's seconds (a module fixture is set up by its first test) and the peak RSS."""
+    import resource
+
+    pytester.makepyfile(test_setup="""
+        import time
+
+        import pytest
+
+
+        @pytest.fixture(scope="module")
+        def slow():
+            time.sleep(0.5)
+
+
+        def test_first(slow):
+            pass
+
+
+        def test_second(slow):
+            pass
+        """)
+    # a subprocess larger than this process, waited for before the run: the peak is the larger of
+    # the process's own and its waited-for children's (as the mutation worker measures its children)
+    import subprocess
+    import sys
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    size = own + 200
+    subprocess.run([sys.executable, "-c", f"x = bytearray({size} * 1024 * 1024); x[::4096] = bytes(len(x[::4096]))"],
+                   check=True)
+    result, document = records(pytester)
+    assert result.ret == pytest.ExitCode.OK
+    setup = {t["nodeid"].split("::")[1]: t["setup"] for t in document["tests"]}
+    assert setup["test_first"] >= 0.5 > setup["test_second"] > 0
+    usage = [resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    assert size <= document["peak_mb"] <= round(max(usage), 1)
+
+
 def test_setup_and_teardown_errors(pytester: pytest.Pytester):
     pytester.makepyfile(
         test_errors="""

@@ -128,6 +128,8 @@ def test_flat_trace_locations_durations_and_assertion_counts(flat):
     assert (crash.assertions, crash.flags) == (1, [])
     assert all(t.duration >= 0 for t in trace.tests)
     assert trace.test("tests/test_outcomes.py::test_skipped").duration == 0.0
+    assert all(t.setup > 0 for t in trace.tests)  # every test has a setup phase, a skipped one too
+    assert 0 < trace.peak_mb < 4096  # the traced pytest's peak RSS, in MB
 
 
 @pytest.mark.verifies("TRACE-1.1")

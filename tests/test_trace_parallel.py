@@ -75,6 +75,10 @@ def test_the_parallel_trace_gives_the_serial_traces_data(traces):
     # and gave the serial trace's data: tests in collection order, outcomes, links, lines per test
     assert comparable(parallel) == comparable(serial)
     assert parallel.hash_seed == 123
+    # the peak memory: the largest of the collecting process's and the workers' (each records its own)
+    peaks = [json.loads((root / ".testplan" / "trace" / name).read_text())["peak_mb"]
+             for name in ("records.json", "records.w0.json", "records.w1.json")]
+    assert parallel.peak_mb == max(peaks) and min(peaks) > 0 and serial.peak_mb > 0
 
 
 def test_the_combined_data_is_the_serial_data_in_detail(traces):

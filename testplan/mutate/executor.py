@@ -56,6 +56,10 @@ class WorkerResult:
     memory_limit_mb: int | None = None
     child_overhead: float = 0.0  # the baseline children's wall time minus their tests' durations, per child
     baseline_peak_mb: float | None = None
+    # a lazy baseline (after the mutants, only the tests that gave a killing verdict): its tests with
+    # a ``timeout`` verdict whose unmutated run says their timeout was too short
+    baseline_lazy: bool = False
+    slow: list[str] = field(default_factory=list)
     error: str | None = None
     done: bool = False
     interrupted: bool = False
@@ -101,6 +105,7 @@ def run_worker(job: dict, *, scratch: Path, job_path: Path, log_path: Path,
             result.baseline_peak_mb = event.get("peak_mb")
             result.memory_limit_mb = event.get("memory_limit_mb")
             result.child_overhead = event.get("child_overhead", 0.0)
+            result.baseline_lazy, result.slow = bool(event.get("lazy")), list(event.get("slow", []))
             if on_baseline is not None and all(v == "pass" for v in event["verdicts"].values()):
                 on_baseline(event["durations"], event.get("child_overhead", 0.0))
         elif kind == "forced_fail":

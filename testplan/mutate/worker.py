@@ -13,7 +13,10 @@ How it avoids mutmut's traps:
   children, so each child starts from the same post-collection module state (no state leaks
   from one run into the next, no reset hook needed); the baseline runs as ``workers``
   contiguous segments of suite order (whole test files) side by side (:func:`baseline_segments`), and the regexes
-  they compiled are compiled in the worker before the mutants' children fork (:func:`_warm`);
+  they compiled are compiled in the worker before the mutants' children fork (:func:`_warm`); with
+  ``job["lazy_baseline"]`` (few mutants) there is no baseline first: the trace's durations, longest
+  setup and peak RSS set the timeouts and the memory limit, and after the mutants what each kill
+  rests on runs unmutated (:meth:`Driver._confirm`);
 * tests run in the suite's own (collection) order, without ``-x``; a task's stop rule
   (:class:`~testplan.mutate.outcome.StopRule`, :data:`~testplan.mutate.outcome.SETTLE`) leaves
   out the tests that can no longer change the mutant's status (a full-matrix task: only those of
@@ -28,7 +31,7 @@ How it avoids mutmut's traps:
   test started dies with it), and its end is seen by its exit, not by its pipe closing (a
   process a test forked may hold the pipe open);
 * each mutant child runs under a memory limit (``RLIMIT_DATA``: ``[tool.testplan.mutation]
-  memory_limit_mb``, default max(2048 MB, 4 x the baseline children's peak RSS)): a runaway
+  memory_limit_mb``, default max(2048 MB, 4 x the baseline children's peak RSS, or the trace's)): a runaway
   allocation raises MemoryError, a ``crash`` verdict (never ``assert``), reported in the
   ``mutant`` event's ``memory`` list and in the log (stderr).
 * the trace's conditions: its ``PYTHONHASHSEED`` (set by the executor) and the derandomized
@@ -85,6 +88,7 @@ class Driver:
         self.child_seconds: dict[str | int, float] = {}  # worker side: task key -> wall time of its children
         self.memory_reports: dict[str, list[str]] = {}  # worker side: task key -> tests that hit the limit
         self.patterns: set[tuple[str, int]] = set()  # worker side: regexes the baseline children compiled
+        self._parts: list[str] = []  # worker side: the task keys of the last baseline's segments
         self._reserve: bytearray | None = None
 
     # --- child side ---------------------------------------------------------------------------
@@ -358,7 +362,6 @@ class Driver:
         if any(live[m] != expected[m] for m in expected):
             return
         gc.freeze()  # copy-on-write friendly forks
-        multiplier, minimum = job["timeout_multiplier"], job["timeout_min_seconds"]
         durations = dict(job["durations"])
         base_items = items_of(job["tests"])
 
@@ -367,29 +370,24 @@ class Driver:
         def keep(key, verdicts, durs):
             results[key] = (verdicts, durs)
 
-        generous = {n: max(60.0, 10 * multiplier * durations.get(n, 1.0)) for n in job["tests"]}
-        # the baseline's segments are tasks 0, 1, ...: keys no mutant ID can be
-        parts = baseline_segments([item.nodeid for item in base_items], durations, job["workers"])
-        self.run_pool([(n, "", items_of(part), None, None) for n, part in enumerate(parts)], generous, job["workers"], keep)
-        verdicts, durs = {}, {}
-        for n in range(len(parts)):  # suite order: the segments are contiguous
-            verdicts.update(results[n][0])
-            durs.update(results[n][1])
-        peak_mb = self.peak_kb / 1024
-        limit_mb = job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
-        self.memory_limit = limit_mb << 20
-        tests_seconds = {k: v for k, v in durs.items() if not k.startswith("setup:")}
-        # what a child costs besides its tests' own time: fork, start-up, exit, reaping (per child)
-        spent = sum(self.child_seconds.get(n, 0.0) for n in range(len(parts)))
-        overhead = max(0.0, (spent - sum(tests_seconds.values())) / len(parts))
-        self.emit(ev="baseline", verdicts=verdicts, durations=tests_seconds, child_overhead=round(overhead, 4),
-                  peak_mb=round(peak_mb, 1), memory_limit_mb=limit_mb)
-        if any(verdicts.get(n) != "pass" for n in job["tests"]):
-            return
-        _warm(self.patterns)
-        setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [0.0])
-        timeouts = {n: max(minimum, multiplier * (max(durs.get(n, 0.0), durations.get(n, 0.0)) + setup))
-                    for n in job["tests"]}
+        lazy = bool(job.get("lazy_baseline"))
+        if lazy:  # the trace's durations, its tests' longest setup and its peak RSS stand in for the baseline's
+            limit_mb = memory_limit_mb(job, job.get("trace_peak_mb") or 0.0)
+            self.memory_limit = limit_mb << 20
+            timeouts = mutant_timeouts(job, {})
+        else:
+            verdicts, durs = self._baseline(job["tests"], items_of, durations, keep, results)
+            peak_mb = self.peak_kb / 1024
+            limit_mb = memory_limit_mb(job, peak_mb)
+            self.memory_limit = limit_mb << 20
+            tests_seconds = {k: v for k, v in durs.items() if not k.startswith("setup:")}
+            self.emit(ev="baseline", verdicts=verdicts, durations=tests_seconds,
+                      child_overhead=round(self._overhead(tests_seconds), 4), peak_mb=round(peak_mb, 1),
+                      memory_limit_mb=limit_mb)
+            if any(verdicts.get(n) != "pass" for n in job["tests"]):
+                return
+            _warm(self.patterns)
+            timeouts = mutant_timeouts(job, durs)
         # forced-fail: every test until the first one that notices (any killing verdict)
         self.run_pool([("fail", "fail", base_items, {"groups": [job["tests"]], "settle": KILLING}, None)],
                       timeouts, 1, keep)
@@ -408,14 +406,79 @@ class Driver:
 
         self.run_pool(tasks, timeouts, job["workers"], report)
         if job.get("cases"):
-            self._complete_cases(job, ran, items_of, timeouts)
+            for key, verdicts in self._complete_cases(job, ran, items_of, timeouts).items():
+                ran[key] = {**ran.get(key, {}), **verdicts}
+        if lazy:
+            self._confirm(job, ran, items_of, timeouts, limit_mb, keep, results)
         self.emit(ev="done")
 
+    def _baseline(self, nodeids: list[str], items_of, durations: dict[str, float], keep, results) -> tuple[dict, dict]:
+        """Run ``nodeids`` unmutated, as :func:`baseline_segments` side by side (generous timeouts):
+        their verdicts and durations (``setup:<nodeid>`` keys for their setup phases), in suite order."""
+        generous = generous_timeouts(self.job, nodeids)
+        # the baseline's segments are tasks "base0", "base1", ...: keys no mutant ID can be
+        parts = baseline_segments(nodeids, durations, self.job["workers"])
+        self._parts = [f"base{n}" for n in range(len(parts))]
+        self.run_pool([(key, "", items_of(part), None, None) for key, part in zip(self._parts, parts)], generous,
+                      self.job["workers"], keep)
+        verdicts, durs = {}, {}
+        for key in self._parts:  # suite order: the segments are contiguous
+            verdicts.update(results[key][0])
+            durs.update(results[key][1])
+        return verdicts, durs
 
-    def _complete_cases(self, job: dict, ran: dict[str, dict[str, str]], items_of, timeouts) -> None:
+    def _overhead(self, tests_seconds: dict[str, float]) -> float:
+        """What a baseline child cost besides its tests' own time: fork, start-up, exit, reaping (per child)."""
+        spent = sum(self.child_seconds.get(key, 0.0) for key in self._parts)
+        return max(0.0, (spent - sum(tests_seconds.values())) / len(self._parts))
+
+    def _confirm(self, job: dict, ran: dict[str, dict[str, str]], items_of, timeouts, limit_mb: int,
+                 keep, results) -> None:
+        """A lazy baseline: after the mutants, what each mutant's verdicts rest on runs unmutated.
+        For a mutant with killing verdicts: the tests it ran in the files of its killing tests, up
+        to the last of them, in suite order (a test that counts on an earlier test of its file, as
+        serially, finds it run here as it was for the mutant); the tests that passed on mutated code
+        need no such run. Identical runs are made once. Emits ``baseline`` with the killing tests'
+        verdicts: one that is not ``pass`` means a kill is not to be trusted (the lab stops, as after
+        an eager baseline). ``slow``: the tests with a ``timeout`` verdict whose unmutated run (setup
+        included, as a test's deadline counts it) took at least their timeout, which came from the
+        trace's duration: their timeout verdicts say nothing of the mutants."""
+        runs: dict[tuple[str, ...], set[str]] = {}  # a run unmutated -> the killing tests it confirms
+        for verdicts in ran.values():
+            order = list(verdicts)
+            killers = [n for n in order if verdicts[n] in KILLING]
+            if not killers:
+                continue
+            files = {n.partition("::")[0] for n in killers}
+            last = max(order.index(n) for n in killers)
+            run = tuple(n for n in order[:last + 1] if n.partition("::")[0] in files)
+            runs.setdefault(run, set()).update(killers)
+        keys = [f"confirm{index}" for index in range(len(runs))]
+        self.run_pool([(key, "", items_of(run), None, None) for key, run in zip(keys, runs)],
+                      generous_timeouts(job, job["tests"]), job["workers"], keep)
+        verdicts: dict[str, str] = {}
+        durs: dict[str, float] = {}  # each killing test's seconds in the first run that has it, setup included
+        for key, (run, killers) in zip(keys, runs.items()):
+            run_verdicts, run_seconds = results[key]
+            for nodeid in sorted(killers, key=run.index):
+                if verdicts.get(nodeid, "pass") == "pass":
+                    verdicts[nodeid] = run_verdicts.get(nodeid, "crash")
+                durs.setdefault(nodeid, run_seconds.get(nodeid, 0.0))
+        timed_out = {n for mutant in ran.values() for n, v in mutant.items() if v == "timeout"}
+        # a test whose unmutated run alone takes its timeout: its timeout verdicts say nothing of the mutants
+        slow = [n for n in job["tests"] if n in timed_out and durs.get(n, 0.0) >= timeouts[n]]
+        self._parts = keys
+        ran_seconds = {f"{key}\x00{n}": v for key in keys for n, v in results[key][1].items() if not n.startswith("setup:")}
+        self.emit(ev="baseline", verdicts={n: verdicts[n] for n in job["tests"] if n in verdicts},
+                  durations={n: durs[n] for n in job["tests"] if n in durs},
+                  child_overhead=round(self._overhead(ran_seconds), 4) if keys else 0.0,
+                  peak_mb=round(self.peak_kb / 1024, 1), memory_limit_mb=limit_mb, lazy=True, slow=slow)
+
+    def _complete_cases(self, job: dict, ran: dict[str, dict[str, str]], items_of, timeouts) -> dict[str, dict[str, str]]:
         """After a decisive run: the runs :func:`~testplan.mutate.outcome.case_completion` says
         the cases still need, each stopped at its first killing verdict, a case's remaining runs
-        dropped at its first kill. Emits one ``extra`` event per run (mutant ID, verdicts)."""
+        dropped at its first kill. Emits one ``extra`` event per run (mutant ID, verdicts), and
+        returns what they added per mutant."""
         known = {m: {"name": v["name"], "tests": v["tests"], "verdicts": dict(v["verdicts"])}
                  for m, v in job.get("known", {}).items()}
         for task in job["tasks"]:
@@ -423,13 +486,39 @@ class Driver:
         runs = case_completion(job["cases"], known)
         tasks = [(f"{case}\x00{mutant}", known[mutant]["name"], items_of(tests), {"groups": [tests], "settle": KILLING},
                   case) for case, mutant, tests in runs]
+        added: dict[str, dict[str, str]] = {}
 
         def report(key, verdicts, durs):
             if verdicts:
-                self.emit(ev="extra", id=key.split("\x00", 1)[1], verdicts=verdicts,
-                          memory=self.memory_reports.pop(key, []))
+                mutant = key.split("\x00", 1)[1]
+                added.setdefault(mutant, {}).update(verdicts)
+                self.emit(ev="extra", id=mutant, verdicts=verdicts, memory=self.memory_reports.pop(key, []))
 
         self.run_pool(tasks, timeouts, job["workers"], report)
+        return added
+
+
+def mutant_timeouts(job: dict, durs: dict[str, float]) -> dict[str, float]:
+    """Each test's timeout on a mutant: ``timeout_multiplier`` times (its longer duration, in the
+    baseline's runs ``durs`` or the trace's ``job["durations"]``, plus the longest setup phase, in
+    ``durs``' ``setup:<nodeid>`` keys or the trace's ``job["setup_seconds"]``), at least
+    ``timeout_min_seconds``. A test without a duration counts 0 s."""
+    trace = job["durations"]
+    setup = max([v for k, v in durs.items() if k.startswith("setup:")] + [float(job.get("setup_seconds") or 0.0)])
+    return {n: max(job["timeout_min_seconds"], job["timeout_multiplier"] * (max(durs.get(n, 0.0), trace.get(n, 0.0)) + setup))
+            for n in job["tests"]}
+
+
+def generous_timeouts(job: dict, nodeids: list[str]) -> dict[str, float]:
+    """The timeouts of tests run unmutated (a baseline): 10 x the multiplier x the trace's duration
+    (1 s without one), at least 60 s."""
+    return {n: max(60.0, 10 * job["timeout_multiplier"] * job["durations"].get(n, 1.0)) for n in nodeids}
+
+
+def memory_limit_mb(job: dict, peak_mb: float) -> int:
+    """The memory limit of a mutant's child: ``memory_limit_mb`` when the project sets it, else
+    :data:`DEFAULT_MEMORY_MB` or 4 x ``peak_mb`` (the baseline's children's, or the trace's), the larger."""
+    return job.get("memory_limit_mb") or max(DEFAULT_MEMORY_MB, int(4 * peak_mb))
 
 
 def baseline_segments(nodeids: list[str], durations: dict[str, float], workers: int) -> list[list[str]]:
