@@ -358,6 +358,7 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
                no_cache, cache=None) -> None:
     from .enumerate import merge
     from .enumerate.rules import propose
+    from .parsecache import digest
     from .store import PlanFile, plan_path
 
     targets = [r.id for r in project.requirements] if all_ else list(requirement_ids or [])
@@ -374,21 +375,32 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
     pending = []
     for requirement in requirements:
         plan_file = project.plans.files.get(requirement.id) or PlanFile.new(plan_path(config.plans_dir, requirement.id), requirement.id, config.root)
+        key = project.memo_key(requirement, plan_file) if llm_settings is None else None
+        if key is not None and cache is not None and cache.memo("enumerated", key) is not None:
+            pending.append((requirement, plan_file, []))  # the rules' proposals are in this plan already
+            continue
         proposals = propose(requirement)
         if llm_settings is not None:
             from .enumerate.llm import propose as llm_propose
 
             proposals += llm_propose(requirement, plan_file.plan, llm_settings)
-        pending.append((plan_file, proposals))
-    for plan_file, proposals in pending:
+        pending.append((requirement, plan_file, proposals))
+    lines = []
+    for requirement, plan_file, proposals in pending:
         added = merge(plan_file, proposals)
         before = plan_file.original
         written = plan_file.save()
         if written and cache is not None and plan_file.original is not None:
             cache.written(plan_file.original, replacing=before)  # the next lint or status does not parse it
+        if llm_settings is None and cache is not None and plan_file.original is not None:
+            # merged: the rules would add nothing to these bytes of the plan
+            key = project.memo_key(requirement, plan_file, digest(plan_file.original.encode("utf-8")))
+            if key is not None:
+                cache.keep("enumerated", key, "rules")
         total = len(plan_file.plan.cases)
         verb = "wrote" if written else "unchanged"
-        out.print(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
+        lines.append(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")
+    out.print("\n".join(lines))
 
 
 # --- critique -----------------------------------------------------------------------------------

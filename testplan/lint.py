@@ -19,9 +19,10 @@ def lint(config: Config) -> list[Finding]:
     with parse_cache(config) as cache:  # lint keeps the parse cache (see testplan.store.ParseCache)
         project = load_project(config, findings, cache)
         signatures: dict = {}  # each callable's parameters, read once per lint
+        refs: dict = {}  # each code ref's outcome, resolved once per lint
         for requirement in project.requirements:
             source = project.requirements.sources[requirement.id]
-            findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root))
+            findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root, refs))
             plan_file = project.plans.files.get(requirement.id)
             if plan_file is not None:
                 cases = [(index, case) for index, case in enumerate(plan_file.plan.cases)

@@ -14,6 +14,8 @@ makes the same pair with libyaml; :func:`line_tree` makes it from a round-trip d
 
 The size limit and the UTF-8 check run on the bytes read before they are hashed; an entry whose
 name, hash or shape does not match is discarded with one warning and the file parsed again.
+Beside the entries, :class:`Memo` keeps what commands worked out from a requirement and its plan
+(a reviewed plan's fingerprint; that ``enumerate`` would add nothing) by the bytes of the two files.
 Who reads and writes the cache, and when (never from a refused command, never into a
 ``.testplan`` that is missing, a symlink or unwritable), is :class:`testplan.store.ParseCache`:
 I/O lives in :mod:`testplan.store`.
@@ -21,6 +23,7 @@ I/O lives in :mod:`testplan.store`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from pathlib import Path
@@ -41,6 +44,46 @@ class ParsedEntry(BaseModel):
     sha256: str
     data: Any
     lines: Any
+
+
+class Memo(BaseModel):
+    """What commands worked out from a requirement and its plan, by the bytes of their two files:
+    ``memo.<code>.v<FORMAT>.json`` beside the entries, where ``<code>`` is :func:`memo_code` (a
+    change to the code that works them out makes a new memo; the old one is never read). A key
+    is ``<requirement ID>:<sha256 of the bytes of its requirements file>:<sha256 of the bytes of
+    its plan file>`` (:meth:`testplan.review.Project.memo_key`):
+
+    * ``fingerprints``: what :func:`testplan.model.fingerprint` gave for them, so ``lint`` and
+      ``status`` know a plan's state without building what the fingerprint hashes;
+    * ``enumerated``: ``"rules"`` for the keys on which the rule-based proposals were all in the
+      plan already, so a no-op ``enumerate`` neither proposes nor merges them again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[2]
+    fingerprints: dict[str, str]
+    enumerated: dict[str, str]
+
+
+MEMO_KINDS = ("fingerprints", "enumerated")
+
+
+@functools.cache
+def memo_code() -> str:
+    """The first 16 hex digits of a sha256 over the source of the modules whose code makes what
+    the memo keeps: the models a file's bytes are validated into and the fingerprint
+    (:mod:`testplan.model`), the rule-based enumerator and the merge."""
+    from . import enumerate as enumerate_package, model
+    from .enumerate import rules
+
+    h = hashlib.sha256()
+    for module in (model, enumerate_package, rules):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def memo_name() -> str:
+    return f"memo.{memo_code()}.v{FORMAT}.json"
 
 
 def digest(raw: bytes) -> str:

@@ -134,13 +134,21 @@ def requirement_spans(requirement: Requirement, source_roots: list[Path]) -> lis
     return [span for ref in requirement.code for span in ref_spans(ref, source_roots)]
 
 
-def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int], root: Path | None = None) -> list[Finding]:
-    """One finding per ``code:`` ref that does not resolve, at that ref's line."""
+def check_refs(requirement: Requirement, source_roots: list[Path], path: str, lines: list[int], root: Path | None = None,
+               checked: dict[str, str | None] | None = None) -> list[Finding]:
+    """One finding per ``code:`` ref that does not resolve, at that ref's line. ``checked`` (one
+    dict for a whole lint) keeps each ref's outcome (None, or the error's message), so a ref many
+    requirements share is resolved once."""
     findings = []
+    checked = {} if checked is None else checked
     for index, ref in enumerate(requirement.code):
-        try:
-            resolve(ref, source_roots, root)
-        except InputError as err:
+        if ref not in checked:
+            try:
+                resolve(ref, source_roots, root)
+                checked[ref] = None
+            except InputError as err:
+                checked[ref] = err.message
+        if checked[ref] is not None:
             line = lines[index] if index < len(lines) else 1
-            findings.append(Finding(path, line, f"{requirement.id}: {err.message}"))
+            findings.append(Finding(path, line, f"{requirement.id}: {checked[ref]}"))
     return findings

@@ -42,7 +42,8 @@ from .errors import Finding, InputError
 from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_of
 from . import fastyaml
 from .statedir import DEFAULT_NAME
-from .parsecache import CACHE_SUBDIR, FORMAT, ParsedEntry, digest, entry_name, jsonable, line_tree, tree_line
+from .parsecache import (CACHE_SUBDIR, FORMAT, MEMO_KINDS, Memo, ParsedEntry, digest, entry_name, jsonable, line_tree,
+                         memo_name, tree_line)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -234,6 +235,9 @@ class ParseCache:
         self.pending: dict[str, str] = {}  # entry name -> its JSON text, until save()
         self.used: set[str] = set()  # the entries of the files read (or written) by this command
         self._usable: bool | None = None
+        self._memo: dict[str, dict[str, str]] | None = None  # the memo's kinds, read on first use
+        self._memo_used: dict[str, dict[str, str]] = {kind: {} for kind in MEMO_KINDS}  # looked up or added now
+        self._memo_new = False
 
     def usable(self) -> bool:
         """Whether ``.testplan`` exists and no part of the cache's path is a symlink, something
@@ -260,6 +264,28 @@ class ParseCache:
         if entry is not None:
             self.used.add(name)
         return entry
+
+    def memo(self, kind: str, key: str) -> str | None:
+        """What the memo keeps of ``kind`` for ``key`` (see :class:`testplan.parsecache.Memo`)."""
+        if not self.usable():
+            return None
+        value = self._read_memo()[kind].get(key)
+        if value is not None:
+            self._memo_used[kind][key] = value
+        return value
+
+    def keep(self, kind: str, key: str, value: str) -> None:
+        """Keep what a command worked out now for :meth:`save`."""
+        if self.usable():
+            self._memo_used[kind][key] = value
+            self._memo_new = True
+
+    def _read_memo(self) -> dict[str, dict[str, str]]:
+        if self._memo is None:
+            memo = read_state(self.directory / memo_name(), Memo, "parse cache memo", loads=json.loads)
+            self._memo = ({"fingerprints": memo.fingerprints, "enumerated": memo.enumerated}
+                          if memo is not None else {kind: {} for kind in MEMO_KINDS})
+        return self._memo
 
     def put(self, sha256: str, plain: Any, lines: Any) -> None:
         """Keep a cleanly parsed file's values and line tree for :meth:`save` (nothing when its
@@ -290,8 +316,19 @@ class ParseCache:
         also delete the entries of bytes that are no longer any file's: an edited file's old
         entries would otherwise stay forever."""
         pending, self.pending = self.pending, {}
-        if not self.usable() or not (pending or prune):
+        if not self.usable() or not (pending or prune or self._memo_new):
             return
+        known = self._read_memo()
+        memo = {kind: {**known[kind], **self._memo_used[kind]} for kind in MEMO_KINDS}
+        if prune:  # only the keys whose two files' bytes this command read (the others are no file's now)
+            memo = {kind: {k: v for k, v in values.items()
+                           if all(entry_name(sha) in self.used for sha in k.rsplit(":", 2)[1:])}
+                    for kind, values in memo.items()}
+        if any(memo.values()):
+            self.used.add(memo_name())
+            if self._memo_new or any(len(memo[kind]) != len(known[kind]) for kind in MEMO_KINDS):
+                pending[memo_name()] = json.dumps({"format": FORMAT, **memo}, separators=(",", ":"))
+        self._memo_new = False
         try:
             for directory in (self.state_dir / "cache", self.directory):
                 directory.mkdir(exist_ok=True)  # never the state directory itself
@@ -320,6 +357,7 @@ class Doc:
     plain: Any
     lines: Any = None
     rt: Any = None
+    sha256: str | None = None  # of the bytes read, when the parse cache needed it
 
     @property
     def plain_only(self) -> bool:
@@ -346,13 +384,13 @@ def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, c
     if sha256 is not None:
         entry = cache.get(sha256)
         if entry is not None:
-            return Doc(path, shown, text, entry.data, entry.lines)
+            return Doc(path, shown, text, entry.data, entry.lines, sha256=sha256)
     parsed = fastyaml.parse(text)
     if parsed is not None:
-        doc = Doc(path, shown, text, *parsed)
+        doc = Doc(path, shown, text, *parsed, sha256=sha256)
     else:
         rt = parse_yaml(text, shown)
-        doc = Doc(path, shown, text, _plain(rt), rt=rt)
+        doc = Doc(path, shown, text, _plain(rt), rt=rt, sha256=sha256)
     if sha256 is not None:
         cache.put(sha256, doc.plain, doc.lines if doc.rt is None else line_tree(doc.rt))
     return doc
@@ -588,6 +626,8 @@ class Requirements:
     files: list[Path] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # IDs of requirements that failed validation
     incomplete: bool = False  # a requirements file could not be read at all
+    # ID -> the sha256 of the bytes of the file it was loaded from (when the parse cache took it)
+    digests: dict[str, str] = field(default_factory=dict)
 
     def known(self, requirement_id: str) -> bool:
         """Whether a plan for this ID has a requirement (or may have one that failed to load)."""
@@ -645,12 +685,14 @@ def load_requirements(path: Path, root: Path | None = None, findings: list[Findi
             found.append(err.finding)
             result.incomplete = True
             continue
-        if doc.plain_only and _load_clean_requirement_doc(doc, result):
-            continue
-        for finding in _load_requirement_doc(doc.round_trip(), shown, result):
-            if not collect:
-                raise InputError(finding.message, finding.path, finding.line)
-            found.append(finding)
+        before = set(result.items)
+        if not (doc.plain_only and _load_clean_requirement_doc(doc, result)):
+            for finding in _load_requirement_doc(doc.round_trip(), shown, result):
+                if not collect:
+                    raise InputError(finding.message, finding.path, finding.line)
+                found.append(finding)
+        if doc.sha256 is not None:
+            result.digests.update((i, doc.sha256) for i in result.items if i not in before)
     return result
 
 
@@ -751,6 +793,7 @@ class PlanFile:
     changed: bool = False  # an edit method ran since the last save
     style: tuple[int, int, int] | None = None  # indentation, found before the first edit
     _plan: Plan | None = field(default=None, repr=False, compare=False)  # validated, while unedited
+    sha256: str | None = None  # of the bytes read, while unedited (when the parse cache took it)
 
     @property
     def data(self) -> CommentedMap:
@@ -808,6 +851,7 @@ class PlanFile:
         self._style()
         self.changed = True
         self._plan = None
+        self.sha256 = None
 
     def add_case(self, case: Case) -> None:
         self._edit()
@@ -950,7 +994,7 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
                 report(Finding(shown, doc.line(["cases", index, "id"]), f"case {case.id} does not belong to requirement {plan.requirement}; number it {plan.requirement}.<n>"))
         if bad_case:
             continue
-        plan_file = PlanFile(path, shown, doc.rt if doc.rt is not None else doc, doc.text)
+        plan_file = PlanFile(path, shown, doc.rt if doc.rt is not None else doc, doc.text, sha256=doc.sha256)
         plan_file._plan = plan
         plans.files[plan.requirement] = plan_file
     return plans

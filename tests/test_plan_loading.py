@@ -21,19 +21,20 @@ from testplan import fastyaml
 from testplan.config import load_config
 from testplan.errors import InputError
 from testplan.lint import lint
-from testplan.model import plan_state
-from testplan.parsecache import entry_name, line_tree
+from testplan.model import fingerprint, plan_state
+from testplan.parsecache import entry_name, line_tree, memo_name
 from testplan.review import load_project, status
 from testplan.store import Doc, ParseCache, _plain, parse_yaml
 
-from tp_helpers import REPO, replaced, tree_digest
+from tp_helpers import EXAMPLE, REPO, replaced, tree_digest
 
 CORPUS = Path(__file__).parent / "lint_corpus"
 CORPUS_CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
 def entries(root: Path) -> set[str]:
-    return {p.name for p in (root / ".testplan" / "cache" / "parsed").glob("*.json")}
+    """The parse cache's entries (its memo aside)."""
+    return {p.name for p in (root / ".testplan" / "cache" / "parsed").glob("*.json") if not p.name.startswith("memo.")}
 
 
 def entry_of(path: Path) -> str:
@@ -114,10 +115,11 @@ def test_enumerate_caches_the_plans_it_writes(example, cli):
     run = cli("enumerate", "--all", "-C", example)
     assert run.code == 0 and "wrote" in run.out
     assert entries(example) == every_entry(example)
+    assert cli("lint", "-C", example).code == 0  # the memo learns the reviewed plans' fingerprints
     before = tree_digest(example, exclude=())
     for args in (["lint"], ["status", "--json"], ["enumerate", "--all"]):
         assert cli(*args, "-C", example).code == 0
-    assert tree_digest(example, exclude=()) == before  # everything was read from the cache
+    assert tree_digest(example, exclude=()) == before  # everything was read from the cache and its memo
     # an edit by hand: lint adds the new bytes' entry; enumerate (the writer) drops the old one
     path = example / "plans" / "PAY-1.yaml"
     old = entry_of(path)
@@ -180,7 +182,8 @@ def test_a_file_whose_values_have_no_utf8_is_not_cached_and_lint_still_reports(e
     (example / ".testplan").mkdir()
     assert cli("lint", "-C", example) == fresh  # an entry JSON cannot write as UTF-8 is left out, silently
     assert entries(example) == every_entry(example) - {entry_of(path)}
-    assert sorted(p.name for p in (example / ".testplan" / "cache" / "parsed").iterdir()) == sorted(entries(example))
+    assert sorted(p.name for p in (example / ".testplan" / "cache" / "parsed").iterdir()) == sorted(
+        entries(example) | {memo_name()})
 
 
 def test_refusals_still_happen_after_the_file_was_cached(example, cli):
@@ -223,6 +226,109 @@ def test_a_corrupted_entry_gives_one_warning_and_the_right_result(example, cli):
     assert snapshot(example, ParseCache(example))[0] == parsed
     assert cli("status", "--json", "-C", example).err == ""  # the entries were written again
     assert entries(example) == every_entry(example)
+
+
+# --- the memo: what commands worked out from a requirement and its plan, by their bytes -----------
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_memo(root: Path) -> dict:
+    return json.loads((root / ".testplan" / "cache" / "parsed" / memo_name()).read_text())
+
+
+def write_memo(root: Path, memo: dict) -> None:
+    (root / ".testplan" / "cache" / "parsed" / memo_name()).write_text(json.dumps(memo))
+
+
+@pytest.mark.verifies("STORE-1", "LINT-1")  # LINT-1: the loading (its digests) and the commands' output
+def test_the_memo_keeps_each_reviewed_plans_fingerprint_by_the_bytes_of_its_two_files(example, cli):
+    project = load_project(load_config(example))  # no cache: every fingerprint computed
+    expected_states = {r.id: plan_state(r, project.plans.get(r.id)).value for r in project.requirements}
+    assert expected_states["CARD-2"] == "SUSPECT" and expected_states["PAY-1"] == "APPROVED"
+    (example / ".testplan").mkdir()
+    assert cli("lint", "-C", example).code == 0
+    req_sha = sha(example / "requirements.yaml")
+    fingerprints = {f"{rid}:{req_sha}:{sha(example / 'plans' / f'{rid}.yaml')}": fingerprint(project.requirements.get(rid), pf.plan)
+                    for rid, pf in project.plans.files.items() if pf.plan.review is not None}
+    assert len(fingerprints) == 6
+    assert read_memo(example) == {"format": 2, "fingerprints": fingerprints, "enumerated": {}}
+    # every file's entry is cached now: a status with no entry to write still keeps what it computed
+    (example / ".testplan" / "cache" / "parsed" / memo_name()).unlink()
+    assert cli("status", "--json", "-C", example).code == 0
+    assert read_memo(example) == {"format": 2, "fingerprints": fingerprints, "enumerated": {}}
+
+    def states() -> dict[str, str]:
+        run = cli("status", "--json", "-C", example)
+        assert (run.code, run.err) == (0, "")
+        return {row["id"]: row["plan_state"] for row in json.loads(run.out)}
+
+    assert states() == expected_states
+    # status takes the fingerprint from the memo for these exact bytes (it does not compute it)
+    memo = read_memo(example)
+    key = next(k for k in fingerprints if k.startswith("PAY-1:"))
+    memo["fingerprints"][key] = "sha256:" + "0" * 64
+    write_memo(example, memo)
+    assert states() == {**expected_states, "PAY-1": "SUSPECT"}
+    # other bytes of either file are another key: computed again (a comment changes no fingerprint)
+    requirements = example / "requirements.yaml"
+    requirements.write_text(requirements.read_text() + "# a comment: other bytes, the same fingerprints\n")
+    assert states() == expected_states
+    assert read_memo(example)["fingerprints"][f"PAY-1:{sha(requirements)}:{key.rsplit(':', 1)[1]}"] == fingerprints[key]
+    # an approved case edited is SUSPECT, with the memo as without it
+    plan = example / "plans" / "PAY-2.yaml"
+    plan.write_text(replaced(plan.read_text(), "expect: status failed after fail()", "expect: status failed"))
+    assert states() == {**expected_states, "PAY-2": "SUSPECT"}
+    assert lint(load_config(example))[-1].message.startswith("plan of PAY-2 is SUSPECT: the requirement or an approved case")
+
+
+@pytest.mark.verifies("STORE-1", "LINT-1")  # LINT-1: the enumerate command's output (testplan.cli)
+def test_a_no_op_enumerate_skips_the_plans_the_memo_says_have_every_rule_proposal(example, cli):
+    path = example / "plans" / "PAY-1.yaml"
+    original = path.read_bytes()
+    assert original == (EXAMPLE / "plans" / "PAY-1.yaml").read_bytes()
+    first = cli("enumerate", "--all", "-C", example)
+    assert first.code == 0
+    assert "wrote     plans/PAY-1.yaml: 23 new cases proposed, 31 in plan" in first.out.splitlines()
+    merged = path.read_bytes()
+    req_sha = sha(example / "requirements.yaml")
+    keys = {f"{p.stem}:{req_sha}:{sha(p)}" for p in (example / "plans").glob("*.yaml")}
+    assert len(keys) == 6 and read_memo(example)["enumerated"] == dict.fromkeys(keys, "rules")  # nothing left to add
+    # the memo is believed: a key for the bytes before the merge says there is nothing to add to them
+    path.write_bytes(original)
+    memo = read_memo(example)
+    memo["enumerated"][f"PAY-1:{req_sha}:{sha(path)}"] = "rules"
+    write_memo(example, memo)
+    run = cli("enumerate", "PAY-1", "-C", example)
+    assert (run.code, run.out) == (0, "unchanged plans/PAY-1.yaml: 0 new cases proposed, 8 in plan\n")
+    assert path.read_bytes() == original
+    # without that key the rules propose and the merge adds their cases, as the first run did
+    del memo["enumerated"][f"PAY-1:{req_sha}:{sha(path)}"]
+    write_memo(example, memo)
+    run = cli("enumerate", "PAY-1", "-C", example)
+    assert (run.code, run.out) == (0, "wrote     plans/PAY-1.yaml: 23 new cases proposed, 31 in plan\n")
+    assert path.read_bytes() == merged
+    # enumerate (it reads every file, under the writer's lock) keeps only the keys of bytes that are a file's now
+    assert read_memo(example)["enumerated"] == dict.fromkeys(keys, "rules")
+
+
+def test_lint_resolves_a_code_ref_many_requirements_share_once():
+    from testplan.model import Requirement
+    from testplan.scope import check_refs
+
+    checked: dict = {}
+    roots = [REPO]
+    first = Requirement(id="A-1", title="a", statement="s", code=["testplan.nowhere:f", "testplan.scope:check_refs"])
+    second = Requirement(id="B-1", title="b", statement="s", code=["testplan.nowhere:f"])
+    message = "code ref 'testplan.nowhere:f': module 'testplan.nowhere' not found under "
+    found = check_refs(first, roots, "r.yaml", [3, 4], None, checked) + check_refs(second, roots, "r.yaml", [9], None, checked)
+    assert [(f.line, f.message.startswith(f"{rid}: {message}")) for f, rid in zip(found, ["A-1", "B-1"])] == [(3, True), (9, True)]
+    assert list(checked) == ["testplan.nowhere:f", "testplan.scope:check_refs"]
+    assert checked["testplan.scope:check_refs"] is None and checked["testplan.nowhere:f"].startswith(message)
+    # what is kept is believed: a ref is not resolved again within one lint
+    checked["testplan.scope:check_refs"] = "stale"
+    assert [f.message for f in check_refs(first, roots, "r.yaml", [3, 4], None, checked)][1] == "A-1: stale"
 
 
 # --- who writes the cache, and when ---------------------------------------------------------------
