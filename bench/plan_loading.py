@@ -9,8 +9,8 @@ the requirement (so ``enumerate --all`` has nothing to add) padded with human ca
 approved, with a valid review (fingerprint and vouched text computed by testplan itself), so
 ``status`` reports APPROVED and ``lint`` has every approved case to check.
 
-Then times the runs a user sees, each command with this interpreter (``python -m testplan``),
-in wall seconds (and the CPU seconds of the same runs), with the load average beside them (the
+Then times the runs a user sees, each command with this interpreter (``python -m testplan``,
+its bytecode cached as an installed package's is: :func:`bytecode_env`), in wall seconds (and the CPU seconds of the same runs), with the load average beside them (the
 machine may be shared: under load the wall time grows, the CPU time much less):
 
 * **fresh clone** (no ``.testplan/``, as in CI): ``lint`` and ``status --json`` never create
@@ -151,7 +151,8 @@ def run(root: Path, args: list[str]) -> float:
     """Wall seconds of one run (its CPU seconds appended to CPU)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "testplan", *args, "--root", str(root)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "testplan", *args, "--root", str(root)], capture_output=True, text=True,
+                          env=bytecode_env(root))
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -164,6 +165,15 @@ def run(root: Path, args: list[str]) -> float:
         if states != {"APPROVED"}:
             sys.exit(f"status: plan states {sorted(states)}, expected only APPROVED")
     return elapsed
+
+
+def bytecode_env(root: Path) -> dict[str, str]:
+    """The environment of a run: as an installed testplan runs, with its modules' bytecode
+    cached (PYTHONDONTWRITEBYTECODE dropped; the compiled files under the tree's ``.pycache/``,
+    so the checkout is not written). The first run compiles them; the runs after it do not."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(root / ".pycache")
+    return env
 
 
 def entries(root: Path) -> int:

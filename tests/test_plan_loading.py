@@ -9,9 +9,13 @@ or unusable state directory and an ``audit --out DIR`` get nothing written."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -526,3 +530,57 @@ def test_the_benchmark_times_the_runs_a_user_sees():
         [".testplan/", "present:", "first", "run"], ["lint", "first", "N", "(cpu"], ["status", "--json", "first", "N"],
         ["enumerate", "--all", "(no-op)", "first"]]
     assert not any(Path(p).exists() for p in re.findall(r" in (\S+) \(", lines[0]))  # the tree is removed
+
+
+# --- the console script: a command's process ends with it ------------------------------------------
+
+CONSOLE = """
+import os, sys
+hard_exit = os._exit
+def said_exit(code):
+    os.write(2, b"(exit without teardown)\\n")
+    hard_exit(code)
+os._exit = said_exit
+{prelude}
+from testplan.cli import run
+sys.argv = ["testplan", *sys.argv[1:]]
+run()
+"""
+
+
+def console(*args: object, prelude: str = "") -> subprocess.CompletedProcess:
+    """``testplan ARGS`` as the console script runs it (:func:`testplan.cli.run`), in a new
+    interpreter whose ``os._exit`` says so on stderr."""
+    return subprocess.run([sys.executable, "-c", CONSOLE.format(prelude=prelude), *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.verifies("LINT-1")
+def test_the_console_script_ends_without_tearing_the_interpreter_down(example, cli):
+    expected = cli("status", "--json", "-C", example)
+    run = console("status", "--json", "-C", example)
+    assert (run.returncode, run.stdout, run.stderr) == (0, expected.out, "(exit without teardown)\n")  # every byte of output
+    refused = console("lint", "-C", example / "nowhere")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == cli("lint", "-C", example / "nowhere").err + "(exit without teardown)\n"
+
+
+@pytest.mark.verifies("LINT-1")
+@pytest.mark.parametrize("prelude", [
+    "import atexit; atexit.register(lambda: None)",  # coverage.py, logging, multiprocessing register one
+    "import threading; threading.Thread(target=threading.Event().wait, daemon=True).start()",
+    "sys.setprofile(lambda *args: None)",  # cProfile, a debugger
+], ids=["atexit", "thread", "profiler"])
+def test_the_console_script_exits_as_usual_when_something_waits_for_the_exit(example, cli, prelude):
+    run = console("status", "--json", "-C", example, prelude=prelude)
+    assert (run.returncode, run.stdout, run.stderr) == (0, cli("status", "--json", "-C", example).out, "")
+
+
+@pytest.mark.verifies("STORE-1")
+def test_only_the_console_script_freezes_what_a_load_made(example, cli):
+    report = "import atexit, gc; atexit.register(lambda: os.write(2, f'frozen {gc.get_freeze_count()}'.encode()))"
+    run = console("status", "--json", "-C", example, prelude=report)
+    assert run.returncode == 0 and int(re.fullmatch(r"frozen (\d+)", run.stderr).group(1)) > 1000
+    before = gc.get_freeze_count()
+    assert cli("status", "--json", "-C", example).code == 0
+    assert gc.get_freeze_count() == before  # a library call (a test run) leaves the collector as it was
