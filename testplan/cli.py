@@ -21,7 +21,7 @@ from rich.text import Text
 from . import __version__
 from .config import Config, load_config
 from .errors import ExitCode, InputError, TestplanError
-from .report.report_core import visible
+from .escape import visible
 
 app = typer.Typer(
     name="testplan",

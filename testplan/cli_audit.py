@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
@@ -18,8 +18,10 @@ from rich.text import Text
 
 from .cli import JsonFlag, Root, _config, app, console, err_console, info_console, quiet, verbose
 from .errors import InputError
-from .report.report_core import matrix_mode, visible
-from .result import AuditResult
+from .escape import visible
+
+if TYPE_CHECKING:  # the audit's modules load only when a command of theirs runs
+    from .result import AuditResult
 
 MinScore = Annotated[Optional[float], typer.Option("--min-score", help="Fail when the project score is below N (0-100; overrides min_score).", show_default=False)]
 MinReqScore = Annotated[Optional[float], typer.Option("--min-requirement-score", help="Fail when any requirement scores below N (overrides min_requirement_score).", show_default=False)]
@@ -77,6 +79,8 @@ def print_result(result: AuditResult) -> None:
         if "topped_up.added" in stats:
             sample += (f" (--min-mutants: the diff selected {int(stats['topped_up.diff'])} with tests, topped up with "
                        f"{int(stats['topped_up.added'])} sampled from the whole scope)")
+        from .report.report_core import matrix_mode
+
         matrix = {"decisive": "decisive matrix", "full": "full matrix", "fast": "--fast"}[matrix_mode(result) or "full"]
         out.print(f"mutation: {len(result.mutants)} mutants{sample}, {int(stats.get('executed', 0))} run, "
                   f"{int(stats.get('cache_hits', 0))} from cache, {stats.get('seconds.total', 0):.1f} s, {matrix}")
