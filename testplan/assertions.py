@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from . import pyast
+
 NO_ASSERTION = "no-assertion"
 RAISES_WITHOUT_MATCH = "raises-without-match"
 
@@ -187,7 +189,7 @@ def _functions(tree: ast.Module) -> tuple[list[FunctionNode], dict[int, list[Fun
 @lru_cache(maxsize=512)
 def _parse(path: str, mtime_ns: int) -> ast.Module | None:
     try:
-        return ast.parse(Path(path).read_bytes(), filename=path)
+        return pyast.parse(Path(path).read_bytes(), filename=path)
     except (OSError, SyntaxError, ValueError):
         return None
 
@@ -208,7 +210,7 @@ def analyze_test(path: Path, line: int, name: str | None = None) -> Analysis | N
 
 def analyze_source(source: str, name: str) -> Analysis | None:
     """Analyze the function called ``name`` in a piece of source code (first one found)."""
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
             return analyze_function(node)

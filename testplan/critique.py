@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from . import pyast
 from .assertions import NO_ASSERTION, find_function
 from .config import Config
 from .model import Case, CaseStatus, Raises, Requirement, Returns
@@ -54,7 +55,7 @@ def _dump(node: ast.AST) -> str:
 def _expected_forms(source: str) -> set[str]:
     """The ASTs that count as the expected value: the value itself, and the literal inside a
     one-argument call such as ``Decimal('90.00')``."""
-    tree = ast.parse(source, mode="eval").body
+    tree = pyast.parse(source, mode="eval").body
     forms = {_dump(tree)}
     if isinstance(tree, ast.Call) and len(tree.args) == 1 and not tree.keywords and isinstance(tree.args[0], ast.Constant):
         forms.add(_dump(tree.args[0]))
@@ -205,7 +206,7 @@ def _test_function(root: Path, test: TestResult) -> tuple[ast.FunctionDef | ast.
     path = root / test.file
     try:
         source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source)
+        tree = pyast.parse(source)
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
     function = find_function(tree, test.line, _function_name(test.nodeid))

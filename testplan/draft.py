@@ -30,6 +30,7 @@ from typing import Literal
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from . import pyast
 from .config import Config, load_config
 from .errors import InputError, TestplanError
 from .scope import CodeSpan, find_module, ref_spans
@@ -136,7 +137,7 @@ def draft_requirements(package: str, source_roots: list[Path], granularity: Gran
     drafts: list[Draft] = []
     for module, file in public_modules(package, source_roots):
         try:
-            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+            tree = pyast.parse(file.read_text(encoding="utf-8"), filename=str(file))
         except SyntaxError as exc:
             raise InputError(f"does not parse ({exc.msg}); fix it or draft without it", str(file), exc.lineno or 1) from None
         definitions = public_definitions(tree)

@@ -6,7 +6,6 @@ Every file format testplan reads is one of these models (``extra="forbid"``), so
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import math
@@ -19,6 +18,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
+
+from . import pyast
 
 REQ_ID_PATTERN = r"^[A-Z][A-Z0-9]*-[0-9]+$"
 CASE_ID_PATTERN = r"^[A-Z][A-Z0-9]*-[0-9]+\.[0-9]+$"
@@ -169,7 +170,7 @@ def check_value(value: Any, where: str = "") -> Any:
                 raise ValueError(f"{_at(where)}a {{py: ...}} value has exactly one key, py, whose value is a Python "
                                  "expression in quotes, e.g. {py: \"Decimal('90.00')\"}")
             try:
-                ast.parse(value["py"].strip(), mode="eval")
+                pyast.parse(value["py"].strip(), mode="eval")
             except SyntaxError as exc:
                 raise ValueError(f"{_at(where)}py: {value['py']!r} is not a Python expression ({exc.msg}); "
                                  "write one such as \"Decimal('90.00')\"") from None

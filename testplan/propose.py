@@ -46,6 +46,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from . import pyast
 from .assertions import analyze_function, find_function
 from .config import Config, load_config
 from .errors import InputError, TestplanError
@@ -140,7 +141,7 @@ def function_of(root: Path, mutant: MutantResult) -> tuple[str, int, str]:
     """(qualified name or "<module>", first line, source) of the function the mutant changes."""
     text = _source(root, mutant.file)
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except SyntaxError:
         return "<module>", 0, ""
     node = _enclosing(tree, mutant.line)
@@ -162,7 +163,7 @@ def fixtures(config: Config) -> list[str]:
         if any(part in IGNORED for part in conftest.relative_to(config.root).parts):
             continue
         try:
-            tree = ast.parse(conftest.read_text(encoding="utf-8"))
+            tree = pyast.parse(conftest.read_text(encoding="utf-8"))
         except (OSError, SyntaxError, UnicodeDecodeError):
             continue
         for node in tree.body:
@@ -178,7 +179,7 @@ def _test_source(root: Path, result: AuditResult, nodeid: str) -> str:
         return ""
     text = _source(root, test.file)
     try:
-        function = find_function(ast.parse(text), test.line, nodeid.split("::")[-1].split("[", 1)[0])
+        function = find_function(pyast.parse(text), test.line, nodeid.split("::")[-1].split("[", 1)[0])
     except SyntaxError:
         return ""
     if function is None:
@@ -192,7 +193,7 @@ def _imports_of(root: Path, result: AuditResult, nodeids: list[str]) -> str:
     lines: list[str] = []
     for file in sorted(files):
         try:
-            tree = ast.parse(_source(root, file))
+            tree = pyast.parse(_source(root, file))
         except SyntaxError:
             continue
         for node in tree.body:
@@ -260,7 +261,7 @@ def _verifies(decorator: ast.expr) -> list[str] | None:
 def check_shape(candidate: Candidate, approved: set[str]) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """Filter (a); returns the test function when it passes."""
     try:
-        tree = ast.parse(candidate.code)
+        tree = pyast.parse(candidate.code)
     except SyntaxError as exc:
         candidate.fail("a", f"does not parse: {exc.msg} (line {exc.lineno})")
         return None
@@ -354,7 +355,7 @@ def passes_three_times(config: Config, scratch: Path, file: str) -> str:
 
 def normalised(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     """The test's AST with its name and docstring left out: filter (d)'s key."""
-    copy = ast.parse(ast.unparse(function)).body[0]
+    copy = pyast.parse(ast.unparse(function)).body[0]
     assert isinstance(copy, (ast.FunctionDef, ast.AsyncFunctionDef))
     copy.name = "test"
     body = copy.body
@@ -390,7 +391,7 @@ def render(accepted: list[Candidate]) -> str:
     blocks: list[str] = []
     taken: set[str] = set()
     for candidate in accepted:
-        tree = ast.parse(candidate.code)
+        tree = pyast.parse(candidate.code)
         body: list[str] = []
         rename = None
         if candidate.name in taken:

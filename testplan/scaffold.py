@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import pyast
 from .callables import case_callable
 from .enumerate.rules import named_errors
 from .errors import InputError
@@ -88,7 +89,7 @@ def linked_ids(project: Project, extra: list[Path] = ()) -> set[str]:
     ids: set[str] = set()
     for path in sorted(set(test_files(project)) | set(extra)):
         try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            tree = pyast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         except (SyntaxError, UnicodeDecodeError, OSError):
             continue  # a file pytest cannot collect links nothing; the audit reports it
         ids |= verifies_ids(tree)
@@ -112,7 +113,7 @@ def literal(value: Any) -> str:
 
 def _py_names(value: Any) -> set[str]:
     if is_py(value):
-        return {n.id for n in ast.walk(ast.parse(value["py"].strip(), mode="eval")) if isinstance(n, ast.Name)}
+        return {n.id for n in ast.walk(pyast.parse(value["py"].strip(), mode="eval")) if isinstance(n, ast.Name)}
     if isinstance(value, dict):
         return set().union(*(_py_names(v) for v in value.values())) if value else set()
     if isinstance(value, list):

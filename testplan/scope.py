@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib.machinery import PathFinder
 from pathlib import Path
 
+from . import pyast
 from .errors import Finding, InputError
 from .model import Requirement
 
@@ -60,7 +61,7 @@ def _installed_module(parts: list[str]) -> Path | None:
 
 @lru_cache(maxsize=256)
 def _parse(path: Path, mtime: float) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return pyast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
 def parse_module(path: Path) -> ast.Module:

@@ -114,6 +114,7 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
+from . import pyast
 from .errors import InputError
 from .model import CaseStatus, PlanState, Requirement, is_case_id, is_requirement_id, plan_state, requirement_of
 from .result import (
@@ -293,10 +294,11 @@ def _file_lines(path: str, mtime: float) -> FileLines:
 
     text = Path(path).read_text(encoding="utf-8")
     parser = PythonParser(text=text, filename=path, exclude=r"#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER)")
-    parser.parse_source()
+    with pyast.LOCK:  # coverage.py's parser builds an ast tree
+        parser.parse_source()
     statements = frozenset(parser.statements)
     body_lines: set[int] = set()
-    for node in ast.walk(ast.parse(text, filename=path)):
+    for node in ast.walk(pyast.parse(text, filename=path)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             body_lines.update(range(node.body[0].lineno, (node.end_lineno or node.body[0].lineno) + 1))
     return FileLines(statements, frozenset(statements & body_lines), dict(parser.multiline_map))

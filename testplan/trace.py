@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import pyast
 from .assertions import analyze_test
 from .determinism import HASH_SEED, pinned
 from .determinism import PLUGIN as DETERMINISM_PLUGIN
@@ -792,7 +793,7 @@ def import_time_lines(file: str) -> set[int]:
     import ast
 
     try:
-        tree = ast.parse(Path(file).read_bytes())
+        tree = pyast.parse(Path(file).read_bytes())
     except (OSError, SyntaxError, ValueError):
         return set()
     inside: set[int] = set()

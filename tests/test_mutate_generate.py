@@ -315,3 +315,36 @@ def test_generation_is_reused_while_the_source_is_unchanged(shop):
     core.write_text("{not json")
     assert _generate(shop).code == edited.code
     assert json.loads(core.read_text())["file"] == "src/shop/core.py"
+
+
+@pytest.mark.verifies("MUT-1")
+def test_testplan_builds_every_ast_tree_under_one_lock():
+    """CPython 3.11 keeps the AST constructor's recursion depth per interpreter: the audit's main
+    thread and the thread generating the mutants building trees at once failed a CI run with
+    'SystemError: AST constructor recursion depth mismatch'. So every tree comes from pyast.parse."""
+    import threading
+
+    import testplan
+    from testplan import pyast
+
+    package = Path(testplan.__file__).parent
+    direct = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                    if p.name != "pyast.py" and "ast.parse(" in p.read_text(encoding="utf-8").replace("pyast.parse(", ""))
+    assert direct == []
+    assert pyast.parse("f(x)", mode="eval").body.func.id == "f"
+    with pytest.raises(SyntaxError, match="invalid syntax") as info:
+        pyast.parse("x = = 1", filename="bad.py")
+    assert info.value.filename == "bad.py"
+    # a parse waits while another thread holds the lock (as the generation thread does while parsing)
+    held, release, parsed = threading.Event(), threading.Event(), []
+    holder = threading.Thread(target=lambda: (pyast.LOCK.acquire(), held.set(), release.wait(30), pyast.LOCK.release()))
+    holder.start()
+    assert held.wait(30)
+    parser = threading.Thread(target=lambda: parsed.append(type(pyast.parse("x = 1")).__name__))
+    parser.start()
+    parser.join(0.5)
+    assert parsed == []  # still waiting: it would have parsed in microseconds
+    release.set()
+    parser.join(30)
+    holder.join(30)
+    assert parsed == ["Module"]

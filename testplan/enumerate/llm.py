@@ -42,6 +42,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .. import pyast
 from ..config import Config, env
 from ..errors import InputError, ProviderError
 from ..model import (EXCEPTION_PATTERN, PARAM_PATTERN, Case, CaseKind, CaseStatus, InputSpec, Plan, Priority,
@@ -683,7 +684,7 @@ def _case_value(expression: str) -> Any:
     import ast
 
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        tree = pyast.parse(expression.strip(), mode="eval")
     except SyntaxError:
         return None
     try:

@@ -34,6 +34,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
+from .. import pyast
 from .. import __version__
 from ..store import atomic_write, read_state
 
@@ -115,7 +116,7 @@ class _Files:
     def tree(self, path: Path) -> ast.Module | None:
         if path not in self.trees:
             try:
-                self.trees[path] = ast.parse(path.read_text(encoding="utf-8"))
+                self.trees[path] = pyast.parse(path.read_text(encoding="utf-8"))
             except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
                 self.trees[path] = None
         return self.trees[path]
@@ -206,7 +207,7 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
 
         if path not in trees:
             try:
-                trees[path] = ast.parse((root / path).read_text(encoding="utf-8"))
+                trees[path] = pyast.parse((root / path).read_text(encoding="utf-8"))
             except (OSError, SyntaxError, UnicodeDecodeError):
                 trees[path] = None
         tree = trees[path]
@@ -229,7 +230,7 @@ def hash_tests(root: Path, nodeids: list[str], executed: dict[str, list[str]] | 
             conftest = directory / "conftest.py"
             if conftest not in conftests:
                 try:
-                    conftests[conftest] = _dump(ast.parse(conftest.read_text(encoding="utf-8")))
+                    conftests[conftest] = _dump(pyast.parse(conftest.read_text(encoding="utf-8")))
                 except (OSError, SyntaxError, UnicodeDecodeError):
                     conftests[conftest] = ""
             digest.update(conftests[conftest].encode())

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
 
+from .. import pyast
 from ..config import Config
 from ..errors import InputError
 from ..statedir import make_writable, remove_tree
@@ -509,7 +510,7 @@ def generate(config: Config, requirements, scratch: Path | None = None, *, write
             trampolined[rel] = result.code
             if write:
                 (scratch / rel).write_text(result.code, encoding="utf-8")
-            tree = ast.parse(code)
+            tree = pyast.parse(code)
             defs = _defs(tree)
             by_key = {d.key: d for d in defs if d.key}
             lines = code.splitlines()
