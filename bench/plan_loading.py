@@ -20,7 +20,7 @@ machine may be shared: under load the wall time grows, the CPU time much less):
 * **working checkout** (``.testplan/`` exists, as after any ``enumerate`` or ``audit``): for
   each command, from an empty parse cache, the first (cold) run alone, which reads every file
   and fills ``.testplan/cache/parsed/`` (one entry per file, checked, and the memo of the plans'
-  fingerprints and of what ``enumerate`` found nothing to add to), then ``--runs`` more and
+  outlines and of what ``enumerate`` found nothing to add to), then ``--runs`` more and
   their median: those read every file from the cache. The no-op ``enumerate --all`` starts
   from a fresh clone (it is a writer: it makes ``.testplan/`` itself).
 

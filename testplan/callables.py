@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from .errors import Finding, InputError
 from .model import Case, Requirement
@@ -37,7 +37,7 @@ class Signature:
         return [n for n in self.required if n not in names and n not in self.positional_only]
 
 
-def case_callable(requirement: Requirement, case: Case) -> str | None:
+def case_callable(requirement: Requirement, case: Case | CallSite) -> str | None:
     """``module:function`` the case calls: its ``call``, else the requirement's single
     ``module:function`` code ref; None when neither says."""
     if case.call is not None:
@@ -46,7 +46,7 @@ def case_callable(requirement: Requirement, case: Case) -> str | None:
     return functions[0] if len(functions) == 1 else None
 
 
-def no_callable_message(requirement: Requirement, case: Case) -> str:
+def no_callable_message(requirement: Requirement, case: Case | CallSite) -> str:
     functions = [ref for ref in requirement.code if ":" in ref]
     why = (f"{requirement.id} has {len(functions)} module:function code refs" if functions
            else f"{requirement.id} has no module:function code ref")
@@ -88,21 +88,31 @@ def signature(ref: str, source_roots: list[Path], root: Path | None = None) -> S
     return Signature(ref, found.params, found.required, found.var_keyword, found.positional_only)
 
 
-def check_case_calls(requirement: Requirement, cases: list[tuple[int, Case]], line_of: Callable[[list[Any]], int],
+class CallSite(NamedTuple):
+    """A case with a structured ``given``, as :func:`check_case_calls` reads it: its index in
+    the plan, ID, ``call`` and the parameter names it gives (a :class:`testplan.model.PlanOutline`
+    keeps these for the approved cases)."""
+
+    index: int
+    id: str
+    call: str | None
+    names: list[str]
+
+
+def check_case_calls(requirement: Requirement, sites: Iterable[CallSite], line_of: Callable[[list[Any]], int],
                      source_roots: list[Path], path: str, root: Path | None = None,
                      known: dict[str, Signature | InputError] | None = None) -> list[Finding]:
-    """Errors for the structured ``given`` of each case: no callable, a callable that does not
-    resolve, a key the callable does not take (at that key's line), a required parameter left out.
+    """Errors for the structured ``given`` of each call site: no callable, a callable that does
+    not resolve, a key the callable does not take (at that key's line), a required parameter
+    left out.
 
-    ``cases`` holds each case with its index in the plan, and ``line_of`` gives the line of a
-    location in the plan (``["cases", index, "given", key]``): asked only for a finding.
-    ``known`` keeps each ref's signature (or error) between calls, for one pass over a project
-    (lint)."""
+    ``line_of`` gives the line of a location in the plan (``["cases", index, "given", key]``):
+    asked only for a finding. ``known`` keeps each ref's signature (or error) between calls, for
+    one pass over a project (lint)."""
     known = {} if known is None else known
     findings: list[Finding] = []
-    for index, case in cases:
-        if not isinstance(case.given, dict):
-            continue
+    for case in sites:
+        index = case.index
         case_loc = ["cases", index, "id"]
         ref = case_callable(requirement, case)
         if ref is None:
@@ -118,7 +128,7 @@ def check_case_calls(requirement: Requirement, cases: list[tuple[int, Case]], li
         if isinstance(sig, InputError):
             findings.append(Finding(path, line_of(case_loc), f"{case.id}: {sig.message}"))
             continue
-        names = list(case.given)
+        names = case.names
         shown = ", ".join(sig.params) or "none"
         for name in sig.unknown(names):
             findings.append(Finding(path, line_of(["cases", index, "given", name]),

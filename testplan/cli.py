@@ -358,6 +358,7 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
                no_cache, cache=None) -> None:
     from .enumerate import merge
     from .enumerate.rules import propose
+    from .model import outline
     from .parsecache import digest
     from .store import PlanFile, plan_path
 
@@ -377,7 +378,7 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
         plan_file = project.plans.files.get(requirement.id) or PlanFile.new(plan_path(config.plans_dir, requirement.id), requirement.id, config.root)
         key = project.memo_key(requirement, plan_file) if llm_settings is None else None
         if key is not None and cache is not None and cache.memo("enumerated", key) is not None:
-            pending.append((requirement, plan_file, []))  # the rules' proposals are in this plan already
+            pending.append((requirement, plan_file, None))  # the rules' proposals are in this plan already
             continue
         proposals = propose(requirement)
         if llm_settings is not None:
@@ -387,6 +388,10 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
         pending.append((requirement, plan_file, proposals))
     lines = []
     for requirement, plan_file, proposals in pending:
+        if proposals is None:  # nothing to merge: the plan is not even read
+            outline = project.outline(requirement)
+            lines.append(f"{'unchanged':9} {visible(plan_file.shown)}: 0 new cases proposed, {outline.case_count} in plan")
+            continue
         added = merge(plan_file, proposals)
         before = plan_file.original
         written = plan_file.save()
@@ -395,8 +400,9 @@ def _enumerate(config, project, requirement_ids, all_, llm, offline, model, base
         if llm_settings is None and cache is not None and plan_file.original is not None:
             # merged: the rules would add nothing to these bytes of the plan
             key = project.memo_key(requirement, plan_file, digest(plan_file.original.encode("utf-8")))
-            if key is not None:
+            if key is not None:  # and its outline: the next lint or status does not validate it
                 cache.keep("enumerated", key, "rules")
+                cache.keep("outlines", key, outline(requirement, plan_file.plan).model_dump(mode="json"))
         total = len(plan_file.plan.cases)
         verb = "wrote" if written else "unchanged"
         lines.append(f"{verb:9} {visible(plan_file.shown)}: {len(added)} new case{'s' if len(added) != 1 else ''} proposed, {total} in plan")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from .callables import check_case_calls
+from .callables import CallSite, check_case_calls
 from .config import Config
 from .errors import Finding
-from .model import CaseStatus
 from .review import load_project, parse_cache, suspect_findings
 from .scope import check_refs
 
@@ -24,10 +23,10 @@ def lint(config: Config) -> list[Finding]:
             source = project.requirements.sources[requirement.id]
             findings.extend(check_refs(requirement, config.source_roots, source.path, source.code_lines, config.root, refs))
             plan_file = project.plans.files.get(requirement.id)
-            if plan_file is not None:
-                cases = [(index, case) for index, case in enumerate(plan_file.plan.cases)
-                         if case.status is CaseStatus.approved]  # a proposed case is checked once someone vouches for it
-                findings.extend(check_case_calls(requirement, cases, plan_file.line, config.source_roots, plan_file.shown,
+            outline = project.outline(requirement)
+            if plan_file is not None and outline is not None:
+                sites = [CallSite(*call) for call in outline.calls]  # approved cases: a proposed one is checked once someone vouches for it
+                findings.extend(check_case_calls(requirement, sites, plan_file.line, config.source_roots, plan_file.shown,
                                                  config.root, signatures))
         findings.extend(suspect_findings(project))
     return sorted(set(findings), key=lambda f: (f.path, f.line, f.message))

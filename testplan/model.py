@@ -14,7 +14,6 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
@@ -497,17 +496,49 @@ def vouched_text(requirement: Requirement, plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_state(requirement: Requirement, plan: Plan | None,
-               fingerprint_of: Callable[[Requirement, Plan], str] | None = None) -> PlanState:
-    """NO PLAN, UNREVIEWED, SUSPECT (the review's fingerprint is not the content's) or APPROVED.
-    ``fingerprint_of`` stands in for :func:`fingerprint` (a memo of it: it must give the same)."""
+def plan_state(requirement: Requirement, plan: Plan | None) -> PlanState:
+    """NO PLAN, UNREVIEWED, SUSPECT (the review's fingerprint is not the content's) or APPROVED."""
     if plan is None:
         return PlanState.NO_PLAN
     if plan.review is None:
         return PlanState.UNREVIEWED
-    if plan.review.fingerprint != (fingerprint_of or fingerprint)(requirement, plan):
+    if plan.review.fingerprint != fingerprint(requirement, plan):
         return PlanState.SUSPECT
     return PlanState.APPROVED
+
+
+class PlanOutline(BaseModel):
+    """What ``lint``, ``status`` and ``enumerate`` read of a requirement's plan, when the plan
+    validated cleanly: its state, its cases counted by status and by kind, its reviewer, and the
+    call sites ``lint`` checks against the code (each approved case with a structured ``given``:
+    its index, ID, ``call`` and the parameter names it gives). The parse cache's memo keeps it
+    by the bytes of the two files, so those commands read an unchanged plan without validating it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: PlanState
+    cases_by_status: dict[str, int]
+    cases_by_kind: dict[str, int]
+    reviewed_by: str | None
+    calls: list[tuple[int, str, str | None, list[str]]]
+
+    @property
+    def case_count(self) -> int:
+        return sum(self.cases_by_status.values())
+
+
+def outline(requirement: Requirement, plan: Plan) -> PlanOutline:
+    """The :class:`PlanOutline` of ``requirement``'s ``plan``."""
+    from collections import Counter
+
+    return PlanOutline(
+        state=plan_state(requirement, plan),
+        cases_by_status=dict(sorted(Counter(c.status.value for c in plan.cases).items())),
+        cases_by_kind=dict(sorted(Counter(c.kind.value for c in plan.cases).items())),
+        reviewed_by=plan.review.by if plan.review else None,
+        calls=[(index, case.id, case.call, list(case.given)) for index, case in enumerate(plan.cases)
+               if case.status is CaseStatus.approved and isinstance(case.given, dict)],
+    )
 
 
 # --- JSON Schema for editors ------------------------------------------------------------------

@@ -9,7 +9,9 @@ numeric key makes the file uncacheable, it is then always parsed). It holds the 
 model's validation) and a *line tree* of the same shape, without the keys: for a mapping or a
 list, one element per key or item in order, the 1-based line of that key or item (a scalar) or
 ``[line, subtree]`` (a mapping or list), so :func:`tree_line` answers what
-:func:`testplan.store.line_of` answers on the round-trip document. :func:`testplan.fastyaml.parse`
+:func:`testplan.store.line_of` answers on the round-trip document. The line tree is kept as
+JSON text inside the entry and decoded only when a line is asked for (a finding): its
+thousands of small numbers made reading 2,000 plans' entries 2.5x slower. :func:`testplan.fastyaml.parse`
 makes the same pair with libyaml; :func:`line_tree` makes it from a round-trip document.
 
 The size limit and the UTF-8 check run on the bytes read before they are hashed; an entry whose
@@ -31,7 +33,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-FORMAT = 2  # bump when the parser's refusals or the entry's shape change: old entries are then never read
+FORMAT = 3  # bump when the parser's refusals or the entry's shape change: old entries are then never read
 CACHE_SUBDIR = Path("cache") / "parsed"
 
 
@@ -40,44 +42,51 @@ class ParsedEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal[2]
+    format: Literal[3]
     sha256: str
     data: Any
-    lines: Any
+    lines: str  # the line tree, as JSON text
 
 
 class Memo(BaseModel):
     """What commands worked out from a requirement and its plan, by the bytes of their two files:
     ``memo.<code>.v<FORMAT>.json`` beside the entries, where ``<code>`` is :func:`memo_code` (a
     change to the code that works them out makes a new memo; the old one is never read). A key
-    is ``<requirement ID>:<sha256 of the bytes of its requirements file>:<sha256 of the bytes of
-    its plan file>`` (:meth:`testplan.review.Project.memo_key`):
+    is :func:`memo_key`, ``<requirement ID>:<sha256 of the bytes of its requirements file>:<sha256
+    of the bytes of its plan file>``:
 
-    * ``fingerprints``: what :func:`testplan.model.fingerprint` gave for them, so ``lint`` and
-      ``status`` know a plan's state without building what the fingerprint hashes;
+    * ``outlines``: the plan's :class:`testplan.model.PlanOutline`, kept only for a plan file that
+      loaded cleanly (valid, its requirement's own, named after it, every case ID its own), so
+      ``lint``, ``status`` and ``enumerate`` take an unchanged plan's state, counts and call
+      sites from it, and validate the plan only if they read more of it;
     * ``enumerated``: ``"rules"`` for the keys on which the rule-based proposals were all in the
       plan already, so a no-op ``enumerate`` neither proposes nor merges them again."""
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal[2]
-    fingerprints: dict[str, str]
+    format: Literal[3]
+    outlines: dict[str, dict[str, Any]]
     enumerated: dict[str, str]
 
 
-MEMO_KINDS = ("fingerprints", "enumerated")
+MEMO_KINDS = ("outlines", "enumerated")
+
+
+def memo_key(requirement_id: str, requirements_sha256: str, plan_sha256: str) -> str:
+    return f"{requirement_id}:{requirements_sha256}:{plan_sha256}"
 
 
 @functools.cache
 def memo_code() -> str:
     """The first 16 hex digits of a sha256 over the source of the modules whose code makes what
-    the memo keeps: the models a file's bytes are validated into and the fingerprint
-    (:mod:`testplan.model`), the rule-based enumerator and the merge."""
-    from . import enumerate as enumerate_package, model
+    the memo keeps: the models a file's bytes are validated into, the plan's state and outline
+    (:mod:`testplan.model`), the checks a plan file passes as it loads (:mod:`testplan.store`),
+    the rule-based enumerator and the merge."""
+    from . import enumerate as enumerate_package, model, store
     from .enumerate import rules
 
     h = hashlib.sha256()
-    for module in (model, enumerate_package, rules):
+    for module in (model, store, enumerate_package, rules):
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()[:16]
 

@@ -7,16 +7,18 @@ change to that content makes the plan SUSPECT until someone approves it again.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from .config import Config
 from .errors import Finding, InputError
-from .model import CaseStatus, Plan, PlanState, Requirement, Review, fingerprint, plan_state, vouched_text
+from .model import CaseStatus, Plan, PlanOutline, PlanState, Requirement, Review, fingerprint, outline, vouched_text
+from .parsecache import memo_key
 from .store import ParseCache, PlanFile, Plans, Requirements, load_plans, load_requirements, paused_gc
 
 
@@ -27,15 +29,13 @@ class Project:
     config: Config
     requirements: Requirements
     plans: Plans
-    cache: ParseCache | None = None  # the parse cache it was loaded with (its fingerprint memo)
+    cache: ParseCache | None = None  # the parse cache it was loaded with (its memo of outlines)
 
     def plan_state(self, requirement: Requirement) -> PlanState:
-        """:func:`testplan.model.plan_state` of the requirement and its plan, the fingerprint taken
-        from the parse cache's memo while both files are as read (:meth:`fingerprint`)."""
-        plan_file = self.plans.files.get(requirement.id)
-        if plan_file is None:
-            return plan_state(requirement, None)
-        return plan_state(requirement, plan_file.plan, lambda r, p: self.fingerprint(r, plan_file))
+        """:func:`testplan.model.plan_state` of the requirement and its plan (from the parse
+        cache's memo while both files are as read: :meth:`outline`)."""
+        outline = self.outline(requirement)
+        return outline.state if outline is not None else PlanState.NO_PLAN
 
     def memo_key(self, requirement: Requirement, plan_file: PlanFile, plan_sha256: str | None = None) -> str | None:
         """The key of the parse cache's memo (:class:`testplan.parsecache.Memo`) for this project's
@@ -45,19 +45,27 @@ class Project:
         plan_sha = plan_sha256 or plan_file.sha256
         if self.cache is None or req_sha is None or plan_sha is None:
             return None
-        return f"{requirement.id}:{req_sha}:{plan_sha}"
+        return memo_key(requirement.id, req_sha, plan_sha)
 
-    def fingerprint(self, requirement: Requirement, plan_file: PlanFile) -> str:
-        """:func:`testplan.model.fingerprint` of ``requirement`` (this project's) and the plan of
-        ``plan_file``: from the memo when both files are as read, else computed (and kept in the
+    def outline(self, requirement: Requirement) -> PlanOutline | None:
+        """:func:`testplan.model.outline` of ``requirement`` (this project's) and its plan (None
+        without one): from the memo when both files are as read, else computed (and kept in the
         memo for the next command)."""
+        plan_file = self.plans.files.get(requirement.id)
+        if plan_file is None:
+            return None
         key = self.memo_key(requirement, plan_file)
-        value = self.cache.memo("fingerprints", key) if self.cache is not None and key is not None else None
-        if value is None:
-            value = fingerprint(requirement, plan_file.plan)
-            if self.cache is not None and key is not None:
-                self.cache.keep("fingerprints", key, value)
-        return value
+        if key is None:
+            return outline(requirement, plan_file.plan)
+        kept = self.cache.memo("outlines", key)
+        if kept is not None:
+            try:
+                return PlanOutline.model_validate(kept)
+            except ValidationError:
+                pass  # not what this code keeps (edited by hand): computed again below, and replaced
+        made = outline(requirement, plan_file.plan)
+        self.cache.keep("outlines", key, made.model_dump(mode="json"))
+        return made
 
     def plan_file(self, requirement_id: str) -> PlanFile:
         self.requirements.get(requirement_id)
@@ -203,12 +211,13 @@ class RequirementStatus:
 def status(project: Project) -> list[RequirementStatus]:
     rows = []
     for requirement in project.requirements:
-        plan: Plan | None = project.plans.get(requirement.id)
-        row = RequirementStatus(requirement.id, requirement.title, requirement.risk.value, project.plan_state(requirement))
-        if plan is not None:
-            row.cases_by_status = dict(sorted(Counter(c.status.value for c in plan.cases).items()))
-            row.cases_by_kind = dict(sorted(Counter(c.kind.value for c in plan.cases).items()))
-            row.reviewed_by = plan.review.by if plan.review else None
+        outline = project.outline(requirement)
+        row = RequirementStatus(requirement.id, requirement.title, requirement.risk.value,
+                                outline.state if outline is not None else PlanState.NO_PLAN)
+        if outline is not None:
+            row.cases_by_status = dict(outline.cases_by_status)
+            row.cases_by_kind = dict(outline.cases_by_kind)
+            row.reviewed_by = outline.reviewed_by
         rows.append(row)
     return rows
 
@@ -220,8 +229,8 @@ def suspect_findings(project: Project) -> list[Finding]:
         plan_file = project.plans.files.get(requirement.id)
         if plan_file is None:
             continue
-        plan = plan_file.plan
         if project.plan_state(requirement) is PlanState.SUSPECT:
+            plan = plan_file.plan
             line = plan_file.line(["review"])
             approved = plan.approved()
             named = f" --case {approved[0].id}" if approved and any(c.status is CaseStatus.proposed for c in plan.cases) else ""

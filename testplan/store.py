@@ -43,7 +43,7 @@ from .model import Case, Plan, Requirement, RequirementSet, Review, requirement_
 from . import fastyaml
 from .statedir import DEFAULT_NAME
 from .parsecache import (CACHE_SUBDIR, FORMAT, MEMO_KINDS, Memo, ParsedEntry, digest, entry_name, jsonable, line_tree,
-                         memo_name, tree_line)
+                         memo_key, memo_name, tree_line)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -235,8 +235,8 @@ class ParseCache:
         self.pending: dict[str, str] = {}  # entry name -> its JSON text, until save()
         self.used: set[str] = set()  # the entries of the files read (or written) by this command
         self._usable: bool | None = None
-        self._memo: dict[str, dict[str, str]] | None = None  # the memo's kinds, read on first use
-        self._memo_used: dict[str, dict[str, str]] = {kind: {} for kind in MEMO_KINDS}  # looked up or added now
+        self._memo: dict[str, dict[str, Any]] | None = None  # the memo's kinds, read on first use
+        self._memo_used: dict[str, dict[str, Any]] = {kind: {} for kind in MEMO_KINDS}  # looked up or added now
         self._memo_new = False
 
     def usable(self) -> bool:
@@ -265,7 +265,7 @@ class ParseCache:
             self.used.add(name)
         return entry
 
-    def memo(self, kind: str, key: str) -> str | None:
+    def memo(self, kind: str, key: str) -> Any:
         """What the memo keeps of ``kind`` for ``key`` (see :class:`testplan.parsecache.Memo`)."""
         if not self.usable():
             return None
@@ -274,17 +274,16 @@ class ParseCache:
             self._memo_used[kind][key] = value
         return value
 
-    def keep(self, kind: str, key: str, value: str) -> None:
+    def keep(self, kind: str, key: str, value: Any) -> None:
         """Keep what a command worked out now for :meth:`save`."""
         if self.usable():
             self._memo_used[kind][key] = value
             self._memo_new = True
 
-    def _read_memo(self) -> dict[str, dict[str, str]]:
+    def _read_memo(self) -> dict[str, dict[str, Any]]:
         if self._memo is None:
             memo = read_state(self.directory / memo_name(), Memo, "parse cache memo", loads=json.loads)
-            self._memo = ({"fingerprints": memo.fingerprints, "enumerated": memo.enumerated}
-                          if memo is not None else {kind: {} for kind in MEMO_KINDS})
+            self._memo = {kind: getattr(memo, kind) if memo is not None else {} for kind in MEMO_KINDS}
         return self._memo
 
     def put(self, sha256: str, plain: Any, lines: Any) -> None:
@@ -292,7 +291,8 @@ class ParseCache:
         values do not survive JSON)."""
         if self.usable() and jsonable(plain):
             name = entry_name(sha256)
-            entry = {"format": FORMAT, "sha256": sha256, "data": plain, "lines": lines}
+            entry = {"format": FORMAT, "sha256": sha256, "data": plain,
+                     "lines": json.dumps(lines, separators=(",", ":"))}
             self.pending[name] = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
             self.used.add(name)
 
@@ -345,19 +345,37 @@ class ParseCache:
             return
 
 
-@dataclass
 class Doc:
     """A YAML input file read: its text, its plain values and line tree (from the parse cache
     or :func:`testplan.fastyaml.parse`), or its round-trip document (ruamel parsed it). The
-    round-trip document is parsed on first use, only to edit the file."""
+    round-trip document is parsed on first use, only to edit the file. A Doc made by
+    :meth:`unread` (bytes the memo knows loaded cleanly) reads its values on first use: from
+    the parse cache, else by parsing the text again."""
 
-    path: Path
-    shown: str
-    text: str
-    plain: Any
-    lines: Any = None
-    rt: Any = None
-    sha256: str | None = None  # of the bytes read, when the parse cache needed it
+    def __init__(self, path: Path, shown: str, text: str, plain: Any, lines: Any = None, rt: Any = None,
+                 sha256: str | None = None, lines_json: str | None = None):
+        self.path = path
+        self.shown = shown
+        self.text = text
+        self._plain = plain
+        self.lines = lines
+        self.rt = rt
+        self.sha256 = sha256  # of the bytes read, when the parse cache needed it
+        self.lines_json = lines_json  # the line tree as a cache entry keeps it, decoded on first use
+        self._cache: ParseCache | None = None
+
+    @classmethod
+    def unread(cls, path: Path, shown: str, text: str, sha256: str, cache: ParseCache) -> Doc:
+        doc = cls(path, shown, text, _UNREAD, sha256=sha256)
+        doc._cache = cache
+        return doc
+
+    @property
+    def plain(self) -> Any:
+        if self._plain is _UNREAD:
+            read = _parsed(self.path, self.shown, self.text, self.sha256, self._cache)
+            self._plain, self.lines, self.rt, self.lines_json = read._plain, read.lines, read.rt, read.lines_json
+        return self._plain
 
     @property
     def plain_only(self) -> bool:
@@ -370,7 +388,15 @@ class Doc:
         return self.rt
 
     def line(self, loc: Iterable[Any]) -> int:
-        return line_of(self.rt, loc) if self.rt is not None else tree_line(self.plain, self.lines, loc)
+        plain = self.plain
+        if self.rt is not None:
+            return line_of(self.rt, loc)
+        if self.lines is None and self.lines_json is not None:
+            self.lines = json.loads(self.lines_json)
+        return tree_line(plain, self.lines, loc)
+
+
+_UNREAD = object()
 
 
 def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, cache: ParseCache | None = None) -> Doc:
@@ -380,18 +406,21 @@ def read_doc(path: Path, shown: str, max_bytes: int = DEFAULT_MAX_INPUT_BYTES, c
     bytes read."""
     raw = read_bytes(path, shown, max_bytes)
     text = _decode(raw, shown)
-    sha256 = digest(raw) if cache is not None and cache.usable() else None
-    if sha256 is not None:
+    return _parsed(path, shown, text, digest(raw) if cache is not None and cache.usable() else None, cache)
+
+
+def _parsed(path: Path, shown: str, text: str, sha256: str | None, cache: ParseCache | None) -> Doc:
+    if sha256 is not None and cache is not None:
         entry = cache.get(sha256)
         if entry is not None:
-            return Doc(path, shown, text, entry.data, entry.lines, sha256=sha256)
+            return Doc(path, shown, text, entry.data, sha256=sha256, lines_json=entry.lines)
     parsed = fastyaml.parse(text)
     if parsed is not None:
         doc = Doc(path, shown, text, *parsed, sha256=sha256)
     else:
         rt = parse_yaml(text, shown)
         doc = Doc(path, shown, text, _plain(rt), rt=rt, sha256=sha256)
-    if sha256 is not None:
+    if sha256 is not None and cache is not None:
         cache.put(sha256, doc.plain, doc.lines if doc.rt is None else line_tree(doc.rt))
     return doc
 
@@ -975,7 +1004,17 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
             continue
         shown = _shown(path, real, real_root)
         try:
-            doc = read_doc(path, shown, max_bytes, cache)
+            raw = read_bytes(path, shown, max_bytes)
+            text = _decode(raw, shown)
+            sha256 = digest(raw) if cache is not None and cache.usable() else None
+            req_sha = requirements.digests.get(path.stem)
+            if (sha256 is not None and cache is not None and req_sha is not None and path.stem not in plans.files
+                    and cache.memo("outlines", memo_key(path.stem, req_sha, sha256)) is not None):
+                # these bytes loaded cleanly as the plan of this requirement: read them when asked
+                plans.files[path.stem] = PlanFile(path, shown, Doc.unread(path, shown, text, sha256, cache), text, sha256=sha256)
+                cache.used.add(entry_name(sha256))  # the project's bytes: their entry stays
+                continue
+            doc = _parsed(path, shown, text, sha256, cache)
         except InputError as err:
             report(err.finding)
             continue
@@ -990,18 +1029,17 @@ def load_plans(plans_dir: Path, requirements: Requirements, root: Path | None = 
             for error in errors:
                 report(error)
             continue
-        req_line = doc.line(["requirement"])
         if plan.requirement not in requirements.items:
             if requirements.known(plan.requirement):
                 continue  # its requirement failed to load; that error is reported already
-            report(Finding(shown, req_line, f"plan for unknown requirement {plan.requirement}; add it to the requirements or delete this plan"))
+            report(Finding(shown, doc.line(["requirement"]), f"plan for unknown requirement {plan.requirement}; add it to the requirements or delete this plan"))
             continue
         if path.stem != plan.requirement:
-            report(Finding(shown, req_line, f"plan for {plan.requirement} is in {path.name}; rename the file to {plan.requirement}.yaml"))
+            report(Finding(shown, doc.line(["requirement"]), f"plan for {plan.requirement} is in {path.name}; rename the file to {plan.requirement}.yaml"))
             continue
         if plan.requirement in plans.files:
             first = plans.files[plan.requirement].shown
-            report(Finding(shown, req_line, f"a second plan for {plan.requirement} (the first is {first}); merge them into {plan.requirement}.yaml and delete this file"))
+            report(Finding(shown, doc.line(["requirement"]), f"a second plan for {plan.requirement} (the first is {first}); merge them into {plan.requirement}.yaml and delete this file"))
             continue
         bad_case = False
         for index, case in enumerate(plan.cases):

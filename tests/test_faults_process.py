@@ -382,7 +382,8 @@ def test_lint_and_status_read_an_unwritable_state_dir_without_failing_or_warning
         writable = [run_cli(*args, "-C", root) for args in commands]
         assert [(r.returncode, r.stdout, r.stderr) for r in unwritable] == [(r.returncode, r.stdout, r.stderr) for r in writable]
         assert [(r.returncode, r.stderr) for r in unwritable] == [(0, ""), (0, "")]
-        assert len(list(parsed.iterdir())) == len(before) + (2 if not before else 1)  # root's runs wrote them
+        # root's runs wrote them: the plan's new entry (and, into an empty cache, the requirements' and the memo)
+        assert len(list(parsed.iterdir())) == len(before) + (3 if not before else 1)
 
 
 # --- 6. a .testplan symlink; deletions stay inside the state directory ------------------------

@@ -25,7 +25,7 @@ from testplan import fastyaml
 from testplan.config import load_config
 from testplan.errors import InputError
 from testplan.lint import lint
-from testplan.model import fingerprint, plan_state
+from testplan.model import outline, plan_state
 from testplan.parsecache import entry_name, line_tree, memo_name
 from testplan.review import load_project, status
 from testplan.store import Doc, ParseCache, _plain, parse_yaml
@@ -119,7 +119,7 @@ def test_enumerate_caches_the_plans_it_writes(example, cli):
     run = cli("enumerate", "--all", "-C", example)
     assert run.code == 0 and "wrote" in run.out
     assert entries(example) == every_entry(example)
-    assert cli("lint", "-C", example).code == 0  # the memo learns the reviewed plans' fingerprints
+    assert cli("lint", "-C", example).code == 0  # the memo learns the plans' outlines
     before = tree_digest(example, exclude=())
     for args in (["lint"], ["status", "--json"], ["enumerate", "--all"]):
         assert cli(*args, "-C", example).code == 0
@@ -217,9 +217,10 @@ def test_a_corrupted_entry_gives_one_warning_and_the_right_result(example, cli):
     parsed, _ = snapshot(example)
     assert cli("status", "--json", "-C", example).code == 0
     entry = example / ".testplan" / "cache" / "parsed" / entry_of(example / "plans" / "CARD-1.yaml")
-    entry.write_text('{"format": 2, "sha256": "0000", "data": {}, "lines": {}}')
+    entry.write_text('{"format": 3, "sha256": "0000", "data": {}, "lines": "[]"}')
     other = example / ".testplan" / "cache" / "parsed" / entry_of(example / "requirements.yaml")
-    other.write_text('{"format": 2, "sha2')
+    other.write_text('{"format": 3, "sha2')
+    (example / ".testplan" / "cache" / "parsed" / memo_name()).unlink()  # without it, status reads every plan's entry
     run = cli("status", "--json", "-C", example)
     assert run.code == 0
     assert run.err.splitlines() == [
@@ -247,44 +248,81 @@ def write_memo(root: Path, memo: dict) -> None:
 
 
 @pytest.mark.verifies("STORE-1", "LINT-1")  # LINT-1: the loading (its digests) and the commands' output
-def test_the_memo_keeps_each_reviewed_plans_fingerprint_by_the_bytes_of_its_two_files(example, cli):
-    project = load_project(load_config(example))  # no cache: every fingerprint computed
+def test_the_memo_keeps_each_plans_outline_by_the_bytes_of_its_two_files(example, cli):
+    project = load_project(load_config(example))  # no cache: every outline computed
+    expected = {r.id: outline(r, project.plans.get(r.id)).model_dump(mode="json") for r in project.requirements
+                if r.id in project.plans.files}
     expected_states = {r.id: plan_state(r, project.plans.get(r.id)).value for r in project.requirements}
     assert expected_states["CARD-2"] == "SUSPECT" and expected_states["PAY-1"] == "APPROVED"
+    assert all(value["calls"] == [] for value in expected.values())  # no structured case in the example
     (example / ".testplan").mkdir()
     assert cli("lint", "-C", example).code == 0
     req_sha = sha(example / "requirements.yaml")
-    fingerprints = {f"{rid}:{req_sha}:{sha(example / 'plans' / f'{rid}.yaml')}": fingerprint(project.requirements.get(rid), pf.plan)
-                    for rid, pf in project.plans.files.items() if pf.plan.review is not None}
-    assert len(fingerprints) == 6
-    assert read_memo(example) == {"format": 2, "fingerprints": fingerprints, "enumerated": {}}
+    outlines = {f"{rid}:{req_sha}:{sha(example / 'plans' / f'{rid}.yaml')}": value for rid, value in expected.items()}
+    assert len(outlines) == 6
+    assert read_memo(example) == {"format": 3, "outlines": outlines, "enumerated": {}}
     # every file's entry is cached now: a status with no entry to write still keeps what it computed
     (example / ".testplan" / "cache" / "parsed" / memo_name()).unlink()
     assert cli("status", "--json", "-C", example).code == 0
-    assert read_memo(example) == {"format": 2, "fingerprints": fingerprints, "enumerated": {}}
+    assert read_memo(example) == {"format": 3, "outlines": outlines, "enumerated": {}}
 
-    def states() -> dict[str, str]:
+    def rows() -> dict[str, dict]:
         run = cli("status", "--json", "-C", example)
         assert (run.code, run.err) == (0, "")
-        return {row["id"]: row["plan_state"] for row in json.loads(run.out)}
+        return {row["id"]: row for row in json.loads(run.out)}
 
-    assert states() == expected_states
-    # status takes the fingerprint from the memo for these exact bytes (it does not compute it)
+    assert {rid: row["plan_state"] for rid, row in rows().items()} == expected_states
+    # status takes the outline from the memo for these exact bytes: it neither reads the plan's
+    # entry (a broken one gives no warning) nor validates the plan
+    entry = example / ".testplan" / "cache" / "parsed" / entry_of(example / "plans" / "PAY-1.yaml")
+    entry.write_text("{broken")
     memo = read_memo(example)
-    key = next(k for k in fingerprints if k.startswith("PAY-1:"))
-    memo["fingerprints"][key] = "sha256:" + "0" * 64
+    key = next(k for k in outlines if k.startswith("PAY-1:"))
+    memo["outlines"][key] = {**outlines[key], "state": "SUSPECT", "cases_by_status": {"approved": 99}, "reviewed_by": "The Memo",
+                             "calls": [[0, "PAY-1.1", "petinsure.nowhere:pay", ["amount"]]]}
     write_memo(example, memo)
-    assert states() == {**expected_states, "PAY-1": "SUSPECT"}
-    # other bytes of either file are another key: computed again (a comment changes no fingerprint)
+    assert {k: rows()["PAY-1"][k] for k in ("plan_state", "cases_by_status", "reviewed_by")} == {
+        "plan_state": "SUSPECT", "cases_by_status": {"approved": 99}, "reviewed_by": "The Memo"}
+    # lint checks the call sites the memo keeps, at the lines of the plan read when a finding needs one
+    first_case = (example / "plans" / "PAY-1.yaml").read_text().splitlines().index("  - id: PAY-1.1") + 1
+    findings = [(f.path, f.line, f.message.split(";")[0]) for f in lint(load_config(example)) if f.path == "plans/PAY-1.yaml"]
+    assert findings[0] == ("plans/PAY-1.yaml", first_case, "PAY-1.1: code ref 'petinsure.nowhere:pay': module 'petinsure.nowhere' not found under src/, ./")
+    # an outline not of this code's shape is computed again, and replaced
+    memo["outlines"][key] = {"state": "NONSENSE"}
+    write_memo(example, memo)
+    assert {rid: row["plan_state"] for rid, row in rows().items()} == expected_states
+    assert read_memo(example)["outlines"][key] == outlines[key]
+    # other bytes of either file are another key: computed again (a comment changes no outline)
     requirements = example / "requirements.yaml"
-    requirements.write_text(requirements.read_text() + "# a comment: other bytes, the same fingerprints\n")
-    assert states() == expected_states
-    assert read_memo(example)["fingerprints"][f"PAY-1:{sha(requirements)}:{key.rsplit(':', 1)[1]}"] == fingerprints[key]
+    requirements.write_text(requirements.read_text() + "# a comment: other bytes, the same outlines\n")
+    assert {rid: row["plan_state"] for rid, row in rows().items()} == expected_states
+    assert read_memo(example)["outlines"][f"PAY-1:{sha(requirements)}:{key.rsplit(':', 1)[1]}"] == outlines[key]
     # an approved case edited is SUSPECT, with the memo as without it
     plan = example / "plans" / "PAY-2.yaml"
     plan.write_text(replaced(plan.read_text(), "expect: status failed after fail()", "expect: status failed"))
-    assert states() == {**expected_states, "PAY-2": "SUSPECT"}
+    assert rows()["PAY-2"]["plan_state"] == "SUSPECT"
     assert lint(load_config(example))[-1].message.startswith("plan of PAY-2 is SUSPECT: the requirement or an approved case")
+
+
+def test_an_outline_counts_the_cases_and_keeps_the_approved_structured_call_sites():
+    from testplan.model import Case, Plan, Requirement, Review
+
+    requirement = Requirement(id="PAY-1", title="t", statement="s", code=["shop.pricing:premium_for"])
+    cases = [Case(id="PAY-1.1", title="a", kind="nominal", given={"pets": 2, "amount": 10}, expect={"returns": 18}, status="approved"),
+             Case(id="PAY-1.2", title="b", kind="boundary", given="prose", expect="prose", status="approved"),
+             Case(id="PAY-1.3", title="c", kind="boundary", given={"pets": 0}, expect={"returns": 0}),
+             Case(id="PAY-1.4", title="d", kind="error", call="shop.pricing:other", given={}, expect={"raises": "ValueError"},
+                  status="approved"),
+             Case(id="PAY-1.5", title="e", kind="error", given={"pets": -1}, status="rejected", reason="no")]
+    plan = Plan(requirement="PAY-1", cases=cases)
+    made = outline(requirement, plan)
+    assert made.model_dump(mode="json") == {
+        "state": "UNREVIEWED", "cases_by_status": {"approved": 3, "proposed": 1, "rejected": 1},
+        "cases_by_kind": {"boundary": 2, "error": 2, "nominal": 1}, "reviewed_by": None,
+        "calls": [[0, "PAY-1.1", None, ["pets", "amount"]], [3, "PAY-1.4", "shop.pricing:other", []]]}
+    assert made.case_count == 5
+    plan.review = Review(by="Ann", at="2026-01-01T00:00:00Z", fingerprint="sha256:" + "0" * 64)
+    assert (outline(requirement, plan).state.value, outline(requirement, plan).reviewed_by) == ("SUSPECT", "Ann")
 
 
 @pytest.mark.verifies("STORE-1", "LINT-1")  # LINT-1: the enumerate command's output (testplan.cli)
@@ -314,6 +352,11 @@ def test_a_no_op_enumerate_skips_the_plans_the_memo_says_have_every_rule_proposa
     assert (run.code, run.out) == (0, "wrote     plans/PAY-1.yaml: 23 new cases proposed, 31 in plan\n")
     assert path.read_bytes() == merged
     # enumerate (it reads every file, under the writer's lock) keeps only the keys of bytes that are a file's now
+    assert read_memo(example)["enumerated"] == dict.fromkeys(keys, "rules")
+    # and, when it read the plans by their outlines only, every entry of theirs
+    assert cli("status", "--json", "-C", example).code == 0  # the memo learns the outlines
+    assert cli("enumerate", "--all", "-C", example).out.count("0 new cases proposed") == 6
+    assert entries(example) == every_entry(example)
     assert read_memo(example)["enumerated"] == dict.fromkeys(keys, "rules")
 
 
